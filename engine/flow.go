@@ -1,0 +1,497 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// FormatName is the "format" value of every flow document.
+const FormatName = "deskbot.flow"
+
+// FormatVersion is the flow document version this build writes.
+const FormatVersion = 1
+
+// Flow is a flow document: the truth that the studio edits and the runner
+// interprets. Field order here is the key order on disk.
+type Flow struct {
+	Format      string     `json:"format"`
+	Version     int        `json:"version"`
+	Name        string     `json:"name"`
+	Description string     `json:"description,omitempty"`
+	Settings    Settings   `json:"settings"`
+	Variables   []Variable `json:"variables"`
+	Nodes       []*Node    `json:"nodes"`
+	Edges       []Edge     `json:"edges"`
+}
+
+// Settings are flow-wide run settings.
+type Settings struct {
+	// DefaultTimeout applies to nodes without their own timeout; 0 is none.
+	DefaultTimeout Duration `json:"default_timeout,omitempty"`
+	// ActionDelay is the pause between desktop actions (default 100ms).
+	ActionDelay *Duration `json:"action_delay,omitempty"`
+	// SlowMotion makes desktop actions slow enough to watch.
+	SlowMotion bool `json:"slow_motion,omitempty"`
+}
+
+// DefaultActionDelay is used when a flow does not set action_delay.
+const DefaultActionDelay = 100 * time.Millisecond
+
+// Delay returns the delay between desktop actions.
+func (s Settings) Delay() time.Duration {
+	if s.ActionDelay == nil {
+		return DefaultActionDelay
+	}
+	return time.Duration(*s.ActionDelay)
+}
+
+// Variable types.
+const (
+	TypeString = "string"
+	TypeNumber = "number"
+	TypeBool   = "bool"
+	TypeList   = "list"
+	TypeMap    = "map"
+	TypeTable  = "table"
+	TypeAny    = "any"
+)
+
+// VariableTypes lists the valid Variable.Type values.
+var VariableTypes = []string{TypeString, TypeNumber, TypeBool, TypeList, TypeMap, TypeTable, TypeAny}
+
+// Variable is a flow variable with a type and default value. Variables with
+// Input set can be given on the command line (--var) or by a calling flow;
+// those with Output set are handed back to a calling flow.
+type Variable struct {
+	Name    string `json:"name"`
+	Type    string `json:"type"`
+	Default any    `json:"default,omitempty"`
+	Input   bool   `json:"input,omitempty"`
+	Output  bool   `json:"output,omitempty"`
+}
+
+// Node is one step in a flow.
+type Node struct {
+	ID       string         `json:"id"`
+	Type     string         `json:"type"`
+	Label    string         `json:"label,omitempty"`
+	Position Point          `json:"position"`
+	Params   map[string]any `json:"params,omitempty"`
+	// Timeout bounds one attempt of the node; 0 falls back to the flow's
+	// default timeout.
+	Timeout Duration `json:"timeout,omitempty"`
+	Retry   Retry    `json:"retry,omitempty"`
+	// ErrorVar receives the error message when the node's failure is caught
+	// by its error port. Empty means "last_error".
+	ErrorVar string `json:"error_var,omitempty"`
+	Disabled bool   `json:"disabled,omitempty"`
+}
+
+// Retry says how often a failing node is tried again.
+type Retry struct {
+	Count    int      `json:"count,omitempty"`
+	Interval Duration `json:"interval,omitempty"`
+}
+
+// IsZero lets omitempty-like encoding skip an empty retry.
+func (r Retry) IsZero() bool { return r.Count == 0 && r.Interval == 0 }
+
+// Point is a canvas position.
+type Point struct {
+	X float32 `json:"x"`
+	Y float32 `json:"y"`
+}
+
+// Edge connects a node's output port to another node.
+type Edge struct {
+	From string `json:"from"`
+	Port string `json:"port"`
+	To   string `json:"to"`
+}
+
+// Duration is a time.Duration written as "1.5s" in JSON. It also reads a
+// plain number as milliseconds.
+type Duration time.Duration
+
+// MarshalJSON writes the duration as a string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads "1.5s" or a number of milliseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		if s == "" {
+			*d = 0
+			return nil
+		}
+		v, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("bad duration %q (want e.g. 500ms, 2s, 1m)", s)
+		}
+		if v < 0 {
+			return fmt.Errorf("negative duration %q", s)
+		}
+		*d = Duration(v)
+		return nil
+	}
+	var ms float64
+	if err := json.Unmarshal(b, &ms); err != nil {
+		return fmt.Errorf("bad duration %s (want a string such as \"2s\" or milliseconds)", b)
+	}
+	if ms < 0 {
+		return fmt.Errorf("negative duration %s", b)
+	}
+	*d = Duration(ms * float64(time.Millisecond))
+	return nil
+}
+
+// NewFlow returns an empty flow with a start node.
+func NewFlow(name string) *Flow {
+	return &Flow{
+		Format:  FormatName,
+		Version: FormatVersion,
+		Name:    name,
+		Nodes:   []*Node{{ID: "start", Type: "control.start", Label: "Start", Position: Point{X: 40, Y: 40}}},
+	}
+}
+
+// Node returns the node with id, or nil.
+func (f *Flow) Node(id string) *Node {
+	for _, n := range f.Nodes {
+		if n.ID == id {
+			return n
+		}
+	}
+	return nil
+}
+
+// Variable returns the declared variable name, or nil.
+func (f *Flow) Variable(name string) *Variable {
+	for i := range f.Variables {
+		if f.Variables[i].Name == name {
+			return &f.Variables[i]
+		}
+	}
+	return nil
+}
+
+// Next returns the node that port of node from leads to, or "".
+func (f *Flow) Next(from, port string) string {
+	for _, e := range f.Edges {
+		if e.From == from && e.Port == port {
+			return e.To
+		}
+	}
+	return ""
+}
+
+// NewID returns a node id based on prefix that no node uses yet.
+func (f *Flow) NewID(prefix string) string {
+	prefix = strings.NewReplacer(".", "_", " ", "_").Replace(prefix)
+	for i := 1; ; i++ {
+		id := fmt.Sprintf("%s_%d", prefix, i)
+		if f.Node(id) == nil {
+			return id
+		}
+	}
+}
+
+// Clone returns a deep copy of f through its JSON form.
+func (f *Flow) Clone() *Flow {
+	b, err := json.Marshal(f)
+	if err != nil {
+		panic(err) // a Flow always marshals
+	}
+	var c Flow
+	if err := json.Unmarshal(b, &c); err != nil {
+		panic(err)
+	}
+	return &c
+}
+
+// Marshal returns the document as indented JSON with a stable key order:
+// struct fields in declaration order, map keys sorted.
+func (f *Flow) Marshal() ([]byte, error) {
+	if f.Format == "" {
+		f.Format = FormatName
+	}
+	if f.Version == 0 {
+		f.Version = FormatVersion
+	}
+	if f.Variables == nil {
+		f.Variables = []Variable{}
+	}
+	if f.Edges == nil {
+		f.Edges = []Edge{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(f); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// Save writes the flow to path atomically: a temp file in the same folder,
+// fsync, then rename, so an interrupted save never leaves a broken file.
+func (f *Flow) Save(path string) error {
+	b, err := f.Marshal()
+	if err != nil {
+		return fmt.Errorf("save flow %q: %w", path, err)
+	}
+	if err := WriteFileAtomic(path, b, 0o644); err != nil {
+		return fmt.Errorf("save flow %q: %w", path, err)
+	}
+	return nil
+}
+
+// WriteFileAtomic writes data to path through a synced temp file and rename.
+func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	ok := false
+	defer func() {
+		if !ok {
+			tmp.Close()
+			os.Remove(name)
+		}
+	}()
+	if _, err := tmp.Write(data); err != nil {
+		return err
+	}
+	if err := tmp.Chmod(perm); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(name, path); err != nil {
+		return err
+	}
+	ok = true
+	if d, err := os.Open(dir); err == nil {
+		d.Sync() // make the rename durable; not all filesystems support it
+		d.Close()
+	}
+	return nil
+}
+
+// LoadFile reads and parses a flow file. Errors name the file and, for
+// syntax errors, the line and column.
+func LoadFile(path string) (*Flow, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("load flow: %w", err)
+	}
+	f, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("load flow %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// SyntaxError is a JSON error at a line and column (both from 1).
+type SyntaxError struct {
+	Line, Col int
+	Msg       string
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("line %d, column %d: %s", e.Line, e.Col, e.Msg) }
+
+// FieldError is a meaning error in a document, naming the node and field.
+type FieldError struct {
+	Node  string // node id, "" for flow-level fields
+	Field string
+	Msg   string
+}
+
+func (e *FieldError) Error() string {
+	switch {
+	case e.Node != "" && e.Field != "":
+		return fmt.Sprintf("node %q, field %q: %s", e.Node, e.Field, e.Msg)
+	case e.Node != "":
+		return fmt.Sprintf("node %q: %s", e.Node, e.Msg)
+	case e.Field != "":
+		return fmt.Sprintf("field %q: %s", e.Field, e.Msg)
+	}
+	return e.Msg
+}
+
+// lineCol turns a byte offset into a 1-based line and column.
+func lineCol(b []byte, off int64) (int, int) {
+	if off > int64(len(b)) {
+		off = int64(len(b))
+	}
+	if off < 0 {
+		off = 0
+	}
+	line, col := 1, 1
+	for _, c := range b[:off] {
+		if c == '\n' {
+			line++
+			col = 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// Parse decodes a flow document of any known version, migrating older
+// versions to the current one, and checks its structure (not its activities:
+// that is Lint's job).
+func Parse(b []byte) (*Flow, error) {
+	var head struct {
+		Format  *string `json:"format"`
+		Version *int    `json:"version"`
+	}
+	if err := json.Unmarshal(b, &head); err != nil {
+		return nil, jsonErr(b, err)
+	}
+	version := 0
+	if head.Version != nil {
+		version = *head.Version
+	}
+	if head.Format != nil && *head.Format != FormatName {
+		return nil, &FieldError{Field: "format", Msg: fmt.Sprintf("%q is not a Deskbot flow (want %q)", *head.Format, FormatName)}
+	}
+	if version > FormatVersion {
+		return nil, &FieldError{Field: "version", Msg: fmt.Sprintf("version %d is newer than this Deskbot understands (%d); update Deskbot", version, FormatVersion)}
+	}
+	if version < 0 {
+		return nil, &FieldError{Field: "version", Msg: fmt.Sprintf("bad version %d", version)}
+	}
+	for v := version; v < FormatVersion; v++ {
+		m, ok := migrations[v]
+		if !ok {
+			return nil, &FieldError{Field: "version", Msg: fmt.Sprintf("no migration from version %d", v)}
+		}
+		nb, err := m(b)
+		if err != nil {
+			return nil, fmt.Errorf("migrate from version %d: %w", v, err)
+		}
+		b = nb
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var f Flow
+	if err := dec.Decode(&f); err != nil {
+		return nil, jsonErr(b, err)
+	}
+	if dec.More() {
+		line, col := lineCol(b, dec.InputOffset())
+		return nil, &SyntaxError{Line: line, Col: col, Msg: "extra data after the flow document"}
+	}
+	if err := f.check(); err != nil {
+		return nil, err
+	}
+	return &f, nil
+}
+
+func jsonErr(b []byte, err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		line, col := lineCol(b, se.Offset)
+		return &SyntaxError{Line: line, Col: col, Msg: se.Error()}
+	case errors.As(err, &te):
+		line, col := lineCol(b, te.Offset)
+		return &SyntaxError{Line: line, Col: col, Msg: fmt.Sprintf("field %q: cannot use %s as %s", te.Field, te.Value, te.Type)}
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		line, col := lineCol(b, int64(len(b)))
+		return &SyntaxError{Line: line, Col: col, Msg: "unexpected end of file (truncated?)"}
+	}
+	if strings.HasPrefix(err.Error(), "json: unknown field") {
+		return &FieldError{Msg: strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	return err
+}
+
+// check validates the document's structure: ids, edges, variables.
+func (f *Flow) check() error {
+	if f.Format != FormatName {
+		return &FieldError{Field: "format", Msg: fmt.Sprintf("missing or wrong format (want %q)", FormatName)}
+	}
+	ids := map[string]bool{}
+	for i, n := range f.Nodes {
+		if n == nil {
+			return &FieldError{Field: fmt.Sprintf("nodes[%d]", i), Msg: "null node"}
+		}
+		if n.ID == "" {
+			return &FieldError{Field: fmt.Sprintf("nodes[%d].id", i), Msg: "node without id"}
+		}
+		if ids[n.ID] {
+			return &FieldError{Node: n.ID, Field: "id", Msg: "duplicate node id"}
+		}
+		ids[n.ID] = true
+		if n.Type == "" {
+			return &FieldError{Node: n.ID, Field: "type", Msg: "missing activity type"}
+		}
+		if n.Retry.Count < 0 {
+			return &FieldError{Node: n.ID, Field: "retry.count", Msg: "must not be negative"}
+		}
+	}
+	vars := map[string]bool{}
+	for i, v := range f.Variables {
+		if !validIdent(v.Name) {
+			return &FieldError{Field: fmt.Sprintf("variables[%d].name", i), Msg: fmt.Sprintf("%q is not a valid variable name (letters, digits, _; not starting with a digit)", v.Name)}
+		}
+		if vars[v.Name] {
+			return &FieldError{Field: fmt.Sprintf("variables[%d].name", i), Msg: fmt.Sprintf("variable %q declared twice", v.Name)}
+		}
+		vars[v.Name] = true
+		if !validType(v.Type) {
+			return &FieldError{Field: fmt.Sprintf("variables[%d].type", i), Msg: fmt.Sprintf("unknown type %q (want one of %s)", v.Type, strings.Join(VariableTypes, ", "))}
+		}
+		if v.Default != nil {
+			if _, err := Coerce(v.Type, v.Default); err != nil {
+				return &FieldError{Field: fmt.Sprintf("variables[%d].default", i), Msg: err.Error()}
+			}
+		}
+	}
+	for i, e := range f.Edges {
+		if e.Port == "" {
+			return &FieldError{Node: e.From, Field: fmt.Sprintf("edges[%d].port", i), Msg: "edge without port"}
+		}
+	}
+	return nil
+}
+
+func validType(t string) bool {
+	for _, v := range VariableTypes {
+		if v == t {
+			return true
+		}
+	}
+	return false
+}
+
+func validIdent(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		if r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z') || (i > 0 && r >= '0' && r <= '9') {
+			continue
+		}
+		return false
+	}
+	return true
+}

@@ -1,0 +1,681 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ErrStoppedByUser is the cancel cause for a stop the user asked for: the
+// Stop button, the failsafe corner or the stop hotkey.
+var ErrStoppedByUser = errors.New("stopped by the user")
+
+// StepError is a node's failure that ended a run.
+type StepError struct {
+	NodeID string
+	Type   string
+	Err    error
+}
+
+func (e *StepError) Error() string { return fmt.Sprintf("node %q (%s): %v", e.NodeID, e.Type, e.Err) }
+func (e *StepError) Unwrap() error { return e.Err }
+
+// Options configure one run.
+type Options struct {
+	Registry *Registry // nil means Default
+	Observer Observer  // may be nil
+	Control  *Control  // pause/step/breakpoints; may be nil
+	DryRun   bool      // describe side effects instead of doing them
+	Inputs   map[string]any
+	// BaseDir resolves relative paths (the flow file's folder).
+	BaseDir string
+	// ArtifactDir receives screenshots and other files of the run.
+	ArtifactDir string
+	RunID       string
+	// Services hands run-wide objects to activities (the desktop, model
+	// providers, the store). Keys are package-private types.
+	Services map[any]any
+	// MaxSteps stops runaway flows; 0 means 10,000,000.
+	MaxSteps int
+	// Prepared reuses a Prepare result (the flow must be the same).
+	Prepared *Prepared
+
+	depth  int
+	prefix string
+}
+
+// Result is what a finished run leaves.
+type Result struct {
+	RunID  string
+	Status string
+	Steps  int
+	Vars   map[string]any
+	Err    error
+}
+
+// Prepared holds a flow's activities built once.
+type Prepared struct {
+	flow  *Flow
+	nodes map[string]*prepNode
+	start string
+}
+
+type prepNode struct {
+	node    *Node
+	spec    *Spec
+	act     Activity
+	next    map[string]string // port -> node id
+	errVar  string
+	timeout time.Duration
+}
+
+// Known returns the variable names a flow's expressions may use: declared
+// variables, variables named by activities' variable fields, error vars and
+// the built-ins.
+func Known(f *Flow, reg *Registry) map[string]bool {
+	known := map[string]bool{"last_error": true, "run_id": true, "flow_dir": true}
+	for _, v := range f.Variables {
+		known[v.Name] = true
+	}
+	for _, n := range f.Nodes {
+		if n.ErrorVar != "" {
+			known[n.ErrorVar] = true
+		}
+		spec, ok := reg.Spec(n.Type)
+		if !ok {
+			continue
+		}
+		for _, fd := range spec.Fields {
+			if fd.Kind != KindVar {
+				continue
+			}
+			name, _ := n.Params[fd.Name].(string)
+			if name == "" {
+				name, _ = fd.Default.(string)
+			}
+			if name != "" {
+				known[name] = true
+			}
+		}
+	}
+	return known
+}
+
+// Prepare builds every node's activity once, validating params. Its error
+// joins one FieldError per problem.
+func Prepare(f *Flow, reg *Registry, baseDir string) (*Prepared, error) {
+	if reg == nil {
+		reg = Default
+	}
+	known := Known(f, reg)
+	p := &Prepared{flow: f, nodes: map[string]*prepNode{}}
+	var errs []error
+	for _, n := range f.Nodes {
+		if n.Type == "control.start" && !n.Disabled {
+			if p.start != "" {
+				errs = append(errs, &FieldError{Node: n.ID, Msg: fmt.Sprintf("a second start node (the first is %q)", p.start)})
+			}
+			p.start = n.ID
+		}
+		spec, ok := reg.Spec(n.Type)
+		if !ok {
+			errs = append(errs, &FieldError{Node: n.ID, Field: "type", Msg: fmt.Sprintf("unknown activity type %q", n.Type)})
+			continue
+		}
+		pa := newParams(n, spec, known, baseDir, reg)
+		act, err := spec.New(pa)
+		if err == nil {
+			err = pa.Err()
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		pn := &prepNode{node: n, spec: spec, act: act, next: map[string]string{}, errVar: n.ErrorVar}
+		if pn.errVar == "" {
+			pn.errVar = "last_error"
+		}
+		pn.timeout = time.Duration(n.Timeout)
+		if pn.timeout == 0 {
+			pn.timeout = time.Duration(f.Settings.DefaultTimeout)
+		}
+		p.nodes[n.ID] = pn
+	}
+	for _, e := range f.Edges {
+		pn, ok := p.nodes[e.From]
+		if !ok {
+			if f.Node(e.From) == nil {
+				errs = append(errs, &FieldError{Node: e.From, Msg: fmt.Sprintf("edge from unknown node %q", e.From)})
+			}
+			continue
+		}
+		if f.Node(e.To) == nil {
+			errs = append(errs, &FieldError{Node: e.From, Field: "edges", Msg: fmt.Sprintf("port %q leads to unknown node %q", e.Port, e.To)})
+			continue
+		}
+		if !pn.spec.HasPort(e.Port) {
+			errs = append(errs, &FieldError{Node: e.From, Field: "edges", Msg: fmt.Sprintf("%s has no port %q (ports: %s)", pn.spec.Type, e.Port, strings.Join(append(pn.spec.OutPorts(), PortError), ", "))})
+			continue
+		}
+		if prev, dup := pn.next[e.Port]; dup {
+			errs = append(errs, &FieldError{Node: e.From, Field: "edges", Msg: fmt.Sprintf("port %q is connected twice (to %q and %q)", e.Port, prev, e.To)})
+			continue
+		}
+		pn.next[e.Port] = e.To
+	}
+	if p.start == "" {
+		errs = append(errs, &FieldError{Msg: "the flow has no start node (control.start)"})
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return p, nil
+}
+
+// Vars are a run's variables.
+type Vars struct {
+	m       map[string]any
+	version int
+}
+
+// runState is one flow's execution (a sub-flow has its own).
+type runState struct {
+	opts    *Options
+	prep    *Prepared
+	vars    Vars
+	snapVer int
+	state   map[string]any
+	seq     *int
+	call    Call
+	obs     Observer
+	cleanup []func()
+}
+
+// Call is what an activity sees while it runs: variables, evaluation,
+// logging, outputs and services.
+type Call struct {
+	rs      *runState
+	Node    *Node
+	Attempt int
+	From    string // the node that led here, "" at the start
+	outputs map[string]any
+}
+
+// Vars returns the variables map; treat it as read-only, use Set to write.
+func (c *Call) Vars() map[string]any { return c.rs.vars.m }
+
+// Get returns a variable.
+func (c *Call) Get(name string) (any, bool) { v, ok := c.rs.vars.m[name]; return v, ok }
+
+// Set assigns a variable. Declared variables are converted to their type.
+func (c *Call) Set(name string, v any) error {
+	if d := c.rs.prep.flow.Variable(name); d != nil && v != nil {
+		cv, err := Coerce(d.Type, v)
+		if err != nil {
+			return fmt.Errorf("set variable %q: %w", name, err)
+		}
+		v = cv
+	}
+	c.rs.vars.m[name] = v
+	c.rs.vars.version++
+	return nil
+}
+
+// Text evaluates a template to a string.
+func (c *Call) Text(t *Template) (string, error) { return t.String(c.rs.vars.m) }
+
+// Value evaluates a template to a value.
+func (c *Call) Value(t *Template) (any, error) { return t.Value(c.rs.vars.m) }
+
+// Eval evaluates an expression.
+func (c *Call) Eval(e *Expr) (any, error) { return e.Eval(c.rs.vars.m) }
+
+// Path evaluates a path template and resolves it against the flow folder.
+func (c *Call) Path(t *Template) (string, error) {
+	s, err := t.String(c.rs.vars.m)
+	if err != nil {
+		return "", err
+	}
+	if s == "" {
+		return "", fmt.Errorf("empty path")
+	}
+	return Resolve(c.rs.opts.BaseDir, s), nil
+}
+
+// Log emits a log event from the node.
+func (c *Call) Log(level, msg string) {
+	if c.rs.obs == nil {
+		return
+	}
+	c.rs.obs.Event(Event{Kind: EventLog, Time: time.Now(), RunID: c.rs.opts.RunID, Flow: c.rs.prep.flow.Name,
+		Depth: c.rs.opts.depth, Seq: *c.rs.seq, NodeID: c.rs.opts.prefix + c.Node.ID, Type: c.Node.Type,
+		Level: level, Message: msg})
+}
+
+// Logf emits an info log event.
+func (c *Call) Logf(format string, args ...any) { c.Log("info", fmt.Sprintf(format, args...)) }
+
+// Output records a value shown with the step in history (not a variable).
+func (c *Call) Output(name string, v any) {
+	if c.outputs == nil {
+		c.outputs = map[string]any{}
+	}
+	c.outputs[name] = v
+}
+
+// DryRun reports whether this is a dry run.
+func (c *Call) DryRun() bool { return c.rs.opts.DryRun }
+
+// Service returns the run-wide object stored under key, or nil.
+func (c *Call) Service(key any) any { return c.rs.opts.Services[key] }
+
+// Flow is the flow being run.
+func (c *Call) Flow() *Flow { return c.rs.prep.flow }
+
+// RunID is the run's id.
+func (c *Call) RunID() string { return c.rs.opts.RunID }
+
+// BaseDir is the flow file's folder.
+func (c *Call) BaseDir() string { return c.rs.opts.BaseDir }
+
+// ArtifactDir returns the run's artifact folder, creating it.
+func (c *Call) ArtifactDir() (string, error) {
+	d := c.rs.opts.ArtifactDir
+	if d == "" {
+		d = filepath.Join(os.TempDir(), "deskbot-artifacts", c.rs.opts.RunID)
+	}
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return "", fmt.Errorf("artifact folder: %w", err)
+	}
+	return d, nil
+}
+
+// State returns the node's loop state (kept between visits of the node).
+func (c *Call) State() any { return c.rs.state[c.Node.ID] }
+
+// SetState stores the node's loop state; nil clears it.
+func (c *Call) SetState(v any) {
+	if v == nil {
+		delete(c.rs.state, c.Node.ID)
+		return
+	}
+	c.rs.state[c.Node.ID] = v
+}
+
+// OnRunEnd registers f to run when the run ends, however it ends (release
+// held keys, close files).
+func (c *Call) OnRunEnd(f func()) { c.rs.cleanup = append(c.rs.cleanup, f) }
+
+// Options returns the run's options (for sub-flows).
+func (c *Call) Options() *Options { return c.rs.opts }
+
+// Run executes a flow to its end. It returns the result and, on failure,
+// an error naming the node. Cancelling ctx stops the run between steps and
+// inside waiting activities; its cause (for example ErrStoppedByUser) ends
+// up in the result.
+func Run(ctx context.Context, f *Flow, opts Options) (*Result, error) {
+	if opts.Registry == nil {
+		opts.Registry = Default
+	}
+	if opts.MaxSteps == 0 {
+		opts.MaxSteps = 10_000_000
+	}
+	if opts.RunID == "" {
+		opts.RunID = time.Now().UTC().Format("20060102T150405.000000000")
+	}
+	seq := 0
+	res, err := runFlow(ctx, f, &opts, &seq)
+	return res, err
+}
+
+func runFlow(ctx context.Context, f *Flow, opts *Options, seq *int) (*Result, error) {
+	start := time.Now()
+	res := &Result{RunID: opts.RunID}
+	emit := func(e Event) {
+		if opts.Observer != nil {
+			e.Time = time.Now()
+			e.RunID, e.Flow, e.Depth = opts.RunID, f.Name, opts.depth
+			opts.Observer.Event(e)
+		}
+	}
+	prep := opts.Prepared
+	var err error
+	if prep == nil || prep.flow != f {
+		prep, err = Prepare(f, opts.Registry, opts.BaseDir)
+	}
+	emit(Event{Kind: EventRunStarted})
+	var rs *runState
+	if err == nil {
+		rs = &runState{opts: opts, prep: prep, state: map[string]any{}, seq: seq, obs: opts.Observer}
+		rs.call.rs = rs
+		err = rs.initVars()
+	}
+	if err == nil {
+		err = rs.loop(ctx)
+	}
+	if rs != nil {
+		for i := len(rs.cleanup) - 1; i >= 0; i-- {
+			rs.cleanup[i]()
+		}
+		res.Vars = rs.vars.m
+	}
+	res.Steps = *seq
+	res.Err = err
+	res.Status = StatusOK
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrStoppedByUser):
+		res.Status = StatusStopped
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
+		res.Status = StatusCancelled
+	default:
+		res.Status = StatusFailed
+	}
+	e := Event{Kind: EventRunFinished, Status: res.Status, Duration: time.Since(start), Seq: *seq}
+	if err != nil {
+		e.Err = err.Error()
+	}
+	if rs != nil {
+		e.Vars = maps.Clone(rs.vars.m)
+	}
+	emit(e)
+	return res, err
+}
+
+func (rs *runState) initVars() error {
+	f := rs.prep.flow
+	rs.vars.m = make(map[string]any, len(f.Variables)+4)
+	for _, v := range f.Variables {
+		val := v.Default
+		if val == nil {
+			val = zero(v.Type)
+		} else {
+			cv, err := Coerce(v.Type, val)
+			if err != nil {
+				return &FieldError{Field: "variables." + v.Name, Msg: err.Error()}
+			}
+			val = cv
+		}
+		rs.vars.m[v.Name] = val
+	}
+	names := make([]string, 0, len(rs.opts.Inputs))
+	for k := range rs.opts.Inputs {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		val := rs.opts.Inputs[k]
+		d := f.Variable(k)
+		if d == nil {
+			return &FieldError{Field: "inputs", Msg: fmt.Sprintf("the flow has no variable %q (declared: %s)", k, declared(f))}
+		}
+		cv, err := Coerce(d.Type, val)
+		if err != nil {
+			return &FieldError{Field: "inputs", Msg: fmt.Sprintf("variable %q: %v", k, err)}
+		}
+		rs.vars.m[k] = cv
+	}
+	rs.vars.m["run_id"] = rs.opts.RunID
+	rs.vars.m["flow_dir"] = rs.opts.BaseDir
+	rs.vars.version = 1
+	return nil
+}
+
+func declared(f *Flow) string {
+	if len(f.Variables) == 0 {
+		return "none"
+	}
+	var s []string
+	for _, v := range f.Variables {
+		s = append(s, v.Name)
+	}
+	return strings.Join(s, ", ")
+}
+
+func zero(typ string) any {
+	switch typ {
+	case TypeString:
+		return ""
+	case TypeNumber:
+		return 0.0
+	case TypeBool:
+		return false
+	case TypeList, TypeTable:
+		return []any{}
+	case TypeMap:
+		return map[string]any{}
+	}
+	return nil
+}
+
+func (rs *runState) emit(e Event) {
+	if rs.obs == nil {
+		return
+	}
+	e.Time = time.Now()
+	e.RunID, e.Flow, e.Depth = rs.opts.RunID, rs.prep.flow.Name, rs.opts.depth
+	rs.obs.Event(e)
+}
+
+func (rs *runState) snapshot(force bool) map[string]any {
+	if !force && rs.vars.version == rs.snapVer {
+		return nil
+	}
+	rs.snapVer = rs.vars.version
+	return maps.Clone(rs.vars.m)
+}
+
+func (rs *runState) loop(ctx context.Context) error {
+	id, from := rs.prep.start, ""
+	ctl := rs.opts.Control
+	for id != "" {
+		if err := context.Cause(ctx); err != nil && ctx.Err() != nil {
+			return err
+		}
+		pn := rs.prep.nodes[id]
+		if pn == nil {
+			return &StepError{NodeID: rs.opts.prefix + id, Err: fmt.Errorf("unknown node")}
+		}
+		if *rs.seq >= rs.opts.MaxSteps {
+			return &StepError{NodeID: rs.opts.prefix + id, Type: pn.node.Type, Err: fmt.Errorf("the run took more than %d steps; is there an endless loop?", rs.opts.MaxSteps)}
+		}
+		if ctl != nil && ctl.shouldStop(rs.opts.prefix+id) {
+			rs.emit(Event{Kind: EventPaused, NodeID: rs.opts.prefix + id, Type: pn.node.Type, Label: pn.node.Label, Seq: *rs.seq, Vars: rs.snapshot(true)})
+			if err := ctl.wait(ctx); err != nil {
+				return err
+			}
+			rs.emit(Event{Kind: EventResumed, NodeID: rs.opts.prefix + id, Type: pn.node.Type, Seq: *rs.seq})
+		}
+		port, err := rs.step(ctx, pn, from)
+		if ctl != nil {
+			ctl.afterStep()
+		}
+		if err != nil {
+			return err
+		}
+		from = id
+		if port == "" {
+			ports := pn.spec.OutPorts()
+			if len(ports) == 0 {
+				return nil // an end node
+			}
+			port = ports[0]
+		}
+		id = pn.next[port]
+	}
+	return nil
+}
+
+// step runs one node with its retries and error port; it returns the port
+// to follow.
+func (rs *runState) step(ctx context.Context, pn *prepNode, from string) (string, error) {
+	n := pn.node
+	nodeID := rs.opts.prefix + n.ID
+	if n.Disabled {
+		return "", nil
+	}
+	var lastErr error
+	for attempt := 1; attempt <= n.Retry.Count+1; attempt++ {
+		*rs.seq++
+		seq := *rs.seq
+		c := &rs.call
+		*c = Call{rs: rs, Node: n, Attempt: attempt, From: from}
+		rs.emit(Event{Kind: EventStepStarted, Seq: seq, NodeID: nodeID, Type: n.Type, Label: n.Label, Attempt: attempt})
+		t0 := time.Now()
+		port, err := rs.attempt(ctx, pn, c)
+		d := time.Since(t0)
+		status := StatusOK
+		if rs.opts.DryRun && pn.spec.SideEffects {
+			status = StatusDry
+		}
+		if err == nil {
+			if port != "" && !pn.spec.HasPort(port) {
+				err = fmt.Errorf("activity returned unknown port %q", port)
+			}
+		}
+		if err == nil {
+			rs.emit(Event{Kind: EventStepFinished, Seq: seq, NodeID: nodeID, Type: n.Type, Label: n.Label, Attempt: attempt,
+				Port: portOr(port, pn.spec), Status: status, Duration: d, Outputs: c.outputs, Vars: rs.snapIfObserved()})
+			return port, nil
+		}
+		lastErr = err
+		stopped := ctx.Err() != nil
+		status = StatusFailed
+		switch {
+		case stopped && errors.Is(context.Cause(ctx), ErrStoppedByUser):
+			status = StatusStopped
+		case stopped:
+			status = StatusCancelled
+		case attempt <= n.Retry.Count:
+			status = StatusRetrying
+		case pn.next[PortError] != "":
+			status = StatusCaught
+		}
+		fin := Event{Kind: EventStepFinished, Seq: seq, NodeID: nodeID, Type: n.Type, Label: n.Label, Attempt: attempt,
+			Status: status, Duration: d, Err: err.Error(), Outputs: c.outputs}
+		if status == StatusCaught {
+			fin.Port = PortError
+			c.Set(pn.errVar, err.Error())
+		}
+		fin.Vars = rs.snapIfObserved()
+		rs.emit(fin)
+		if stopped {
+			return "", &StepError{NodeID: nodeID, Type: n.Type, Err: context.Cause(ctx)}
+		}
+		if status == StatusCaught {
+			return PortError, nil
+		}
+		if status == StatusRetrying {
+			c.Log("warn", fmt.Sprintf("attempt %d of %d failed: %v; retrying in %s", attempt, n.Retry.Count+1, err, time.Duration(n.Retry.Interval)))
+			if err := Sleep(ctx, time.Duration(n.Retry.Interval)); err != nil {
+				return "", &StepError{NodeID: nodeID, Type: n.Type, Err: err}
+			}
+		}
+	}
+	return "", &StepError{NodeID: nodeID, Type: n.Type, Err: lastErr}
+}
+
+func (rs *runState) snapIfObserved() map[string]any {
+	if rs.obs == nil {
+		return nil
+	}
+	return rs.snapshot(false)
+}
+
+func portOr(port string, s *Spec) string {
+	if port != "" {
+		return port
+	}
+	if ps := s.OutPorts(); len(ps) > 0 {
+		return ps[0]
+	}
+	return ""
+}
+
+// attempt runs the activity once, under the node's timeout.
+func (rs *runState) attempt(ctx context.Context, pn *prepNode, c *Call) (port string, err error) {
+	act := pn.act
+	if rs.opts.DryRun && pn.spec.SideEffects {
+		if dr, ok := act.(DryRunner); ok {
+			return dr.DryRun(ctx, c)
+		}
+		c.Logf("dry run: would run %s", describeNode(pn.node))
+		return "", nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("activity crashed: %v", r)
+		}
+	}()
+	if pn.timeout <= 0 {
+		return act.Run(ctx, c)
+	}
+	tctx, cancel := context.WithTimeoutCause(ctx, pn.timeout, fmt.Errorf("timed out after %s", pn.timeout))
+	defer cancel()
+	type result struct {
+		port string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- result{err: fmt.Errorf("activity crashed: %v", r)}
+			}
+		}()
+		p, e := act.Run(tctx, c)
+		done <- result{p, e}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil && tctx.Err() != nil && ctx.Err() == nil {
+			return "", context.Cause(tctx)
+		}
+		return r.port, r.err
+	case <-tctx.Done():
+		if ctx.Err() != nil {
+			return "", context.Cause(ctx)
+		}
+		return "", context.Cause(tctx)
+	}
+}
+
+func describeNode(n *Node) string {
+	keys := make([]string, 0, len(n.Params))
+	for k := range n.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString(n.Type)
+	for i, k := range keys {
+		if i == 0 {
+			b.WriteString(" with ")
+		} else {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s=%s", k, ToString(n.Params[k]))
+	}
+	return b.String()
+}
+
+// Sleep waits for d or until ctx ends, whichever is first.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return context.Cause(ctx)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}

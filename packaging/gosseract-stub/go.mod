@@ -1,0 +1,3 @@
+module github.com/otiai10/gosseract
+
+go 1.26
