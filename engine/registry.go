@@ -51,6 +51,8 @@ type Field struct {
 	Options  []string // for KindSelect
 	Help     string
 	Advanced bool // shown folded in the studio
+	// SetsVars marks a map field whose keys are variables the activity sets.
+	SetsVars bool
 }
 
 // Port names used by many activities.

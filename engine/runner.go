@@ -103,6 +103,14 @@ func Known(f *Flow, reg *Registry) map[string]bool {
 				known[name] = true
 			}
 		}
+		for _, fd := range spec.Fields {
+			if fd.Kind == KindMap && fd.SetsVars {
+				m, _ := n.Params[fd.Name].(map[string]any)
+				for k := range m {
+					known[k] = true
+				}
+			}
+		}
 	}
 	return known
 }
@@ -338,7 +346,8 @@ func runFlow(ctx context.Context, f *Flow, opts *Options, seq *int) (*Result, er
 	start := time.Now()
 	res := &Result{RunID: opts.RunID}
 	emit := func(e Event) {
-		if opts.Observer != nil {
+		// A called flow's start and end are steps of the caller, not runs.
+		if opts.Observer != nil && opts.depth == 0 {
 			e.Time = time.Now()
 			e.RunID, e.Flow, e.Depth = opts.RunID, f.Name, opts.depth
 			opts.Observer.Event(e)
