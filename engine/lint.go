@@ -76,7 +76,7 @@ func Lint(f *Flow, reg *Registry, baseDir string) []Problem {
 		pa := newParams(n, spec, known, baseDir, reg)
 		_, err := spec.New(pa)
 		errs := pa.Errs()
-		if err != nil && !errors.Is(pa.Err(), err) {
+		if err != nil && len(errs) == 0 {
 			errs = append(errs, err)
 		}
 		for _, e := range errs {
