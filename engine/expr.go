@@ -8,6 +8,9 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
+	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -26,21 +29,72 @@ func CompileExpr(src string, known map[string]bool) (*Expr, error) {
 	if src == "" {
 		return nil, fmt.Errorf("empty expression")
 	}
-	opts := []expr.Option{}
-	if known == nil {
-		opts = append(opts, expr.AllowUndefinedVariables())
-	} else {
-		env := make(map[string]any, len(known))
-		for k := range known {
-			env[k] = nil
+	if known != nil {
+		if err := checkNames(src, known); err != nil {
+			return nil, err
 		}
-		opts = append(opts, expr.Env(env))
 	}
-	p, err := expr.Compile(src, opts...)
+	// Variables are dynamically typed, so the program is compiled without a
+	// typed environment; names were checked above.
+	p, err := expr.Compile(src, expr.AllowUndefinedVariables())
 	if err != nil {
 		return nil, fmt.Errorf("expression %q: %s", src, oneLine(err.Error()))
 	}
 	return &Expr{Source: src, prog: p}, nil
+}
+
+// checkNames rejects identifiers that are neither known variables, names
+// bound inside the expression (let), nor built-in functions.
+func checkNames(src string, known map[string]bool) error {
+	tree, err := parser.Parse(src)
+	if err != nil {
+		return fmt.Errorf("expression %q: %s", src, oneLine(err.Error()))
+	}
+	v := &nameCheck{known: known, bound: map[string]bool{}, callee: map[ast.Node]bool{}}
+	ast.Walk(&tree.Node, v)
+	if v.unknown != "" {
+		return fmt.Errorf("expression %q: unknown variable %q", src, v.unknown)
+	}
+	return nil
+}
+
+type nameCheck struct {
+	known   map[string]bool
+	bound   map[string]bool
+	callee  map[ast.Node]bool
+	idents  []*ast.IdentifierNode
+	unknown string
+}
+
+func (v *nameCheck) Visit(n *ast.Node) {
+	switch x := (*n).(type) {
+	case *ast.VariableDeclaratorNode:
+		v.bound[x.Name] = true
+	case *ast.CallNode:
+		v.callee[x.Callee] = true
+	case *ast.IdentifierNode:
+		// Walk visits children first, so a call's callee is seen before
+		// the call itself; decide at the end.
+		v.idents = append(v.idents, x)
+	}
+	if _, root := (*n).(*ast.IdentifierNode); root {
+		return
+	}
+	v.resolve()
+}
+
+func (v *nameCheck) resolve() {
+	for _, id := range v.idents {
+		name := id.Value
+		if v.callee[id] || v.known[name] || v.bound[name] || name == "$env" || v.unknown != "" {
+			continue
+		}
+		if _, fn := builtin.Index[name]; fn {
+			continue
+		}
+		v.unknown = name
+	}
+	v.idents = v.idents[:0]
 }
 
 func oneLine(s string) string {

@@ -92,24 +92,40 @@ func init() {
 			{Name: "missing_ok", Title: "OK if missing", Kind: engine.KindBool, Default: false},
 		},
 		New: func(p *engine.Params) (engine.Activity, error) {
-			path, missingOK := p.Template("path"), p.Bool("missing_ok")
-			return engine.ActivityFunc(func(_ context.Context, c *engine.Call) (string, error) {
-				name, err := c.Path(path)
-				if err != nil {
-					return "", fmt.Errorf("path: %w", err)
-				}
-				if st, err := os.Stat(name); err == nil && st.IsDir() {
-					return "", fmt.Errorf("delete %q: is a folder", name)
-				}
-				err = os.Remove(name)
-				if err != nil && !(missingOK && os.IsNotExist(err)) {
-					return "", fmt.Errorf("delete %q: %w", name, err)
-				}
-				c.Output("path", name)
-				return "", nil
-			}), nil
+			return &deleteFile{path: p.Template("path"), missingOK: p.Bool("missing_ok")}, nil
 		},
 	})
+}
+
+type deleteFile struct {
+	path      *engine.Template
+	missingOK bool
+}
+
+func (a *deleteFile) DryRun(_ context.Context, c *engine.Call) (string, error) {
+	name, err := c.Path(a.path)
+	if err != nil {
+		return "", fmt.Errorf("path: %w", err)
+	}
+	c.Logf("dry run: would delete %s", name)
+	return "", nil
+}
+
+func (a *deleteFile) Run(_ context.Context, c *engine.Call) (string, error) {
+	path, missingOK := a.path, a.missingOK
+	name, err := c.Path(path)
+	if err != nil {
+		return "", fmt.Errorf("path: %w", err)
+	}
+	if st, err := os.Stat(name); err == nil && st.IsDir() {
+		return "", fmt.Errorf("delete %q: is a folder", name)
+	}
+	err = os.Remove(name)
+	if err != nil && !(missingOK && os.IsNotExist(err)) {
+		return "", fmt.Errorf("delete %q: %w", name, err)
+	}
+	c.Output("path", name)
+	return "", nil
 }
 
 type writeText struct {
