@@ -43,6 +43,13 @@ func CompileExpr(src string, known map[string]bool) (*Expr, error) {
 	return &Expr{Source: src, prog: p}, nil
 }
 
+// IsBuiltin reports whether name is a built-in expression function, which a
+// variable cannot shadow.
+func IsBuiltin(name string) bool {
+	_, ok := builtin.Index[name]
+	return ok
+}
+
 // checkNames rejects identifiers that are neither known variables, names
 // bound inside the expression (let), nor built-in functions.
 func checkNames(src string, known map[string]bool) error {

@@ -87,7 +87,7 @@ type Node struct {
 	// Timeout bounds one attempt of the node; 0 falls back to the flow's
 	// default timeout.
 	Timeout Duration `json:"timeout,omitempty"`
-	Retry   Retry    `json:"retry,omitempty"`
+	Retry   Retry    `json:"retry,omitzero"`
 	// ErrorVar receives the error message when the node's failure is caught
 	// by its error port. Empty means "last_error".
 	ErrorVar string `json:"error_var,omitempty"`
@@ -453,6 +453,9 @@ func (f *Flow) check() error {
 		if !validIdent(v.Name) {
 			return &FieldError{Field: fmt.Sprintf("variables[%d].name", i), Msg: fmt.Sprintf("%q is not a valid variable name (letters, digits, _; not starting with a digit)", v.Name)}
 		}
+		if IsBuiltin(v.Name) {
+			return &FieldError{Field: fmt.Sprintf("variables[%d].name", i), Msg: fmt.Sprintf("%q is the name of a built-in function; choose another name", v.Name)}
+		}
 		if vars[v.Name] {
 			return &FieldError{Field: fmt.Sprintf("variables[%d].name", i), Msg: fmt.Sprintf("variable %q declared twice", v.Name)}
 		}
@@ -495,3 +498,6 @@ func validIdent(s string) bool {
 	}
 	return true
 }
+
+// String formats the duration like time.Duration.
+func (d Duration) String() string { return time.Duration(d).String() }

@@ -202,6 +202,8 @@ func (p *Params) Var(name string) string {
 	s := p.String(name)
 	if s != "" && !validIdent(s) {
 		p.Fail(name, "%q is not a valid variable name", s)
+	} else if IsBuiltin(s) {
+		p.Fail(name, "%q is the name of a built-in function; choose another name", s)
 	}
 	return s
 }
