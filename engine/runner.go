@@ -534,6 +534,11 @@ func (rs *runState) step(ctx context.Context, pn *prepNode, from string) (string
 		*rs.seq++
 		seq := *rs.seq
 		c := &rs.call
+		if pn.timeout > 0 {
+			// A timed-out activity's goroutine may outlive the step; give it
+			// a Call of its own.
+			c = new(Call)
+		}
 		*c = Call{rs: rs, Node: n, Attempt: attempt, From: from}
 		rs.emit(Event{Kind: EventStepStarted, Seq: seq, NodeID: nodeID, Type: n.Type, Label: n.Label, Attempt: attempt})
 		t0 := time.Now()

@@ -1,0 +1,71 @@
+# Deskbot. `make run` opens the studio with a sample flow; `make test` runs
+# every test. Both install what they need first (`make deps`).
+
+GO       ?= go
+BIN      := bin/deskbot
+SAMPLE   ?= assets/flows/csv-to-letters.json
+FUZZTIME ?= 3s
+export LANG ?= C.UTF-8
+
+# Debian packages that the build and the tests need. cgo: fyne (GL, X11),
+# robotgo (XTest), go-sqlite3. Tests: Xvfb, a window manager, X tools,
+# ImageMagick for screenshots, poppler for PDFs, NumPy for the reference model.
+DEB_PKGS := gcc pkg-config libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
+	libxinerama-dev libxi-dev libxxf86vm-dev libxtst-dev libxkbcommon-dev libpng-dev \
+	xvfb xauth jwm xdotool xclip xsel x11-utils imagemagick poppler-utils python3 python3-numpy \
+	fonts-dejavu-core
+
+.PHONY: deps build run test test-go fuzz bench lint docs clean-out
+
+## deps: install missing Debian packages (idempotent; fast when all are present)
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "deps: installing" $$missing; \
+		SUDO=; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+## build: the deskbot binary in bin/
+build: deps
+	$(GO) build -o $(BIN) ./app
+
+## run: open the studio on the sample flow
+run: build
+	@if [ -z "$$DISPLAY" ]; then echo "run: no X display (DISPLAY is unset); start one, or use: $(BIN) run $(SAMPLE)"; exit 1; fi
+	$(BIN) $(SAMPLE)
+
+## test: vet, the fyne import check, docs freshness, all Go tests, then each fuzz target briefly
+test: deps lint test-go fuzz
+
+test-go:
+	$(GO) test -count=1 -timeout 20m ./...
+
+## fuzz: run every Fuzz target for $(FUZZTIME)
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "fuzz $$pkg $$t"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/deskbot-fuzz.log 2>&1 || { cat /tmp/deskbot-fuzz.log; exit 1; }; \
+		done; \
+	done
+
+## bench: Go benchmarks (engine steps/s, store, model)
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 60m ./...
+
+## lint: go vet, gofmt, and engine/ and model/ never import fyne
+lint:
+	$(GO) vet ./...
+	@out=$$(gofmt -l app engine ui store model); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@if $(GO) list -deps ./engine/... ./model/... | grep -q '^fyne.io/'; then \
+		echo "engine/ or model/ imports fyne:"; $(GO) list -deps ./engine/... ./model/... | grep '^fyne.io/' | head; exit 1; fi
+
+## docs: regenerate docs/activities.md from the activity specs
+docs:
+	$(GO) run ./app docs > docs/activities.md
+
+clean-out:
+	rm -rf assets/flows/out
