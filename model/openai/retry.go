@@ -19,12 +19,12 @@ import (
 // reset before any answer. Retries happen before the stream starts, so no
 // text is ever duplicated.
 type retryTransport struct {
-	base     http.RoundTripper
-	max      int           // retries after the first try
-	backoff  time.Duration // first backoff
-	maxWait  time.Duration // cap on one wait
-	notify   func(attempt int, wait time.Duration, why string)
-	sleep    func(ctx context.Context, d time.Duration) error
+	base    http.RoundTripper
+	max     int           // retries after the first try
+	backoff time.Duration // first backoff
+	maxWait time.Duration // cap on one wait
+	notify  func(attempt int, wait time.Duration, why string)
+	sleep   func(ctx context.Context, d time.Duration) error
 }
 
 // attemptsKey marks a request context with an *int that receives the
