@@ -145,18 +145,37 @@ func (t *tiktokenTokenizer) VocabSize() int { return 50257 }
 func (t *tiktokenTokenizer) Encode(s string) []int {
 	var out []int
 	segment(s, func(p string) {
-		ids, _, err := t.codec.Encode(p)
-		if err != nil {
-			// r50k_base cannot fail on valid UTF-8; fall back to bytes.
-			for i := 0; i < len(p); i++ {
-				out = append(out, byteID[p[i]])
+		// tiktoken-go v0.10.0's regex silently drops U+007F (DEL); encode
+		// it as its byte token and the text around it separately.
+		for {
+			i := strings.IndexByte(p, 0x7f)
+			if i < 0 {
+				break
 			}
-			return
+			out = t.encodeText(p[:i], out)
+			out = append(out, byteID[0x7f])
+			p = p[i+1:]
 		}
-		for _, id := range ids {
-			out = append(out, int(id))
-		}
+		out = t.encodeText(p, out)
 	}, func() { out = append(out, EndOfTextID) }, func(b byte) { out = append(out, byteID[b]) })
+	return out
+}
+
+func (t *tiktokenTokenizer) encodeText(p string, out []int) []int {
+	if p == "" {
+		return out
+	}
+	ids, _, err := t.codec.Encode(p)
+	if err != nil {
+		// r50k_base cannot fail on valid UTF-8; fall back to bytes.
+		for i := 0; i < len(p); i++ {
+			out = append(out, byteID[p[i]])
+		}
+		return out
+	}
+	for _, id := range ids {
+		out = append(out, int(id))
+	}
 	return out
 }
 

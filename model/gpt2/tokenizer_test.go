@@ -137,7 +137,9 @@ func FuzzTokenizerRoundTrip(f *testing.F) {
 		if got := ref.Decode(a); got != s {
 			t.Fatalf("r50k round trip %q -> %q (%v)", s, got, a)
 		}
-		if utf8.ValidString(s) && !slices.Equal(a, b) {
+		// U+007F is worked around in the r50k wrapper (tiktoken-go drops it),
+		// which may split a piece GPT-2 would keep whole.
+		if utf8.ValidString(s) && !strings.ContainsRune(s, 0x7f) && !slices.Equal(a, b) {
 			t.Fatalf("%q: r50k %v own %v", s, a, b)
 		}
 	})

@@ -1,0 +1,245 @@
+package gpt2
+
+import (
+	"math"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// ForcePortable makes the kernels use portable Go even where the AVX2/FMA
+// assembly could run. Tests and benchmarks set it to compare the two; set
+// it before Generate, not during one.
+var ForcePortable bool
+
+func useAsm() bool { return haveAsm && !ForcePortable }
+
+// --- portable kernels ---
+
+func dotGo(a, b []float32) float32 {
+	b = b[:len(a)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(a); i += 4 {
+		s0 += a[i] * b[i]
+		s1 += a[i+1] * b[i+1]
+		s2 += a[i+2] * b[i+2]
+		s3 += a[i+3] * b[i+3]
+	}
+	for ; i < len(a); i++ {
+		s0 += a[i] * b[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+func axpyGo(y []float32, a float32, x []float32) {
+	x = x[:len(y)]
+	for i := range y {
+		y[i] += a * x[i]
+	}
+}
+
+// dotQ8Go is the dot product of quantised row q (scales s, one per qblock)
+// with x.
+func dotQ8Go(q []int8, s []float32, x []float32) float32 {
+	var sum float32
+	for b := 0; b*qblock < len(q); b++ {
+		lo, hi := b*qblock, min((b+1)*qblock, len(q))
+		var acc float32
+		for j := lo; j < hi; j++ {
+			acc += float32(q[j]) * x[j]
+		}
+		sum += acc * s[b]
+	}
+	return sum
+}
+
+// --- dispatching kernels ---
+
+func dot(a, b []float32) float32 {
+	n := len(a)
+	if useAsm() && n >= 8 {
+		n8 := n &^ 7
+		s := dotAVX(&a[0], &b[0], n8)
+		for i := n8; i < n; i++ {
+			s += a[i] * b[i]
+		}
+		return s
+	}
+	return dotGo(a, b)
+}
+
+func axpy(y []float32, a float32, x []float32) {
+	n := len(y)
+	if useAsm() && n >= 8 {
+		n8 := n &^ 7
+		axpyAVX(&y[0], &x[0], a, n8)
+		for i := n8; i < n; i++ {
+			y[i] += a * x[i]
+		}
+		return
+	}
+	axpyGo(y, a, x)
+}
+
+// matVec sets y[r] = row r of m · x for r in [lo, hi).
+func matVec(m *matrix, x, y []float32, lo, hi int) {
+	K := m.cols
+	if m.f != nil {
+		r := lo
+		if useAsm() && K >= 8 {
+			K8 := K &^ 7
+			var out [4]float32
+			for ; r+4 <= hi; r += 4 {
+				dot4AVX(&m.f[r*K], K, &x[0], K8, &out[0])
+				for i := 0; i < 4; i++ {
+					s := out[i]
+					row := m.f[(r+i)*K : (r+i+1)*K]
+					for k := K8; k < K; k++ {
+						s += row[k] * x[k]
+					}
+					y[r+i] = s
+				}
+			}
+		}
+		for ; r < hi; r++ {
+			y[r] = dot(m.f[r*K:(r+1)*K], x)
+		}
+		return
+	}
+	r := lo
+	nb := m.nblk
+	if useAsm() && K >= qblock {
+		full := K / qblock
+		var out [4]float32
+		for ; r+4 <= hi; r += 4 {
+			dot4q8AVX(&m.q[r*K], K, &m.s[r*nb], nb, &x[0], full, &out[0])
+			for i := 0; i < 4; i++ {
+				s := out[i]
+				if full < nb {
+					lo := full * qblock
+					s += dotQ8Go(m.q[(r+i)*K+lo:(r+i+1)*K], m.s[(r+i)*nb+full:(r+i+1)*nb], x[lo:K])
+				}
+				y[r+i] = s
+			}
+		}
+	}
+	for ; r < hi; r++ {
+		y[r] = dotQ8Go(m.q[r*K:(r+1)*K], m.s[r*nb:(r+1)*nb], x)
+	}
+}
+
+// matMul sets Y[t][r] = row r of m · X[t] for t < T and r in [lo, hi).
+// X is T x m.cols, Y is T x ldy. scratch holds at least 3*m.cols floats.
+func matMul(m *matrix, X []float32, T int, Y []float32, ldy, lo, hi int, scratch []float32) {
+	K := m.cols
+	const tchunk = 32
+	asm := useAsm() && K >= 8
+	K8 := K &^ 7
+	var out [12]float32
+	for t0 := 0; t0 < T; t0 += tchunk {
+		t1 := min(t0+tchunk, T)
+		for r := lo; r < hi; r += 3 {
+			nr := min(3, hi-r)
+			var w []float32
+			if m.f != nil {
+				w = m.f[r*K : (r+nr)*K]
+			} else {
+				w = scratch[:nr*K]
+				for i := 0; i < nr; i++ {
+					m.row(r+i, w[i*K:(i+1)*K])
+				}
+			}
+			t := t0
+			if asm && nr == 3 {
+				for ; t+4 <= t1; t += 4 {
+					dot3x4AVX(&w[0], K, &X[t*K], K, K8, &out[0])
+					for i := 0; i < 3; i++ {
+						wr := w[i*K : (i+1)*K]
+						for j := 0; j < 4; j++ {
+							s := out[i*4+j]
+							xr := X[(t+j)*K : (t+j+1)*K]
+							for k := K8; k < K; k++ {
+								s += wr[k] * xr[k]
+							}
+							Y[(t+j)*ldy+r+i] = s
+						}
+					}
+				}
+			}
+			for ; t < t1; t++ {
+				xr := X[t*K : (t+1)*K]
+				for i := 0; i < nr; i++ {
+					Y[t*ldy+r+i] = dot(w[i*K:(i+1)*K], xr)
+				}
+			}
+		}
+	}
+}
+
+// --- threads ---
+
+// pool runs data-parallel steps on goroutines that wait on a WaitGroup;
+// nothing spins.
+type pool struct {
+	threads int // 0 = idle cores
+}
+
+func newPool(threads int) *pool { return &pool{threads: threads} }
+
+// size is the number of goroutines a step may use now.
+func (p *pool) size() int {
+	if p.threads > 0 {
+		return p.threads
+	}
+	return IdleCores()
+}
+
+// IdleCores estimates the cores not busy with other programs: the number
+// of CPUs less the one-minute load average (Linux; elsewhere all CPUs), at
+// least 1.
+func IdleCores() int {
+	n := runtime.NumCPU()
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return n
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return n
+	}
+	load, err := strconv.ParseFloat(f[0], 64)
+	if err != nil || math.IsNaN(load) {
+		return n
+	}
+	idle := n - int(math.Floor(load+0.5))
+	return max(1, min(n, idle))
+}
+
+// run splits [0, n) into at most k contiguous parts, each a multiple of
+// align long (but the last), and calls fn(part, lo, hi) on them in
+// parallel; part < k numbers them.
+func run(k, n, align int, fn func(part, lo, hi int)) {
+	if k <= 1 || n <= align {
+		fn(0, 0, n)
+		return
+	}
+	units := (n + align - 1) / align
+	k = min(k, units)
+	per := (units + k - 1) / k
+	var wg sync.WaitGroup
+	part := 1
+	for lo := per * align; lo < n; lo += per * align {
+		hi := min(lo+per*align, n)
+		wg.Add(1)
+		go func(part, lo, hi int) {
+			defer wg.Done()
+			fn(part, lo, hi)
+		}(part, lo, hi)
+		part++
+	}
+	fn(0, 0, min(per*align, n))
+	wg.Wait()
+}

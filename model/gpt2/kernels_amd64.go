@@ -1,0 +1,34 @@
+//go:build amd64 && !purego
+
+package gpt2
+
+import "golang.org/x/sys/cpu"
+
+var haveAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// dotAVX returns a·b over n floats; n is a multiple of 8.
+//
+//go:noescape
+func dotAVX(a, b *float32, n int) float32
+
+// axpyAVX does y += a*x over n floats; n is a multiple of 8.
+//
+//go:noescape
+func axpyAVX(y, x *float32, a float32, n int)
+
+// dot4AVX sets out[i] = w[i*ldw:][:n] · x[:n] for i < 4; n is a multiple of 8.
+//
+//go:noescape
+func dot4AVX(w *float32, ldw int, x *float32, n int, out *float32)
+
+// dot3x4AVX sets out[i*4+j] = w[i*ldw:][:n] · x[j*ldx:][:n] for i < 3,
+// j < 4; n is a multiple of 8.
+//
+//go:noescape
+func dot3x4AVX(w *float32, ldw int, x *float32, ldx int, n int, out *float32)
+
+// dot4q8AVX sets out[i] = sum over nblk blocks b of s[i*lds+b] *
+// (q[i*ldq+32b:][:32] · x[32b:][:32]) for i < 4.
+//
+//go:noescape
+func dot4q8AVX(q *int8, ldq int, s *float32, lds int, x *float32, nblk int, out *float32)

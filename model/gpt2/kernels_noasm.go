@@ -1,0 +1,17 @@
+//go:build !amd64 || purego
+
+package gpt2
+
+const haveAsm = false
+
+func dotAVX(a, b *float32, n int) float32     { panic("gpt2: no assembly kernels") }
+func axpyAVX(y, x *float32, a float32, n int) { panic("gpt2: no assembly kernels") }
+func dot4AVX(w *float32, ldw int, x *float32, n int, out *float32) {
+	panic("gpt2: no assembly kernels")
+}
+func dot3x4AVX(w *float32, ldw int, x *float32, ldx int, n int, out *float32) {
+	panic("gpt2: no assembly kernels")
+}
+func dot4q8AVX(q *int8, ldq int, s *float32, lds int, x *float32, nblk int, out *float32) {
+	panic("gpt2: no assembly kernels")
+}

@@ -1,0 +1,115 @@
+package gpt2
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func randVec(r *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	return v
+}
+
+func close32(a, b float32, scale float64) bool {
+	return math.Abs(float64(a)-float64(b)) <= 1e-5*scale+1e-6
+}
+
+// TestKernelsAgree checks the assembly kernels (when the CPU has them)
+// against the portable ones, and q8 against its dequantised weights.
+func TestKernelsAgree(t *testing.T) {
+	if !haveAsm {
+		t.Log("no AVX2/FMA: only the portable kernels run here")
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for _, K := range []int{1, 7, 8, 20, 33, 64, 100, 768} {
+		for _, rows := range []int{1, 3, 4, 5, 13} {
+			for _, q8 := range []bool{false, true} {
+				w := randVec(r, rows*K)
+				m := matrix{rows: rows, cols: K}
+				if q8 {
+					m.quantize(w)
+				} else {
+					m.f = w
+				}
+				deq := make([]float32, rows*K)
+				for i := 0; i < rows; i++ {
+					m.row(i, deq[i*K:(i+1)*K])
+				}
+				for _, T := range []int{1, 2, 4, 5, 9} {
+					X := randVec(r, T*K)
+					want := make([]float32, T*rows)
+					for tt := 0; tt < T; tt++ {
+						for i := 0; i < rows; i++ {
+							var s float64
+							for k := 0; k < K; k++ {
+								s += float64(deq[i*K+k]) * float64(X[tt*K+k])
+							}
+							want[tt*rows+i] = float32(s)
+						}
+					}
+					scale := math.Sqrt(float64(K)) * 4
+					for _, portable := range []bool{false, true} {
+						ForcePortable = portable
+						got := make([]float32, T*rows)
+						scr := make([]float32, 3*K)
+						if T == 1 {
+							matVec(&m, X, got, 0, rows)
+						} else {
+							matMul(&m, X, T, got, rows, 0, rows, scr)
+						}
+						for i := range got {
+							if !close32(got[i], want[i], scale) {
+								t.Fatalf("K=%d rows=%d T=%d q8=%v portable=%v: [%d] got %v want %v", K, rows, T, q8, portable, i, got[i], want[i])
+							}
+						}
+						// dot and axpy
+						a, b := X[:K], deq[:K]
+						var s float64
+						for k := range a {
+							s += float64(a[k]) * float64(b[k])
+						}
+						if d := dot(a, b); !close32(d, float32(s), scale) {
+							t.Fatalf("dot K=%d portable=%v: %v want %v", K, portable, d, s)
+						}
+						y := append([]float32(nil), b...)
+						axpy(y, 0.5, a)
+						for k := range y {
+							if !close32(y[k], b[k]+0.5*a[k], 1) {
+								t.Fatalf("axpy K=%d portable=%v at %d", K, portable, k)
+							}
+						}
+					}
+					ForcePortable = false
+				}
+			}
+		}
+	}
+}
+
+func TestQuantizeError(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	w := randVec(r, 64*96)
+	m := matrix{rows: 64, cols: 96}
+	m.quantize(w)
+	row := make([]float32, 96)
+	var worst float64
+	for i := 0; i < 64; i++ {
+		m.row(i, row)
+		for b := 0; b < 3; b++ {
+			var amax float64
+			for k := b * 32; k < b*32+32; k++ {
+				amax = max(amax, math.Abs(float64(w[i*96+k])))
+			}
+			for k := b * 32; k < b*32+32; k++ {
+				worst = max(worst, math.Abs(float64(row[k]-w[i*96+k]))/amax)
+			}
+		}
+	}
+	if worst > 0.5/127+1e-6 {
+		t.Fatalf("q8 rounding error %.4g of block max, want <= half a step", worst)
+	}
+}

@@ -1,0 +1,446 @@
+package gpt2
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+)
+
+// Config is a GPT-2 architecture, as in a Hugging Face config.json.
+type Config struct {
+	NLayer           int     `json:"n_layer"`
+	NHead            int     `json:"n_head"`
+	NEmbd            int     `json:"n_embd"`
+	NInner           int     `json:"n_inner"` // 0 = 4*NEmbd
+	NPositions       int     `json:"n_positions"`
+	VocabSize        int     `json:"vocab_size"`
+	LayerNormEpsilon float64 `json:"layer_norm_epsilon"`
+	// Activation is "gelu_new" (GPT-2's tanh approximation, the default),
+	// "gelu_pytorch_tanh" (the same), "gelu" (exact, erf) or "relu".
+	Activation string `json:"activation_function"`
+	// ScaleAttnByInverseLayerIdx divides attention scores by layer index+1.
+	ScaleAttnByInverseLayerIdx bool `json:"scale_attn_by_inverse_layer_idx"`
+	EOSTokenID                 int  `json:"eos_token_id"`
+}
+
+// Configs are the published GPT-2 sizes.
+var Configs = map[string]Config{
+	"gpt2":        {NLayer: 12, NHead: 12, NEmbd: 768, NPositions: 1024, VocabSize: 50257, LayerNormEpsilon: 1e-5, Activation: "gelu_new", EOSTokenID: EndOfTextID},
+	"gpt2-medium": {NLayer: 24, NHead: 16, NEmbd: 1024, NPositions: 1024, VocabSize: 50257, LayerNormEpsilon: 1e-5, Activation: "gelu_new", EOSTokenID: EndOfTextID},
+	"gpt2-large":  {NLayer: 36, NHead: 20, NEmbd: 1280, NPositions: 1024, VocabSize: 50257, LayerNormEpsilon: 1e-5, Activation: "gelu_new", EOSTokenID: EndOfTextID},
+	"gpt2-xl":     {NLayer: 48, NHead: 25, NEmbd: 1600, NPositions: 1024, VocabSize: 50257, LayerNormEpsilon: 1e-5, Activation: "gelu_new", EOSTokenID: EndOfTextID},
+	"distilgpt2":  {NLayer: 6, NHead: 12, NEmbd: 768, NPositions: 1024, VocabSize: 50257, LayerNormEpsilon: 1e-5, Activation: "gelu_new", EOSTokenID: EndOfTextID},
+}
+
+func (c Config) inner() int {
+	if c.NInner > 0 {
+		return c.NInner
+	}
+	return 4 * c.NEmbd
+}
+
+// Params is the number of weights (wte counted once: lm_head is tied).
+func (c Config) Params() int64 {
+	e, f := int64(c.NEmbd), int64(c.inner())
+	per := 4*e + (3*e*e + 3*e) + (e*e + e) + (e*f + f) + (f*e + e)
+	return int64(c.VocabSize)*e + int64(c.NPositions)*e + int64(c.NLayer)*per + 2*e
+}
+
+// ReadConfig reads dir/config.json.
+func ReadConfig(dir string) (Config, error) {
+	p := filepath.Join(dir, "config.json")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return Config{}, fmt.Errorf("gpt2: read config: %w", err)
+	}
+	c := Config{LayerNormEpsilon: 1e-5, Activation: "gelu_new", EOSTokenID: EndOfTextID}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return Config{}, fmt.Errorf("gpt2: parse %s: %w", p, err)
+	}
+	var extra struct {
+		NCtx      int    `json:"n_ctx"`
+		ModelType string `json:"model_type"`
+	}
+	if err := json.Unmarshal(b, &extra); err == nil {
+		if c.NPositions == 0 {
+			c.NPositions = extra.NCtx
+		}
+		if extra.ModelType != "" && extra.ModelType != "gpt2" {
+			return Config{}, fmt.Errorf("gpt2: %s: model_type %q is not gpt2", p, extra.ModelType)
+		}
+	}
+	if err := c.validate(); err != nil {
+		return Config{}, fmt.Errorf("gpt2: %s: %w", p, err)
+	}
+	return c, nil
+}
+
+func (c Config) validate() error {
+	switch {
+	case c.NLayer <= 0 || c.NLayer > 1000:
+		return fmt.Errorf("n_layer %d out of range", c.NLayer)
+	case c.NHead <= 0 || c.NEmbd <= 0 || c.NEmbd%c.NHead != 0 || c.NEmbd > 1<<16:
+		return fmt.Errorf("n_embd %d must be a positive multiple of n_head %d", c.NEmbd, c.NHead)
+	case c.NPositions <= 0 || c.NPositions > 1<<20:
+		return fmt.Errorf("n_positions %d out of range", c.NPositions)
+	case c.VocabSize <= 0 || c.VocabSize > 1<<22:
+		return fmt.Errorf("vocab_size %d out of range", c.VocabSize)
+	case c.NInner < 0 || c.NInner > 1<<18:
+		return fmt.Errorf("n_inner %d out of range", c.NInner)
+	case !(c.LayerNormEpsilon > 0):
+		return fmt.Errorf("layer_norm_epsilon %g must be positive", c.LayerNormEpsilon)
+	}
+	switch c.Activation {
+	case "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "gelu", "relu":
+	default:
+		return fmt.Errorf("activation_function %q is not supported", c.Activation)
+	}
+	return nil
+}
+
+// Options tune Load.
+type Options struct {
+	// Threads for the kernels; 0 = the idle cores when each parallel step
+	// starts (at least 1, at most runtime.NumCPU()).
+	Threads int
+	// Quant is "" (float32 weights) or "q8" (int8 weights, one float32
+	// scale per block of 32 along each row).
+	Quant string
+	// Progress, when set, is called as the weights load with bytes read so
+	// far and the total.
+	Progress func(done, total int64)
+	// Tokenizer overrides the checkpoint's vocab.json/merges.txt (or the
+	// built-in r50k_base when the folder has none).
+	Tokenizer Tokenizer
+	// Name for Generator.Name; default: the folder's base name.
+	Name string
+}
+
+// matrix is a weight matrix laid out [out][in] row-major: each output is
+// the dot product of one row with the input.
+type matrix struct {
+	rows, cols int
+	f          []float32 // rows*cols, when not quantised
+	q          []int8    // rows*cols, q8
+	s          []float32 // rows*nblk scales, q8
+	nblk       int
+}
+
+const qblock = 32
+
+type layer struct {
+	ln1g, ln1b, ln2g, ln2b []float32
+	attn, proj, fc, fc2    matrix
+	attnB, projB, fcB, fc2B []float32
+}
+
+// Model is a loaded GPT-2. It implements model.Generator. Generate calls
+// are serialised; a Model is safe to share between goroutines.
+type Model struct {
+	cfg    Config
+	quant  string
+	name   string
+	tok    Tokenizer
+	wte    matrix // vocab x embd: the embedding table and the tied lm_head
+	wpe    []float32
+	lnfg   []float32
+	lnfb   []float32
+	layers []layer
+	pool   *pool
+
+	mu sync.Mutex
+}
+
+// Config is the model's architecture.
+func (m *Model) Config() Config { return m.cfg }
+
+// Tokenizer is the model's tokenizer.
+func (m *Model) Tokenizer() Tokenizer { return m.tok }
+
+// Name says which model this is, e.g. "gpt2 (local)" or "gpt2 q8 (local)".
+func (m *Model) Name() string { return m.name }
+
+// Close releases the weights.
+func (m *Model) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.layers, m.wte, m.wpe = nil, matrix{}, nil
+	return nil
+}
+
+// Load reads a Hugging Face GPT-2 folder: config.json, model.safetensors
+// and, when present, vocab.json + merges.txt.
+func Load(dir string, opts Options) (*Model, error) {
+	cfg, err := ReadConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Quant != "" && opts.Quant != "q8" {
+		return nil, fmt.Errorf("gpt2: unknown quantisation %q (want \"\" or \"q8\")", opts.Quant)
+	}
+	tok := opts.Tokenizer
+	if tok == nil {
+		if _, err := os.Stat(filepath.Join(dir, "vocab.json")); err == nil {
+			tok, err = LoadTokenizer(dir)
+			if err != nil {
+				return nil, err
+			}
+		} else {
+			tok, err = BuiltinTokenizer()
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	st, err := openSafetensors(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	name := opts.Name
+	if name == "" {
+		name = filepath.Base(filepath.Clean(dir))
+	}
+	if opts.Quant != "" {
+		name += " " + opts.Quant
+	}
+	m := &Model{cfg: cfg, quant: opts.Quant, name: name + " (local)", tok: tok, pool: newPool(opts.Threads)}
+	l := &loader{st: st, opts: opts, q8: opts.Quant == "q8"}
+	for _, t := range st.tensors {
+		l.total += t.End - t.Begin
+	}
+	E, F, V := cfg.NEmbd, cfg.inner(), cfg.VocabSize
+	m.wte = l.matrix("wte.weight", V, E, false)
+	m.wpe = l.vector("wpe.weight", cfg.NPositions*E, cfg.NPositions, E)
+	m.lnfg = l.vector("ln_f.weight", E)
+	m.lnfb = l.vector("ln_f.bias", E)
+	m.layers = make([]layer, cfg.NLayer)
+	for i := range m.layers {
+		p := fmt.Sprintf("h.%d.", i)
+		ly := &m.layers[i]
+		ly.ln1g = l.vector(p+"ln_1.weight", E)
+		ly.ln1b = l.vector(p+"ln_1.bias", E)
+		ly.attn = l.matrix(p+"attn.c_attn.weight", 3*E, E, true)
+		ly.attnB = l.vector(p+"attn.c_attn.bias", 3*E)
+		ly.proj = l.matrix(p+"attn.c_proj.weight", E, E, true)
+		ly.projB = l.vector(p+"attn.c_proj.bias", E)
+		ly.ln2g = l.vector(p+"ln_2.weight", E)
+		ly.ln2b = l.vector(p+"ln_2.bias", E)
+		ly.fc = l.matrix(p+"mlp.c_fc.weight", F, E, true)
+		ly.fcB = l.vector(p+"mlp.c_fc.bias", F)
+		ly.fc2 = l.matrix(p+"mlp.c_proj.weight", E, F, true)
+		ly.fc2B = l.vector(p+"mlp.c_proj.bias", E)
+		if l.err != nil {
+			break
+		}
+	}
+	if l.err == nil {
+		l.checkUnused()
+	}
+	if l.err != nil {
+		return nil, l.err
+	}
+	if opts.Progress != nil {
+		opts.Progress(l.total, l.total)
+	}
+	return m, nil
+}
+
+type loader struct {
+	st    *safetensorsFile
+	opts  Options
+	q8    bool
+	buf   []byte
+	done  int64
+	total int64
+	used  map[string]bool
+	err   error
+}
+
+func (l *loader) find(name string) *tensorInfo {
+	if l.used == nil {
+		l.used = map[string]bool{}
+	}
+	for _, n := range []string{"transformer." + name, name} {
+		if t, ok := l.st.tensors[n]; ok {
+			l.used[n] = true
+			return t
+		}
+	}
+	if l.err == nil {
+		l.err = fmt.Errorf("gpt2: %s: tensor %q (or %q) is missing", l.st.path, name, "transformer."+name)
+	}
+	return nil
+}
+
+// checkUnused rejects tensors a GPT-2 does not have, except the attention
+// mask buffers and a tied lm_head.
+func (l *loader) checkUnused() {
+	for n := range l.st.tensors {
+		if l.used[n] {
+			continue
+		}
+		switch {
+		case strings.HasSuffix(n, ".attn.bias"), strings.HasSuffix(n, ".attn.masked_bias"):
+			continue
+		case n == "lm_head.weight":
+			continue // tied to wte (checked shape-free; it is a copy of wte)
+		}
+		l.err = fmt.Errorf("gpt2: %s: unexpected tensor %q: not a GPT-2 checkpoint?", l.st.path, n)
+		return
+	}
+}
+
+func (l *loader) read(t *tensorInfo, dst []float32) {
+	var err error
+	l.buf, err = l.st.readFloat32(t, dst, l.buf)
+	if err != nil && l.err == nil {
+		l.err = err
+	}
+	l.done += t.End - t.Begin
+	if l.opts.Progress != nil {
+		l.opts.Progress(l.done, l.total)
+	}
+}
+
+func (l *loader) checkShape(t *tensorInfo, want ...int) bool {
+	ok := len(t.Shape) == len(want)
+	for i := 0; ok && i < len(want); i++ {
+		ok = t.Shape[i] == want[i]
+	}
+	if !ok && l.err == nil {
+		l.err = fmt.Errorf("gpt2: %s: tensor %q has shape %v, config.json implies %v", l.st.path, t.Name, t.Shape, want)
+	}
+	return ok
+}
+
+// vector reads a 1-D tensor (or a 2-D one when shape is given).
+func (l *loader) vector(name string, n int, shape ...int) []float32 {
+	if l.err != nil {
+		return nil
+	}
+	t := l.find(name)
+	if t == nil {
+		return nil
+	}
+	if len(shape) == 0 {
+		shape = []int{n}
+	}
+	if !l.checkShape(t, shape...) {
+		return nil
+	}
+	v := make([]float32, n)
+	l.read(t, v)
+	return v
+}
+
+// matrix reads a weight matrix as [rows=out][cols=in]. Conv1D weights are
+// stored [in][out] and are transposed here, once.
+func (l *loader) matrix(name string, rows, cols int, conv1d bool) matrix {
+	if l.err != nil {
+		return matrix{}
+	}
+	t := l.find(name)
+	if t == nil {
+		return matrix{}
+	}
+	if conv1d {
+		if !l.checkShape(t, cols, rows) {
+			return matrix{}
+		}
+	} else if !l.checkShape(t, rows, cols) {
+		return matrix{}
+	}
+	raw := make([]float32, rows*cols)
+	l.read(t, raw)
+	if l.err != nil {
+		return matrix{}
+	}
+	w := raw
+	if conv1d {
+		w = make([]float32, rows*cols)
+		transpose(w, raw, cols, rows)
+	}
+	m := matrix{rows: rows, cols: cols}
+	if l.q8 {
+		m.quantize(w)
+	} else {
+		m.f = w
+	}
+	return m
+}
+
+// transpose writes src [r][c] into dst [c][r], in cache-friendly blocks.
+func transpose(dst, src []float32, r, c int) {
+	const b = 32
+	for i0 := 0; i0 < r; i0 += b {
+		for j0 := 0; j0 < c; j0 += b {
+			for i := i0; i < min(i0+b, r); i++ {
+				for j := j0; j < min(j0+b, c); j++ {
+					dst[j*r+i] = src[i*c+j]
+				}
+			}
+		}
+	}
+}
+
+// quantize stores w as int8 with one scale per block of qblock columns.
+func (m *matrix) quantize(w []float32) {
+	m.nblk = (m.cols + qblock - 1) / qblock
+	m.q = make([]int8, m.rows*m.cols)
+	m.s = make([]float32, m.rows*m.nblk)
+	for r := 0; r < m.rows; r++ {
+		row := w[r*m.cols : (r+1)*m.cols]
+		for b := 0; b < m.nblk; b++ {
+			lo, hi := b*qblock, min((b+1)*qblock, m.cols)
+			var amax float32
+			for _, v := range row[lo:hi] {
+				amax = max(amax, abs32(v))
+			}
+			s := amax / 127
+			m.s[r*m.nblk+b] = s
+			if s == 0 {
+				continue
+			}
+			inv := 1 / s
+			for j := lo; j < hi; j++ {
+				m.q[r*m.cols+j] = int8(round32(row[j] * inv))
+			}
+		}
+	}
+}
+
+// row writes row r as float32 into dst.
+func (m *matrix) row(r int, dst []float32) {
+	if m.f != nil {
+		copy(dst, m.f[r*m.cols:(r+1)*m.cols])
+		return
+	}
+	q := m.q[r*m.cols : (r+1)*m.cols]
+	for b := 0; b < m.nblk; b++ {
+		s := m.s[r*m.nblk+b]
+		for j := b * qblock; j < min((b+1)*qblock, m.cols); j++ {
+			dst[j] = float32(q[j]) * s
+		}
+	}
+}
+
+func abs32(v float32) float32 {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+func round32(v float32) float32 {
+	if v < 0 {
+		return -float32(int32(-v + 0.5))
+	}
+	return float32(int32(v + 0.5))
+}
+
+var errClosed = errors.New("gpt2: model is closed")

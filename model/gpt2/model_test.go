@@ -1,0 +1,174 @@
+package gpt2
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"deskbot/model"
+)
+
+type expected struct {
+	PromptIDs []int `json:"prompt_ids"`
+	GreedyIDs []int `json:"greedy_ids"`
+	VocabSize int   `json:"vocab_size"`
+	prompt    []float32
+	greedy    []float32
+}
+
+func readF32(t testing.TB, path string) []float32 {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, len(b)/4)
+	for i := range out {
+		out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
+	}
+	return out
+}
+
+func readExpected(t testing.TB, dir string) *expected {
+	b, err := os.ReadFile(filepath.Join(dir, "expected.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e expected
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatal(err)
+	}
+	e.prompt = readF32(t, filepath.Join(dir, "expected_prompt_logits.f32"))
+	e.greedy = readF32(t, filepath.Join(dir, "expected_greedy_logits.f32"))
+	return &e
+}
+
+// relErr is max|got-want| over a row divided by max|want| of the row.
+func relErr(got, want []float32) float64 {
+	var d, s float64
+	for i := range want {
+		d = max(d, math.Abs(float64(got[i])-float64(want[i])))
+		s = max(s, math.Abs(float64(want[i])))
+	}
+	return d / s
+}
+
+var tinyModels = []string{"tiny-f32", "tiny-f16", "tiny-bf16"}
+
+func withPortable(t *testing.T, on bool) {
+	old := ForcePortable
+	ForcePortable = on
+	t.Cleanup(func() { ForcePortable = old })
+}
+
+// TestReference compares logits and greedy ids with testdata/reference.py.
+func TestReference(t *testing.T) {
+	for _, name := range tinyModels {
+		for _, portable := range []bool{false, true} {
+			for _, threads := range []int{1, 2, 3} {
+				t.Run(fmt.Sprintf("%s/portable=%v/threads=%d", name, portable, threads), func(t *testing.T) {
+					withPortable(t, portable)
+					dir := filepath.Join("testdata", name)
+					e := readExpected(t, dir)
+					m, err := Load(dir, Options{Threads: threads})
+					if err != nil {
+						t.Fatal(err)
+					}
+					V := e.VocabSize
+					st := m.newState(m.cfg.NPositions)
+					lg, err := st.forward(context.Background(), e.PromptIDs, true)
+					if err != nil {
+						t.Fatal(err)
+					}
+					worst := 0.0
+					for p := range e.PromptIDs {
+						worst = max(worst, relErr(lg[p*V:(p+1)*V], e.prompt[p*V:(p+1)*V]))
+					}
+					// one token at a time through the KV cache
+					for i, id := range e.GreedyIDs {
+						var got []float32
+						if i == 0 {
+							got = lg[(len(e.PromptIDs)-1)*V:]
+						} else {
+							got, err = st.forward(context.Background(), []int{e.GreedyIDs[i-1]}, false)
+							if err != nil {
+								t.Fatal(err)
+							}
+						}
+						worst = max(worst, relErr(got, e.greedy[i*V:(i+1)*V]))
+						if a := argmax(got); a != id {
+							t.Errorf("step %d: argmax %d, reference %d", i, a, id)
+						}
+					}
+					t.Logf("max relative logit error %.2g", worst)
+					if worst > 1e-4 {
+						t.Errorf("max relative logit error %.3g > 1e-4", worst)
+					}
+					res, err := m.Generate(context.Background(), model.Request{PromptIDs: e.PromptIDs, MaxTokens: len(e.GreedyIDs)}, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := e.GreedyIDs
+					if i := slices.Index(want, m.cfg.EOSTokenID); i >= 0 {
+						want = want[:i]
+					}
+					if !slices.Equal(res.IDs, want) {
+						t.Errorf("greedy ids %v, reference %v", res.IDs, want)
+					}
+				})
+			}
+		}
+	}
+}
+
+func argmax(v []float32) int {
+	b := 0
+	for i, x := range v {
+		if x > v[b] {
+			b = i
+		}
+	}
+	return b
+}
+
+// TestQ8Quality measures int8 weights against float32 on the same model.
+func TestQ8Quality(t *testing.T) {
+	for _, name := range tinyModels {
+		dir := filepath.Join("testdata", name)
+		e := readExpected(t, dir)
+		m, err := Load(dir, Options{Threads: 2, Quant: "q8"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		V := e.VocabSize
+		st := m.newState(m.cfg.NPositions)
+		lg, err := st.forward(context.Background(), e.PromptIDs, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		worst := 0.0
+		for p := range e.PromptIDs {
+			worst = max(worst, relErr(lg[p*V:(p+1)*V], e.prompt[p*V:(p+1)*V]))
+		}
+		res, err := m.Generate(context.Background(), model.Request{PromptIDs: e.PromptIDs, MaxTokens: len(e.GreedyIDs)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		agree := 0
+		for i := range res.IDs {
+			if res.IDs[i] != e.GreedyIDs[i] {
+				break
+			}
+			agree++
+		}
+		t.Logf("%s q8: max relative logit error %.3g, greedy agreement %d/%d", name, worst, agree, len(e.GreedyIDs))
+		if worst > 0.05 {
+			t.Errorf("%s q8: logit error %.3g too large", name, worst)
+		}
+	}
+}
