@@ -133,8 +133,8 @@ type matrix struct {
 const qblock = 32
 
 type layer struct {
-	ln1g, ln1b, ln2g, ln2b []float32
-	attn, proj, fc, fc2    matrix
+	ln1g, ln1b, ln2g, ln2b  []float32
+	attn, proj, fc, fc2     matrix
 	attnB, projB, fcB, fc2B []float32
 }
 
