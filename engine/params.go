@@ -72,12 +72,11 @@ func (p *Params) raw(name string) (any, bool) {
 	if p.Has(name) {
 		return p.node.Params[name], true
 	}
-	if f.Required {
-		p.Fail(name, "required field is missing")
-		return nil, false
-	}
 	if f.Default != nil {
 		return f.Default, true
+	}
+	if f.Required {
+		p.Fail(name, "required field is missing")
 	}
 	return nil, false
 }
