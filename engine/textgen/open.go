@@ -1,0 +1,61 @@
+package textgen
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"deskbot/model"
+	"deskbot/model/gpt2"
+	"deskbot/model/hub"
+	"deskbot/model/openai"
+)
+
+// OpenOptions configure how providers are opened.
+type OpenOptions struct {
+	Threads int    // local models: kernel threads; 0 = the idle cores
+	Quant   string // local models: "" or "q8"
+	// Progress reports loading a local model's weights.
+	Progress func(provider string, done, total int64)
+	// Retry is told about API retries (for the run log or stderr).
+	Retry func(provider string, attempt int, wait time.Duration, why string)
+	API   openai.Options
+}
+
+// APIPrefix marks an API profile provider: "api:work".
+const APIPrefix = "api:"
+
+// Open opens a provider: "api:PROFILE" is an OpenAI-compatible API
+// profile; anything else is an installed local model (gpt2, distilgpt2…)
+// or a checkpoint folder.
+func Open(ctx context.Context, provider string, o OpenOptions) (model.Generator, error) {
+	if name, ok := strings.CutPrefix(provider, APIPrefix); ok {
+		ao := o.API
+		if o.Retry != nil {
+			ao.Notify = func(a int, w time.Duration, why string) { o.Retry(provider, a, w, why) }
+		}
+		return openai.Open(name, ao)
+	}
+	dir, err := hub.Resolve(provider)
+	if err != nil {
+		return nil, err
+	}
+	lo := gpt2.Options{Threads: o.Threads, Quant: o.Quant}
+	if !strings.ContainsAny(provider, `/\`) {
+		lo.Name = provider
+	}
+	if o.Progress != nil {
+		lo.Progress = func(done, total int64) { o.Progress(provider, done, total) }
+	}
+	m, err := gpt2.Load(dir, lo)
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", provider, err)
+	}
+	return m, nil
+}
+
+// Opener returns an OpenFunc over Open with fixed options.
+func Opener(o OpenOptions) OpenFunc {
+	return func(ctx context.Context, provider string) (model.Generator, error) { return Open(ctx, provider, o) }
+}
