@@ -3,23 +3,19 @@ package hub
 import (
 	"bytes"
 	"context"
-	"crypto/sha1"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"deskbot/model/hub/hubtest"
 )
 
 // makeSafetensors builds a valid safetensors file with one F32 tensor of n
@@ -48,109 +44,10 @@ func checkpoint() map[string][]byte {
 	}
 }
 
-// fakeHF plays Hugging Face: LFS files (model.safetensors) answer HEAD
-// and GET on resolve/ with a redirect carrying X-Linked-Etag and
-// X-Linked-Size; regular files carry their git blob sha1 as ETag.
-type fakeHF struct {
-	*httptest.Server
-	files map[string][]byte
-	mu    sync.Mutex
-	log   []string // "METHOD path range"
-	// dropAfter > 0 cuts the next drops GETs of the LFS file after that
-	// many bytes.
-	dropAfter int
-	drops     int
-	badSHA    bool
-}
-
-func newFakeHF(t *testing.T, files map[string][]byte) *fakeHF {
-	f := &fakeHF{files: files}
-	f.Server = httptest.NewUnstartedServer(http.HandlerFunc(f.handle))
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Server.Listener = l
-	f.Start()
-	t.Cleanup(f.Close)
-	return f
-}
-
-func (f *fakeHF) requests(method, file string) []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	var out []string
-	for _, l := range f.log {
-		if strings.HasPrefix(l, method+" ") && strings.Contains(l, "/"+file) {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-func (f *fakeHF) handle(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.log = append(f.log, r.Method+" "+r.URL.Path+" "+r.Header.Get("Range"))
-	f.mu.Unlock()
-	const prefix = "/openai-community/gpt2/resolve/main/"
-	if strings.HasPrefix(r.URL.Path, "/cdn/") {
-		name := strings.TrimPrefix(r.URL.Path, "/cdn/")
-		data := f.files[name]
-		f.mu.Lock()
-		drop := r.Method == http.MethodGet && f.drops > 0
-		if drop {
-			f.drops--
-		}
-		f.mu.Unlock()
-		if drop {
-			start := 0
-			fmt.Sscanf(r.Header.Get("Range"), "bytes=%d-", &start)
-			rest := data[start:]
-			if start > 0 {
-				w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", start, len(data)-1, len(data)))
-				w.Header().Set("Content-Length", fmt.Sprint(len(rest)))
-				w.WriteHeader(http.StatusPartialContent)
-			} else {
-				w.Header().Set("Content-Length", fmt.Sprint(len(rest)))
-				w.WriteHeader(http.StatusOK)
-			}
-			w.Write(rest[:min(f.dropAfter, len(rest))])
-			w.(http.Flusher).Flush()
-			panic(http.ErrAbortHandler) // the connection drops
-		}
-		http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(data))
-		return
-	}
-	name, ok := strings.CutPrefix(r.URL.Path, prefix)
-	data, found := f.files[name]
-	if !ok || !found {
-		http.Error(w, "Entry not found", http.StatusNotFound)
-		return
-	}
-	w.Header().Set("X-Repo-Commit", "0123456789abcdef0123456789abcdef01234567")
-	if name == "model.safetensors" {
-		sum := sha256.Sum256(data)
-		etag := hex.EncodeToString(sum[:])
-		if f.badSHA {
-			etag = strings.Repeat("0", 64)
-		}
-		w.Header().Set("X-Linked-Etag", `"`+etag+`"`)
-		w.Header().Set("X-Linked-Size", fmt.Sprint(len(data)))
-		w.Header().Set("ETag", `"`+etag+`"`)
-		http.Redirect(w, r, "/cdn/"+name, http.StatusFound)
-		return
-	}
-	h := sha1.New()
-	fmt.Fprintf(h, "blob %d\x00", len(data))
-	h.Write(data)
-	w.Header().Set("ETag", `"`+hex.EncodeToString(h.Sum(nil))+`"`)
-	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(data))
-}
-
-func setup(t *testing.T) (*fakeHF, *Puller) {
+func setup(t *testing.T) (*hubtest.Server, *Puller) {
 	t.Helper()
-	files := checkpoint()
-	srv := newFakeHF(t, files)
+	srv := hubtest.New("openai-community/gpt2", checkpoint())
+	t.Cleanup(srv.Close)
 	t.Setenv("DESKBOT_MODELS", filepath.Join(t.TempDir(), "models"))
 	t.Setenv("DESKBOT_HF_ENDPOINT", srv.URL)
 	t.Setenv("HF_TOKEN", "")
@@ -159,7 +56,7 @@ func setup(t *testing.T) (*fakeHF, *Puller) {
 
 func TestPullResumesAfterDrop(t *testing.T) {
 	srv, p := setup(t)
-	srv.dropAfter, srv.drops = 70000, 2 // two drops on the weights
+	srv.DropAfter, srv.Drops = 70000, 2 // two drops on the weights
 	var mu sync.Mutex
 	last := map[string][2]int64{}
 	p.Progress = func(f string, done, total int64) {
@@ -171,7 +68,7 @@ func TestPullResumesAfterDrop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, want := range srv.files {
+	for name, want := range srv.Files {
 		got, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil || !bytes.Equal(got, want) {
 			t.Fatalf("%s: differs after pull (%v)", name, err)
@@ -180,11 +77,11 @@ func TestPullResumesAfterDrop(t *testing.T) {
 			t.Fatalf("%s.part left behind", name)
 		}
 	}
-	gets := srv.requests("GET", "cdn/model.safetensors")
+	gets := srv.Requests("GET", "cdn/model.safetensors")
 	if len(gets) != 3 || !strings.HasSuffix(gets[1], "bytes=70000-") || !strings.HasSuffix(gets[2], "bytes=140000-") {
 		t.Fatalf("want a first GET and two resumed GETs, got %q", gets)
 	}
-	size := int64(len(srv.files["model.safetensors"]))
+	size := int64(len(srv.Files["model.safetensors"]))
 	if last["model.safetensors"] != [2]int64{size, size} {
 		t.Fatalf("progress ended at %v", last["model.safetensors"])
 	}
@@ -207,11 +104,11 @@ func TestPullResumesAfterDrop(t *testing.T) {
 		t.Fatalf("list %+v %v", l, err)
 	}
 	// Pulling again downloads nothing.
-	n := len(srv.requests("GET", ""))
+	n := len(srv.Requests("GET", ""))
 	if _, err := p.Pull(context.Background(), "gpt2"); err != nil {
 		t.Fatal(err)
 	}
-	if m := len(srv.requests("GET", "")); m != n {
+	if m := len(srv.Requests("GET", "")); m != n {
 		t.Fatalf("second pull made %d GETs", m-n)
 	}
 }
@@ -219,7 +116,7 @@ func TestPullResumesAfterDrop(t *testing.T) {
 func TestPullInterruptedThenResumedLater(t *testing.T) {
 	srv, p := setup(t)
 	// The connection drops and this pull gives up at once.
-	srv.dropAfter, srv.drops = 30000, 1
+	srv.DropAfter, srv.Drops = 30000, 1
 	p.Attempts = 1
 	_, err := p.Pull(context.Background(), "gpt2")
 	if err == nil || !strings.Contains(err.Error(), "pull again to resume") {
@@ -238,19 +135,19 @@ func TestPullInterruptedThenResumedLater(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gets := srv.requests("GET", "cdn/model.safetensors")
+	gets := srv.Requests("GET", "cdn/model.safetensors")
 	if want := fmt.Sprintf("bytes=%d-", st.Size()); !strings.HasSuffix(gets[len(gets)-1], want) {
 		t.Fatalf("the next pull did not resume with %s: %q", want, gets)
 	}
 	got, _ := os.ReadFile(filepath.Join(dir, "model.safetensors"))
-	if !bytes.Equal(got, srv.files["model.safetensors"]) {
+	if !bytes.Equal(got, srv.Files["model.safetensors"]) {
 		t.Fatal("resumed file differs")
 	}
 }
 
 func TestPullBadChecksum(t *testing.T) {
 	srv, p := setup(t)
-	srv.badSHA = true
+	srv.BadSHA = true
 	_, err := p.Pull(context.Background(), "gpt2")
 	if !errors.Is(err, ErrChecksum) || !strings.Contains(err.Error(), "model.safetensors") || !strings.Contains(err.Error(), "sha256") {
 		t.Fatalf("err %v", err)
