@@ -41,17 +41,18 @@ func axpyGo(y []float32, a float32, x []float32) {
 	}
 }
 
-// dotQ8Go is the dot product of quantised row q (scales s, one per qblock)
-// with x.
-func dotQ8Go(q []int8, s []float32, x []float32) float32 {
+// dotQ8Go is the dot product of quantised row r of m with x, over blocks
+// from b0 on.
+func dotQ8Go(m *matrix, r, b0 int, x []float32) float32 {
 	var sum float32
-	for b := 0; b*qblock < len(q); b++ {
-		lo, hi := b*qblock, min((b+1)*qblock, len(q))
+	for b := b0; b < m.nblk; b++ {
+		q, si := m.qblk(r, b)
+		xb := x[b*qblock : min((b+1)*qblock, m.cols)]
 		var acc float32
-		for j := lo; j < hi; j++ {
-			acc += float32(q[j]) * x[j]
+		for j, v := range xb {
+			acc += float32(q[j]) * v
 		}
-		sum += acc * s[b]
+		sum += acc * m.s[si]
 	}
 	return sum
 }
@@ -109,25 +110,24 @@ func matVec(m *matrix, x, y []float32, lo, hi int) {
 		}
 		return
 	}
-	r := lo
 	nb := m.nblk
-	if useAsm() && K >= qblock {
-		full := K / qblock
+	full := K / qblock
+	if useAsm() && full > 0 && lo%4 == 0 {
 		var out [4]float32
-		for ; r+4 <= hi; r += 4 {
-			dot4q8AVX(&m.q[r*K], K, &m.s[r*nb], nb, &x[0], full, &out[0])
-			for i := 0; i < 4; i++ {
+		for g := lo / 4; 4*g < hi; g++ {
+			dot4q8AVX(&m.q[g*nb*4*qblock], &m.s[g*nb*4], &x[0], full, &out[0])
+			for i := 0; i < 4 && 4*g+i < hi; i++ {
 				s := out[i]
 				if full < nb {
-					lo := full * qblock
-					s += dotQ8Go(m.q[(r+i)*K+lo:(r+i+1)*K], m.s[(r+i)*nb+full:(r+i+1)*nb], x[lo:K])
+					s += dotQ8Go(m, 4*g+i, full, x)
 				}
-				y[r+i] = s
+				y[4*g+i] = s
 			}
 		}
+		return
 	}
-	for ; r < hi; r++ {
-		y[r] = dotQ8Go(m.q[r*K:(r+1)*K], m.s[r*nb:(r+1)*nb], x)
+	for r := lo; r < hi; r++ {
+		y[r] = dotQ8Go(m, r, 0, x)
 	}
 }
 
@@ -135,7 +135,9 @@ func matVec(m *matrix, x, y []float32, lo, hi int) {
 // X is T x m.cols, Y is T x ldy. scratch holds at least 3*m.cols floats.
 func matMul(m *matrix, X []float32, T int, Y []float32, ldy, lo, hi int, scratch []float32) {
 	K := m.cols
-	const tchunk = 32
+	// X in chunks of about 1 MB (L2): each tile of 3 weight rows is read
+	// (and, for q8, dequantised) once per chunk.
+	tchunk := max(4, (1<<20)/(4*K)&^3)
 	asm := useAsm() && K >= 8
 	K8 := K &^ 7
 	var out [12]float32

@@ -201,36 +201,28 @@ d34_done:
 	RET
 
 // One row of a q8 block: blockacc = q[0:32]·x (Y8..Y11), total += scale*blockacc.
-#define Q8ROW(Q, ACC, TOT, SCALE) \
-	VPMOVSXBD (Q), Y12; \
+#define Q8ROW(Q0, Q1, Q2, Q3, ACC, TOT, SCALE) \
+	VPMOVSXBD Q0, Y12; \
 	VCVTDQ2PS Y12, Y12; \
 	VMULPS Y12, Y8, ACC; \
-	VPMOVSXBD 8(Q), Y13; \
+	VPMOVSXBD Q1, Y13; \
 	VCVTDQ2PS Y13, Y13; \
 	VFMADD231PS Y13, Y9, ACC; \
-	VPMOVSXBD 16(Q), Y14; \
+	VPMOVSXBD Q2, Y14; \
 	VCVTDQ2PS Y14, Y14; \
 	VFMADD231PS Y14, Y10, ACC; \
-	VPMOVSXBD 24(Q), Y15; \
+	VPMOVSXBD Q3, Y15; \
 	VCVTDQ2PS Y15, Y15; \
 	VFMADD231PS Y15, Y11, ACC; \
 	VBROADCASTSS SCALE, Y12; \
 	VFMADD231PS Y12, ACC, TOT
 
-// func dot4q8AVX(q *int8, ldq int, s *float32, lds int, x *float32, nblk int, out *float32)
-TEXT ·dot4q8AVX(SB), NOSPLIT, $0-56
+// func dot4q8AVX(q *int8, s *float32, x *float32, nblk int, out *float32)
+TEXT ·dot4q8AVX(SB), NOSPLIT, $0-40
 	MOVQ q+0(FP), AX
-	MOVQ ldq+8(FP), BX
-	LEAQ (AX)(BX*1), R8
-	LEAQ (R8)(BX*1), R9
-	LEAQ (R9)(BX*1), R10
-	MOVQ s+16(FP), BX
-	MOVQ lds+24(FP), DI
-	SHLQ $2, DI
-	LEAQ (DI)(DI*2), R11
-	ADDQ BX, R11
-	MOVQ x+32(FP), CX
-	MOVQ nblk+40(FP), DX
+	MOVQ s+8(FP), BX
+	MOVQ x+16(FP), CX
+	MOVQ nblk+24(FP), DX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -239,26 +231,24 @@ TEXT ·dot4q8AVX(SB), NOSPLIT, $0-56
 q8_loop:
 	TESTQ DX, DX
 	JEQ   q8_done
+	PREFETCHT0 2048(AX)
+	PREFETCHT0 2112(AX)
 	VMOVUPS (CX), Y8
 	VMOVUPS 32(CX), Y9
 	VMOVUPS 64(CX), Y10
 	VMOVUPS 96(CX), Y11
-	Q8ROW(AX, Y4, Y0, (BX))
-	Q8ROW(R8, Y5, Y1, (BX)(DI*1))
-	Q8ROW(R9, Y6, Y2, (BX)(DI*2))
-	Q8ROW(R10, Y7, Y3, (R11))
-	ADDQ $32, AX
-	ADDQ $32, R8
-	ADDQ $32, R9
-	ADDQ $32, R10
-	ADDQ $4, BX
-	ADDQ $4, R11
+	Q8ROW(0(AX), 8(AX), 16(AX), 24(AX), Y4, Y0, 0(BX))
+	Q8ROW(32(AX), 40(AX), 48(AX), 56(AX), Y5, Y1, 4(BX))
+	Q8ROW(64(AX), 72(AX), 80(AX), 88(AX), Y6, Y2, 8(BX))
+	Q8ROW(96(AX), 104(AX), 112(AX), 120(AX), Y7, Y3, 12(BX))
+	ADDQ $128, AX
+	ADDQ $16, BX
 	ADDQ $128, CX
 	DECQ DX
 	JMP  q8_loop
 
 q8_done:
-	MOVQ out+48(FP), DI
+	MOVQ out+32(FP), DI
 	HSUM4(Y0, Y1, Y2, Y3, X0, (DI))
 	VZEROUPPER
 	RET

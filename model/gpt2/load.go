@@ -389,10 +389,14 @@ func transpose(dst, src []float32, r, c int) {
 }
 
 // quantize stores w as int8 with one scale per block of qblock columns.
+// Layout: rows in groups of 4; for each group and block, the 4 rows' 32
+// int8 values lie side by side (128 bytes) and their 4 scales too, so the
+// matrix-vector kernel reads one sequential stream. Padding is zero.
 func (m *matrix) quantize(w []float32) {
 	m.nblk = (m.cols + qblock - 1) / qblock
-	m.q = make([]int8, m.rows*m.cols)
-	m.s = make([]float32, m.rows*m.nblk)
+	groups := (m.rows + 3) / 4
+	m.q = make([]int8, groups*m.nblk*4*qblock)
+	m.s = make([]float32, groups*m.nblk*4)
 	for r := 0; r < m.rows; r++ {
 		row := w[r*m.cols : (r+1)*m.cols]
 		for b := 0; b < m.nblk; b++ {
@@ -402,16 +406,25 @@ func (m *matrix) quantize(w []float32) {
 				amax = max(amax, abs32(v))
 			}
 			s := amax / 127
-			m.s[r*m.nblk+b] = s
+			q, si := m.qblk(r, b)
+			m.s[si] = s
 			if s == 0 {
 				continue
 			}
 			inv := 1 / s
 			for j := lo; j < hi; j++ {
-				m.q[r*m.cols+j] = int8(round32(row[j] * inv))
+				q[j-lo] = int8(round32(row[j] * inv))
 			}
 		}
 	}
+}
+
+// qblk is block b of quantised row r (qblock values, zero-padded) and the
+// index of its scale in m.s.
+func (m *matrix) qblk(r, b int) ([]int8, int) {
+	g, i := r/4, r%4
+	si := (g*m.nblk+b)*4 + i
+	return m.q[si*qblock : (si+1)*qblock], si
 }
 
 // row writes row r as float32 into dst.
@@ -420,11 +433,13 @@ func (m *matrix) row(r int, dst []float32) {
 		copy(dst, m.f[r*m.cols:(r+1)*m.cols])
 		return
 	}
-	q := m.q[r*m.cols : (r+1)*m.cols]
 	for b := 0; b < m.nblk; b++ {
-		s := m.s[r*m.nblk+b]
-		for j := b * qblock; j < min((b+1)*qblock, m.cols); j++ {
-			dst[j] = float32(q[j]) * s
+		q, si := m.qblk(r, b)
+		s := m.s[si]
+		lo := b * qblock
+		d := dst[lo:min(lo+qblock, m.cols)]
+		for j := range d {
+			d[j] = float32(q[j]) * s
 		}
 	}
 }

@@ -1,0 +1,237 @@
+package gpt2
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+)
+
+// writeCheckpoint writes a Hugging Face GPT-2 folder with random weights
+// (normal, std 0.02; layer norm gains 1) in F16 to keep the file small.
+func writeCheckpoint(dir string, cfg Config) error {
+	E, F, L := cfg.NEmbd, cfg.inner(), cfg.NLayer
+	type tensor struct {
+		name  string
+		shape []int
+		fill  float32 // 0 = random
+	}
+	ts := []tensor{{"transformer.wte.weight", []int{cfg.VocabSize, E}, 0}, {"transformer.wpe.weight", []int{cfg.NPositions, E}, 0}}
+	for i := 0; i < L; i++ {
+		p := fmt.Sprintf("transformer.h.%d.", i)
+		ts = append(ts,
+			tensor{p + "ln_1.weight", []int{E}, 1}, tensor{p + "ln_1.bias", []int{E}, 0},
+			tensor{p + "attn.c_attn.weight", []int{E, 3 * E}, 0}, tensor{p + "attn.c_attn.bias", []int{3 * E}, 0},
+			tensor{p + "attn.c_proj.weight", []int{E, E}, 0}, tensor{p + "attn.c_proj.bias", []int{E}, 0},
+			tensor{p + "ln_2.weight", []int{E}, 1}, tensor{p + "ln_2.bias", []int{E}, 0},
+			tensor{p + "mlp.c_fc.weight", []int{E, F}, 0}, tensor{p + "mlp.c_fc.bias", []int{F}, 0},
+			tensor{p + "mlp.c_proj.weight", []int{F, E}, 0}, tensor{p + "mlp.c_proj.bias", []int{E}, 0})
+	}
+	ts = append(ts, tensor{"transformer.ln_f.weight", []int{E}, 1}, tensor{"transformer.ln_f.bias", []int{E}, 0})
+	hdr := map[string]any{}
+	off := 0
+	for _, t := range ts {
+		n := 2
+		for _, d := range t.shape {
+			n *= d
+		}
+		hdr[t.name] = map[string]any{"dtype": "F16", "shape": t.shape, "data_offsets": []int{off, off + n}}
+		off += n
+	}
+	hb, _ := json.Marshal(hdr)
+	f, err := os.Create(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriterSize(f, 1<<20)
+	binary.Write(w, binary.LittleEndian, uint64(len(hb)))
+	w.Write(hb)
+	// tensors in header order (offsets were assigned in ts order)
+	sort.SliceStable(ts, func(i, j int) bool { return false })
+	r := rand.New(rand.NewPCG(42, 43))
+	var b [2]byte
+	for _, t := range ts {
+		n := 1
+		for _, d := range t.shape {
+			n *= d
+		}
+		for i := 0; i < n; i++ {
+			v := t.fill
+			if v == 0 {
+				v = float32(r.NormFloat64() * 0.02)
+			}
+			binary.LittleEndian.PutUint16(b[:], f32ToF16(v))
+			w.Write(b[:])
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	cb, _ := json.Marshal(map[string]any{"model_type": "gpt2", "n_layer": cfg.NLayer, "n_head": cfg.NHead, "n_embd": E,
+		"n_positions": cfg.NPositions, "vocab_size": cfg.VocabSize, "layer_norm_epsilon": cfg.LayerNormEpsilon, "activation_function": "gelu_new"})
+	return os.WriteFile(filepath.Join(dir, "config.json"), cb, 0o644)
+}
+
+// f32ToF16 rounds to the nearest half (normal range; enough for weights).
+func f32ToF16(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	exp := int(b>>23&0xff) - 127 + 15
+	mant := b & 0x7fffff
+	switch {
+	case exp <= 0:
+		if exp < -10 {
+			return sign
+		}
+		mant |= 0x800000
+		shift := uint(14 - exp)
+		return sign | uint16((mant+(1<<(shift-1)))>>shift)
+	case exp >= 31:
+		return sign | 0x7c00
+	}
+	h := uint32(exp)<<10 | mant>>13
+	if mant&0x1fff > 0x1000 || mant&0x1fff == 0x1000 && h&1 == 1 {
+		h++
+	}
+	return sign | uint16(h)
+}
+
+var (
+	benchOnce sync.Once
+	benchDir  string
+	benchErr  error
+	benchMu   sync.Mutex
+	benchM    = map[string]*Model{}
+)
+
+func benchModel(b *testing.B, quant string) *Model {
+	benchOnce.Do(func() {
+		benchDir, benchErr = os.MkdirTemp("", "gpt2-bench-")
+		if benchErr == nil {
+			benchErr = writeCheckpoint(benchDir, Configs["gpt2"])
+		}
+	})
+	if benchErr != nil {
+		b.Fatal(benchErr)
+	}
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	if m := benchM[quant]; m != nil {
+		return m
+	}
+	for q, m := range benchM { // keep one model in memory at a time
+		m.Close()
+		delete(benchM, q)
+	}
+	m, err := Load(benchDir, Options{Quant: quant})
+	if err != nil {
+		b.Fatal(err)
+	}
+	benchM[quant] = m
+	return m
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}
+
+var benchCases = []struct {
+	quant    string
+	threads  int
+	portable bool
+}{
+	{"", 1, false}, {"", 2, false}, {"q8", 1, false}, {"q8", 2, false},
+	{"", 2, true}, {"q8", 2, true},
+}
+
+func benchName(quant string, threads int, portable bool) string {
+	q := quant
+	if q == "" {
+		q = "f32"
+	}
+	k := "asm"
+	if portable || !haveAsm {
+		k = "portable"
+	}
+	return fmt.Sprintf("%s/threads=%d/%s", q, threads, k)
+}
+
+// BenchmarkPrompt128 processes a 128-token prompt as one batch on a
+// GPT-2-124M-shaped model with random weights.
+func BenchmarkPrompt128(b *testing.B) {
+	for _, c := range benchCases {
+		b.Run(benchName(c.quant, c.threads, c.portable), func(b *testing.B) {
+			m := benchModel(b, c.quant)
+			ForcePortable = c.portable
+			defer func() { ForcePortable = false }()
+			m.pool.threads = c.threads
+			ids := make([]int, 128)
+			for i := range ids {
+				ids[i] = (i * 7919) % 50257
+			}
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				st := m.newState(128)
+				if _, err := st.forward(context.Background(), ids, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(128*b.N)/time.Since(start).Seconds(), "tok/s")
+		})
+	}
+}
+
+// BenchmarkGenerate128 generates 128 tokens one at a time (greedy, KV
+// cache) after an 8-token prompt; only the 128 steps are timed.
+func BenchmarkGenerate128(b *testing.B) {
+	for _, c := range benchCases {
+		b.Run(benchName(c.quant, c.threads, c.portable), func(b *testing.B) {
+			m := benchModel(b, c.quant)
+			ForcePortable = c.portable
+			defer func() { ForcePortable = false }()
+			m.pool.threads = c.threads
+			var total time.Duration
+			for i := 0; i < b.N; i++ {
+				st := m.newState(136)
+				lg, err := st.forward(context.Background(), []int{464, 2068, 7586, 21831, 18045, 625, 262, 16931}, false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				start := time.Now()
+				for j := 0; j < 128; j++ {
+					if lg, err = st.forward(context.Background(), []int{argmax(lg)}, false); err != nil {
+						b.Fatal(err)
+					}
+				}
+				total += time.Since(start)
+			}
+			b.ReportMetric(float64(128*b.N)/total.Seconds(), "tok/s")
+		})
+	}
+}
+
+func TestF32ToF16(t *testing.T) {
+	for _, v := range []float32{0, 1, -2.5, 0.02, -0.0001, 65504, 1e-7} {
+		got := f16ToF32(f32ToF16(v))
+		if math.Abs(float64(got-v)) > math.Abs(float64(v))/1000+1e-7 {
+			t.Errorf("%v -> %v", v, got)
+		}
+	}
+}
