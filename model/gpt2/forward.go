@@ -7,19 +7,20 @@ import (
 
 // state is one generation's KV cache and scratch space.
 type state struct {
-	m     *Model
-	ctxN  int         // cache capacity in positions
-	k, v  [][]float32 // per layer: ctxN x NEmbd
-	n     int         // positions filled
-	x     []float32   // T x E residual stream
-	h     []float32   // T x E normed
-	qkv   []float32   // T x 3E
-	att   []float32   // T x E attention output
-	tmp   []float32   // T x E
-	ff    []float32   // T x F
-	probs [][]float32 // per goroutine: ctxN scores
-	scr   [][]float32 // per goroutine: 3*max(E,F) dequant scratch
-	cap   int         // T the buffers hold
+	m       *Model
+	ctxN    int         // cache capacity in positions
+	k, v    [][]float32 // per layer: ctxN x NEmbd
+	n       int         // positions filled
+	x       []float32   // T x E residual stream
+	h       []float32   // T x E normed
+	qkv     []float32   // T x 3E
+	att     []float32   // T x E attention output
+	tmp     []float32   // T x E
+	ff      []float32   // T x F
+	probs   [][]float32 // per goroutine: ctxN scores
+	scr     [][]float32 // per goroutine: 3*max(E,F) dequant scratch
+	cap     int         // T the buffers hold
+	threads int         // goroutines per step
 }
 
 func (m *Model) newState(ctxN int) *state {
@@ -60,7 +61,10 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 	T := len(tokens)
 	E, F, H := cfg.NEmbd, cfg.inner(), cfg.NHead
 	hd := E / H
-	threads := m.pool.size()
+	if s.threads == 0 {
+		s.threads = m.pool.size() // fixed for the whole generation
+	}
+	threads := s.threads
 	s.grow(T, threads)
 	pos0 := s.n
 	x := s.x[:T*E]

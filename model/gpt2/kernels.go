@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // ForcePortable makes the kernels use portable Go even where the AVX2/FMA
@@ -199,25 +200,44 @@ func (p *pool) size() int {
 	return IdleCores()
 }
 
+var idle struct {
+	sync.Mutex
+	at    time.Time
+	cpu   time.Duration
+	own   float64 // this process's recent CPU use, in cores
+	cores int
+}
+
 // IdleCores estimates the cores not busy with other programs: the number
-// of CPUs less the one-minute load average (Linux; elsewhere all CPUs), at
-// least 1.
+// of CPUs less the one-minute load average, not counting this process's
+// own recent use (Linux; elsewhere all CPUs), at least 1. It is sampled at
+// most once a second.
 func IdleCores() int {
 	n := runtime.NumCPU()
+	idle.Lock()
+	defer idle.Unlock()
+	now := time.Now()
+	if !idle.at.IsZero() && now.Sub(idle.at) < time.Second {
+		return idle.cores
+	}
+	cpu := processCPU()
+	if !idle.at.IsZero() && now.Sub(idle.at) < time.Minute && cpu > 0 {
+		idle.own = float64(cpu-idle.cpu) / float64(now.Sub(idle.at))
+	} else {
+		idle.own = 0
+	}
+	idle.at, idle.cpu = now, cpu
+	idle.cores = n
 	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return n
+	if err == nil {
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			if load, err := strconv.ParseFloat(f[0], 64); err == nil && !math.IsNaN(load) {
+				others := max(0, load-idle.own)
+				idle.cores = max(1, min(n, n-int(math.Floor(others+0.5))))
+			}
+		}
 	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return n
-	}
-	load, err := strconv.ParseFloat(f[0], 64)
-	if err != nil || math.IsNaN(load) {
-		return n
-	}
-	idle := n - int(math.Floor(load+0.5))
-	return max(1, min(n, idle))
+	return idle.cores
 }
 
 // run splits [0, n) into at most k contiguous parts, each a multiple of

@@ -3,6 +3,7 @@ package gpt2
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 )
 
@@ -111,5 +112,15 @@ func TestQuantizeError(t *testing.T) {
 	}
 	if worst > 0.5/127+1e-6 {
 		t.Fatalf("q8 rounding error %.4g of block max, want <= half a step", worst)
+	}
+}
+
+func TestIdleCores(t *testing.T) {
+	n := IdleCores()
+	if n < 1 || n > runtime.NumCPU() {
+		t.Fatalf("IdleCores %d outside 1..%d", n, runtime.NumCPU())
+	}
+	if p := newPool(3); p.size() != 3 {
+		t.Fatal("explicit thread count ignored")
 	}
 }

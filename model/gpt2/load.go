@@ -104,7 +104,7 @@ func (c Config) validate() error {
 
 // Options tune Load.
 type Options struct {
-	// Threads for the kernels; 0 = the idle cores when each parallel step
+	// Threads for the kernels; 0 = IdleCores() when each generation
 	// starts (at least 1, at most runtime.NumCPU()).
 	Threads int
 	// Quant is "" (float32 weights) or "q8" (int8 weights, one float32
