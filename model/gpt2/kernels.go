@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -240,28 +241,40 @@ func IdleCores() int {
 	return idle.cores
 }
 
-// run splits [0, n) into at most k contiguous parts, each a multiple of
-// align long (but the last), and calls fn(part, lo, hi) on them in
-// parallel; part < k numbers them.
+// run splits [0, n) into pieces, each a multiple of align long (but the
+// last), and calls fn(part, lo, hi) on them from k goroutines (the caller
+// is one); part < k names the goroutine, for its scratch space. There are
+// a few pieces per goroutine, taken in turn, so a goroutine whose core is
+// busy with another program does not hold the others up. Goroutines that
+// run out of pieces exit; the caller waits on a WaitGroup, nothing spins.
 func run(k, n, align int, fn func(part, lo, hi int)) {
-	if k <= 1 || n <= align {
+	units := (n + align - 1) / align
+	if k <= 1 || units <= 1 {
 		fn(0, 0, n)
 		return
 	}
-	units := (n + align - 1) / align
 	k = min(k, units)
-	per := (units + k - 1) / k
-	var wg sync.WaitGroup
-	part := 1
-	for lo := per * align; lo < n; lo += per * align {
-		hi := min(lo+per*align, n)
-		wg.Add(1)
-		go func(part, lo, hi int) {
-			defer wg.Done()
-			fn(part, lo, hi)
-		}(part, lo, hi)
-		part++
+	pieces := min(units, 4*k)
+	per := (units + pieces - 1) / pieces * align
+	pieces = (n + per - 1) / per
+	var next atomic.Int64
+	work := func(part int) {
+		for {
+			i := int(next.Add(1) - 1)
+			if i >= pieces {
+				return
+			}
+			fn(part, i*per, min((i+1)*per, n))
+		}
 	}
-	fn(0, 0, min(per*align, n))
+	var wg sync.WaitGroup
+	for part := 1; part < k; part++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			work(part)
+		}()
+	}
+	work(0)
 	wg.Wait()
 }

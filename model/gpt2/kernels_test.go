@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"sync"
 	"testing"
 )
 
@@ -122,5 +123,31 @@ func TestIdleCores(t *testing.T) {
 	}
 	if p := newPool(3); p.size() != 3 {
 		t.Fatal("explicit thread count ignored")
+	}
+}
+
+func TestRunCoversOnce(t *testing.T) {
+	for _, k := range []int{1, 2, 3, 8} {
+		for _, n := range []int{0, 1, 5, 64, 1001} {
+			for _, align := range []int{1, 3, 4} {
+				hits := make([]int32, n)
+				var mu sync.Mutex
+				run(k, n, align, func(part, lo, hi int) {
+					if part < 0 || part >= max(k, 1) || lo%align != 0 && lo != 0 {
+						t.Errorf("part %d lo %d", part, lo)
+					}
+					mu.Lock()
+					for i := lo; i < hi; i++ {
+						hits[i]++
+					}
+					mu.Unlock()
+				})
+				for i, h := range hits {
+					if h != 1 {
+						t.Fatalf("k=%d n=%d align=%d: index %d done %d times", k, n, align, i, h)
+					}
+				}
+			}
+		}
 	}
 }
