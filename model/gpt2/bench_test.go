@@ -235,3 +235,41 @@ func TestF32ToF16(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkQ8Quality compares q8 with f32 on the GPT-2-124M-shaped random
+// checkpoint: teacher-forced over 64 greedy f32 steps, the share of steps
+// whose argmax agrees and the largest logit error relative to the row's
+// largest |logit|. (Random weights give flat logits, a hard case for
+// argmax agreement; see TestQ8Quality for the tiny reference models.)
+func BenchmarkQ8Quality(b *testing.B) {
+	benchModel(b, "") // writes the checkpoint
+	f, err := Load(benchDir, Options{Threads: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	q, err := Load(benchDir, Options{Threads: 2, Quant: "q8"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer q.Close()
+	for i := 0; i < b.N; i++ {
+		sf, sq := f.newState(80), q.newState(80)
+		prompt := []int{464, 2068, 7586, 21831, 18045, 625, 262, 16931}
+		lf, _ := sf.forward(context.Background(), prompt, false)
+		lq, _ := sq.forward(context.Background(), prompt, false)
+		agree, worst := 0, 0.0
+		const steps = 64
+		for j := 0; j < steps; j++ {
+			worst = max(worst, relErr(lq, lf))
+			next := argmax(lf)
+			if argmax(lq) == next {
+				agree++
+			}
+			lf, _ = sf.forward(context.Background(), []int{next}, false)
+			lq, _ = sq.forward(context.Background(), []int{next}, false)
+		}
+		b.ReportMetric(float64(agree)/steps, "argmax-agree")
+		b.ReportMetric(worst, "max-rel-logit-err")
+	}
+}

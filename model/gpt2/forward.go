@@ -81,7 +81,11 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 	mm := func(w *matrix, b []float32, in []float32, out []float32) {
 		rows := w.rows
 		if T == 1 {
-			run(threads, rows, 4, func(_, lo, hi int) { matVec(w, in, out, lo, hi) })
+			var qx *qvec
+			if w.q != nil && useAsm() {
+				qx = quantizeX(in, w.nblk)
+			}
+			run(threads, rows, 4, func(_, lo, hi int) { matVec(w, in, qx, out, lo, hi) })
 		} else {
 			run(threads, rows, 3, func(part, lo, hi int) {
 				matMul(w, in, T, out, rows, lo, hi, s.scr[part])
@@ -172,7 +176,11 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 	for t := first; t < T; t++ {
 		layerNorm(hn, x[t*E:(t+1)*E], m.lnfg, m.lnfb, float32(cfg.LayerNormEpsilon))
 		out := logits[(t-first)*V : (t-first+1)*V]
-		run(threads, V, 4, func(_, lo, hi int) { matVec(&m.wte, hn, out, lo, hi) })
+		var qx *qvec
+		if m.wte.q != nil && useAsm() {
+			qx = quantizeX(hn, m.wte.nblk)
+		}
+		run(threads, V, 4, func(_, lo, hi int) { matVec(&m.wte, hn, qx, out, lo, hi) })
 	}
 	return logits, nil
 }

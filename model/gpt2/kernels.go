@@ -87,8 +87,9 @@ func axpy(y []float32, a float32, x []float32) {
 	axpyGo(y, a, x)
 }
 
-// matVec sets y[r] = row r of m · x for r in [lo, hi).
-func matVec(m *matrix, x, y []float32, lo, hi int) {
+// matVec sets y[r] = row r of m · x for r in [lo, hi). For a q8 matrix,
+// qx may hold x already quantised by quantizeX (nil: quantised here).
+func matVec(m *matrix, x []float32, qx *qvec, y []float32, lo, hi int) {
 	K := m.cols
 	if m.f != nil {
 		r := lo
@@ -115,9 +116,12 @@ func matVec(m *matrix, x, y []float32, lo, hi int) {
 	nb := m.nblk
 	full := K / qblock
 	if useAsm() && full > 0 && lo%4 == 0 {
+		if qx == nil {
+			qx = quantizeX(x, nb)
+		}
 		var out [4]float32
 		for g := lo / 4; 4*g < hi; g++ {
-			dot4q8AVX(&m.q[g*nb*4*qblock], &m.s[g*nb*4], &x[0], full, &out[0])
+			dot4q8AVX(&m.q[g*nb*4*qblock], &m.s[g*nb*4], &qx.q[0], &qx.s[0], full, &out[0])
 			for i := 0; i < 4 && 4*g+i < hi; i++ {
 				s := out[i]
 				if full < nb {
@@ -131,6 +135,36 @@ func matVec(m *matrix, x, y []float32, lo, hi int) {
 	for r := lo; r < hi; r++ {
 		y[r] = dotQ8Go(m, r, 0, x)
 	}
+}
+
+// qvec is a vector quantised to int16 with one scale per qblock, the
+// input of the q8 matrix-vector kernel.
+type qvec struct {
+	q []int16
+	s []float32
+}
+
+// quantizeX quantises x (zero-padded to nblk blocks) to int16: the error,
+// under 1/65534 of each block's largest value, is far below q8's own.
+func quantizeX(x []float32, nblk int) *qvec {
+	v := &qvec{q: make([]int16, nblk*qblock), s: make([]float32, nblk)}
+	for b := 0; b < nblk; b++ {
+		xb := x[b*qblock : min((b+1)*qblock, len(x))]
+		var amax float32
+		for _, f := range xb {
+			amax = max(amax, abs32(f))
+		}
+		if amax == 0 {
+			continue
+		}
+		s := amax / 32767
+		v.s[b] = s
+		inv := 1 / s
+		for j, f := range xb {
+			v.q[b*qblock+j] = int16(round32(f * inv))
+		}
+	}
+	return v
 }
 
 // matMul sets Y[t][r] = row r of m · X[t] for t < T and r in [lo, hi).

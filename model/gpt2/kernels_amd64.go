@@ -28,8 +28,9 @@ func dot4AVX(w *float32, ldw int, x *float32, n int, out *float32)
 func dot3x4AVX(w *float32, ldw int, x *float32, ldx int, n int, out *float32)
 
 // dot4q8AVX computes four rows of a q8 matrix group (see
-// matrix.quantize): out[i] = sum over nblk blocks b of s[4b+i] *
-// (q[128b+32i:][:32] · x[32b:][:32]) for i < 4.
+// matrix.quantize) against x quantised to int16 (see quantizeX):
+// out[i] = sum over nblk blocks b of s[4b+i] * xs[b] *
+// (q[128b+32i:][:32] · xq[32b:][:32]) for i < 4.
 //
 //go:noescape
-func dot4q8AVX(q *int8, s *float32, x *float32, nblk int, out *float32)
+func dot4q8AVX(q *int8, s *float32, xq *int16, xs *float32, nblk int, out *float32)

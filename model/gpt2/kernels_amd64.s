@@ -200,29 +200,26 @@ d34_done:
 	VZEROUPPER
 	RET
 
-// One row of a q8 block: blockacc = q[0:32]·x (Y8..Y11), total += scale*blockacc.
-#define Q8ROW(Q0, Q1, Q2, Q3, ACC, TOT, SCALE) \
-	VPMOVSXBD Q0, Y12; \
-	VCVTDQ2PS Y12, Y12; \
-	VMULPS Y12, Y8, ACC; \
-	VPMOVSXBD Q1, Y13; \
-	VCVTDQ2PS Y13, Y13; \
-	VFMADD231PS Y13, Y9, ACC; \
-	VPMOVSXBD Q2, Y14; \
-	VCVTDQ2PS Y14, Y14; \
-	VFMADD231PS Y14, Y10, ACC; \
-	VPMOVSXBD Q3, Y15; \
-	VCVTDQ2PS Y15, Y15; \
-	VFMADD231PS Y15, Y11, ACC; \
-	VBROADCASTSS SCALE, Y12; \
-	VFMADD231PS Y12, ACC, TOT
+// One row of a q8 block: isum = q[0:32]·xq (Y8, Y9 hold xq as int16),
+// total += (scale * xs) * isum, Y10 = xs broadcast.
+#define Q8ROW(QLO, QHI, TA, TB, TOT, SCALE) \
+	VPMOVSXBW QLO, TA; \
+	VPMADDWD Y8, TA, TA; \
+	VPMOVSXBW QHI, TB; \
+	VPMADDWD Y9, TB, TB; \
+	VPADDD TB, TA, TA; \
+	VCVTDQ2PS TA, TA; \
+	VBROADCASTSS SCALE, TB; \
+	VMULPS Y10, TB, TB; \
+	VFMADD231PS TB, TA, TOT
 
-// func dot4q8AVX(q *int8, s *float32, x *float32, nblk int, out *float32)
-TEXT ·dot4q8AVX(SB), NOSPLIT, $0-40
+// func dot4q8AVX(q *int8, s *float32, xq *int16, xs *float32, nblk int, out *float32)
+TEXT ·dot4q8AVX(SB), NOSPLIT, $0-48
 	MOVQ q+0(FP), AX
 	MOVQ s+8(FP), BX
-	MOVQ x+16(FP), CX
-	MOVQ nblk+24(FP), DX
+	MOVQ xq+16(FP), CX
+	MOVQ xs+24(FP), R8
+	MOVQ nblk+32(FP), DX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -233,22 +230,22 @@ q8_loop:
 	JEQ   q8_done
 	PREFETCHT0 4096(AX)
 	PREFETCHT0 4160(AX)
-	VMOVUPS (CX), Y8
-	VMOVUPS 32(CX), Y9
-	VMOVUPS 64(CX), Y10
-	VMOVUPS 96(CX), Y11
-	Q8ROW(0(AX), 8(AX), 16(AX), 24(AX), Y4, Y0, 0(BX))
-	Q8ROW(32(AX), 40(AX), 48(AX), 56(AX), Y5, Y1, 4(BX))
-	Q8ROW(64(AX), 72(AX), 80(AX), 88(AX), Y6, Y2, 8(BX))
-	Q8ROW(96(AX), 104(AX), 112(AX), 120(AX), Y7, Y3, 12(BX))
+	VMOVDQU (CX), Y8
+	VMOVDQU 32(CX), Y9
+	VBROADCASTSS (R8), Y10
+	Q8ROW(0(AX), 16(AX), Y12, Y13, Y0, 0(BX))
+	Q8ROW(32(AX), 48(AX), Y14, Y15, Y1, 4(BX))
+	Q8ROW(64(AX), 80(AX), Y12, Y13, Y2, 8(BX))
+	Q8ROW(96(AX), 112(AX), Y14, Y15, Y3, 12(BX))
 	ADDQ $128, AX
 	ADDQ $16, BX
-	ADDQ $128, CX
+	ADDQ $64, CX
+	ADDQ $4, R8
 	DECQ DX
 	JMP  q8_loop
 
 q8_done:
-	MOVQ out+32(FP), DI
+	MOVQ out+40(FP), DI
 	HSUM4(Y0, Y1, Y2, Y3, X0, (DI))
 	VZEROUPPER
 	RET

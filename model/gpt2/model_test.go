@@ -136,39 +136,57 @@ func argmax(v []float32) int {
 	return b
 }
 
-// TestQ8Quality measures int8 weights against float32 on the same model.
+// TestQ8Quality measures int8 weights against the float64 reference:
+// logit error over the prompt and, teacher-forced along the reference's
+// greedy ids, how many steps pick the same argmax; and the free-running
+// greedy prefix that matches.
 func TestQ8Quality(t *testing.T) {
 	for _, name := range tinyModels {
-		dir := filepath.Join("testdata", name)
-		e := readExpected(t, dir)
-		m, err := Load(dir, Options{Threads: 2, Quant: "q8"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		V := e.VocabSize
-		st := m.newState(m.cfg.NPositions)
-		lg, err := st.forward(context.Background(), e.PromptIDs, true)
-		if err != nil {
-			t.Fatal(err)
-		}
-		worst := 0.0
-		for p := range e.PromptIDs {
-			worst = max(worst, relErr(lg[p*V:(p+1)*V], e.prompt[p*V:(p+1)*V]))
-		}
-		res, err := m.Generate(context.Background(), model.Request{PromptIDs: e.PromptIDs, MaxTokens: len(e.GreedyIDs)}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		agree := 0
-		for i := range res.IDs {
-			if res.IDs[i] != e.GreedyIDs[i] {
-				break
+		for _, portable := range []bool{false, true} {
+			withPortable(t, portable)
+			dir := filepath.Join("testdata", name)
+			e := readExpected(t, dir)
+			m, err := Load(dir, Options{Threads: 2, Quant: "q8"})
+			if err != nil {
+				t.Fatal(err)
 			}
-			agree++
-		}
-		t.Logf("%s q8: max relative logit error %.3g, greedy agreement %d/%d", name, worst, agree, len(e.GreedyIDs))
-		if worst > 0.05 {
-			t.Errorf("%s q8: logit error %.3g too large", name, worst)
+			V := e.VocabSize
+			st := m.newState(m.cfg.NPositions)
+			lg, err := st.forward(context.Background(), e.PromptIDs, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			worst := 0.0
+			for p := range e.PromptIDs {
+				worst = max(worst, relErr(lg[p*V:(p+1)*V], e.prompt[p*V:(p+1)*V]))
+			}
+			agree := 0
+			got := lg[(len(e.PromptIDs)-1)*V:]
+			for i, id := range e.GreedyIDs {
+				worst = max(worst, relErr(got, e.greedy[i*V:(i+1)*V]))
+				if argmax(got) == id {
+					agree++
+				}
+				if got, err = st.forward(context.Background(), []int{id}, false); err != nil {
+					t.Fatal(err)
+				}
+			}
+			res, err := m.Generate(context.Background(), model.Request{PromptIDs: e.PromptIDs, MaxTokens: len(e.GreedyIDs)}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			prefix := 0
+			for prefix < len(res.IDs) && res.IDs[prefix] == e.GreedyIDs[prefix] {
+				prefix++
+			}
+			t.Logf("%s q8 (portable=%v): max relative logit error %.3g; teacher-forced argmax agreement %d/%d; free-running greedy prefix %d/%d",
+				name, portable, worst, agree, len(e.GreedyIDs), prefix, len(e.GreedyIDs))
+			if worst > 0.05 {
+				t.Errorf("%s q8: logit error %.3g too large", name, worst)
+			}
+			if agree < len(e.GreedyIDs)*2/3 {
+				t.Errorf("%s q8: argmax agreement %d/%d", name, agree, len(e.GreedyIDs))
+			}
 		}
 	}
 }
