@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/zalando/go-keyring"
 )
@@ -48,7 +49,7 @@ func APIKey(profile string) (key, source string) {
 		return k, "env " + env
 	}
 	if !keyringOff() {
-		if k, err := keyringGet(keyringService, "api:"+profile); err == nil && k != "" {
+		if k, err := keyringLookup(profile); err == nil && k != "" {
 			return k, "keyring"
 		}
 	}
@@ -56,6 +57,28 @@ func APIKey(profile string) (key, source string) {
 		return k, "env OPENAI_API_KEY"
 	}
 	return "", "none"
+}
+
+// keyringTimeout bounds a keyring lookup: with a D-Bus session but no
+// secret service, a call can hang for its full D-Bus timeout.
+var keyringTimeout = 3 * time.Second
+
+func keyringLookup(profile string) (string, error) {
+	type answer struct {
+		key string
+		err error
+	}
+	ch := make(chan answer, 1)
+	go func() {
+		k, err := keyringGet(keyringService, "api:"+profile)
+		ch <- answer{k, err}
+	}()
+	select {
+	case a := <-ch:
+		return a.key, a.err
+	case <-time.After(keyringTimeout):
+		return "", fmt.Errorf("the OS keyring did not answer within %s", keyringTimeout)
+	}
 }
 
 // SetAPIKey stores a profile's key in the OS keyring. Without a keyring it
