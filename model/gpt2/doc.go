@@ -1,22 +1,39 @@
 // Package gpt2 runs GPT-2 locally in pure Go.
 //
 // Load reads a Hugging Face GPT-2 folder (config.json + model.safetensors,
-// F32, F16 or BF16; gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2 or any
-// other config) and returns a *Model that implements model.Generator:
+// F32, F16 or BF16 tensors, names with or without the "transformer."
+// prefix, lm_head tied to wte, attn.bias mask buffers ignored) of any size:
+// gpt2, gpt2-medium, gpt2-large, gpt2-xl, distilgpt2 (Configs) or another
+// config.json. It returns a *Model that implements model.Generator:
 //
-//	m, err := gpt2.Load(dir, gpt2.Options{Threads: 0, Quant: "q8"})
+//	m, err := gpt2.Load(dir, gpt2.Options{Threads: 0, Quant: "q8", Progress: func(done, total int64) {}})
 //	res, err := m.Generate(ctx, model.Request{Prompt: "Dear Sir,", MaxTokens: 50}, emit)
+//	ids := m.Tokenizer().Encode("text"); text := m.Tokenizer().Decode(ids)
 //
-// The tokenizer is GPT-2's byte-level BPE: the checkpoint's own vocab.json
-// and merges.txt when present (LoadTokenizer, implemented here), otherwise
-// the embedded r50k_base encoding (BuiltinTokenizer, through
-// github.com/tiktoken-go/tokenizer). Both give the same ids.
+// The safetensors header is checked against the file size before anything
+// is allocated from it; a truncated or corrupt file gives an error naming
+// the file and the tensor.
 //
-// Inference keeps a KV cache, runs the prompt as one batch (matrix-matrix)
-// and then one token at a time. The kernels use AVX2/FMA assembly on amd64
-// when the CPU has it and portable Go otherwise (UsePortable forces the
-// portable kernels). Work is split over Options.Threads goroutines that wait
-// on a sync.WaitGroup, never spinning; the default is the number of idle
-// cores. Options.Quant "q8" stores the matrices as int8 with one float32
-// scale per block of 32 weights.
+// The tokenizer is GPT-2's byte-level BPE (50257 tokens, "<|endoftext|>" =
+// 50256): the checkpoint's own vocab.json and merges.txt when present
+// (LoadTokenizer, implemented here: GPT-2's pre-tokenising regex, the
+// byte-to-unicode map, merges by rank), otherwise the embedded r50k_base
+// encoding (BuiltinTokenizer, through github.com/tiktoken-go/tokenizer).
+// Both give the same ids; Decode(Encode(s)) == s for any string.
+//
+// Generate runs the prompt as one batch (matrix-matrix) into a KV cache,
+// then one token at a time, sampling with temperature (0 = greedy), top-k,
+// top-p, repetition penalty and a seed; it stops at MaxTokens, the context
+// end, "<|endoftext|>", a stop string, ctx cancellation or an error from
+// emit. MaxTokens 0 only tokenizes.
+//
+// Kernels use AVX2/FMA assembly on amd64 CPUs that have it, portable Go
+// elsewhere (or under the purego build tag, or with ForcePortable). Each
+// step is split over Options.Threads goroutines (default IdleCores()) that
+// take pieces of work in turn and wait on a sync.WaitGroup: nothing spins.
+// Options.Quant "q8" stores the weight matrices as int8 with one float32
+// scale per 32 weights of a row (about 4x less memory and memory traffic).
+//
+// A GPU backend can implement model.Generator beside this package; the
+// CPU-specific parts are the matrix type and the kernels.
 package gpt2

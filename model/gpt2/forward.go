@@ -77,25 +77,33 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 			xt[i] = row[i] + p[i]
 		}
 	}
-	// mm computes out[t][r] = W·in[t] + b for all t, in parallel over rows.
-	mm := func(w *matrix, b []float32, in []float32, out []float32) {
+	// mm computes out[t][r] = act(W·in[t] + b) for all t, in parallel over
+	// rows; the bias and the activation (act "" = none) are applied by the
+	// goroutine that computed the rows.
+	mm := func(w *matrix, b []float32, in []float32, out []float32, act string) {
 		rows := w.rows
+		post := func(lo, hi int) {
+			for t := 0; t < T; t++ {
+				o := out[t*rows+lo : t*rows+hi]
+				for i := range o {
+					o[i] += b[lo+i]
+				}
+				if act != "" {
+					activate(act, o)
+				}
+			}
+		}
 		if T == 1 {
 			var qx *qvec
 			if w.q != nil && useAsm() {
 				qx = quantizeX(in, w.nblk)
 			}
-			run(threads, rows, 4, func(_, lo, hi int) { matVec(w, in, qx, out, lo, hi) })
+			run(threads, rows, 4, func(_, lo, hi int) { matVec(w, in, qx, out, lo, hi); post(lo, hi) })
 		} else {
 			run(threads, rows, 3, func(part, lo, hi int) {
 				matMul(w, in, T, out, rows, lo, hi, s.scr[part])
+				post(lo, hi)
 			})
-		}
-		for t := 0; t < T; t++ {
-			o := out[t*rows : (t+1)*rows]
-			for i := range o {
-				o[i] += b[i]
-			}
 		}
 	}
 	scale := float32(1 / math.Sqrt(float64(hd)))
@@ -109,7 +117,7 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 			layerNorm(h[t*E:(t+1)*E], x[t*E:(t+1)*E], ly.ln1g, ly.ln1b, float32(cfg.LayerNormEpsilon))
 		}
 		qkv := s.qkv[:T*3*E]
-		mm(&ly.attn, ly.attnB, h, qkv)
+		mm(&ly.attn, ly.attnB, h, qkv, "")
 		kc, vc := s.k[li], s.v[li]
 		for t := 0; t < T; t++ {
 			copy(kc[(pos0+t)*E:(pos0+t+1)*E], qkv[t*3*E+E:t*3*E+2*E])
@@ -146,7 +154,7 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 			}
 		})
 		tmp := s.tmp[:T*E]
-		mm(&ly.proj, ly.projB, att, tmp)
+		mm(&ly.proj, ly.projB, att, tmp, "")
 		for i := range x {
 			x[i] += tmp[i]
 		}
@@ -154,10 +162,8 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 			layerNorm(h[t*E:(t+1)*E], x[t*E:(t+1)*E], ly.ln2g, ly.ln2b, float32(cfg.LayerNormEpsilon))
 		}
 		ff := s.ff[:T*F]
-		mm(&ly.fc, ly.fcB, h, ff)
-		act := cfg.Activation
-		run(threads, T*F, 64, func(_, lo, hi int) { activate(act, ff[lo:hi]) })
-		mm(&ly.fc2, ly.fc2B, ff, tmp)
+		mm(&ly.fc, ly.fcB, h, ff, cfg.Activation)
+		mm(&ly.fc2, ly.fc2B, ff, tmp, "")
 		for i := range x {
 			x[i] += tmp[i]
 		}
