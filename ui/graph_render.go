@@ -1,0 +1,344 @@
+package ui
+
+import (
+	"image/color"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+
+	"deskbot/engine"
+)
+
+// nodeView holds the canvas objects of one node; they are reused between
+// frames so that dragging only moves objects.
+type nodeView struct {
+	bg, accent *canvas.Rectangle
+	title, sub *canvas.Text
+	in         *canvas.Circle
+	bp         *canvas.Circle
+	warn       *canvas.Text
+	ports      []portView
+	portNames  []string
+}
+
+type portView struct {
+	dot   *canvas.Circle
+	label *canvas.Text
+}
+
+type edgeView struct {
+	segs  [3]*canvas.Line
+	arrow *canvas.Polygon
+}
+
+type graphRenderer struct {
+	c         *FlowCanvas
+	bg        *canvas.Rectangle
+	nodes     map[string]*nodeView
+	edges     []*edgeView
+	rubber    *canvas.Rectangle
+	connLine  *canvas.Line
+	ghostBox  *canvas.Rectangle
+	ghostText *canvas.Text
+	hint      *canvas.Text
+	objects   []fyne.CanvasObject
+	size      fyne.Size
+}
+
+func (r *graphRenderer) Destroy() {}
+
+func (r *graphRenderer) MinSize() fyne.Size { return fyne.NewSize(200, 150) }
+
+func (r *graphRenderer) Objects() []fyne.CanvasObject { return r.objects }
+
+func (r *graphRenderer) Layout(s fyne.Size) {
+	r.size = s
+	r.build()
+}
+
+func (r *graphRenderer) Refresh() {
+	r.build()
+	canvas.Refresh(r.bg)
+}
+
+func col(n fyne.ThemeColorName) color.Color { return theme.Color(n) }
+
+// setText updates a text object, refreshing it only when it changed (text
+// objects cache a texture).
+func setText(t *canvas.Text, s string, size float32, c color.Color, bold bool) {
+	if t.Text == s && t.TextSize == size && t.Color == c && t.TextStyle.Bold == bold {
+		return
+	}
+	t.Text, t.TextSize, t.Color, t.TextStyle.Bold = s, size, c, bold
+	t.Refresh()
+}
+
+func setFill(o *canvas.Rectangle, fill, stroke color.Color, sw float32) {
+	if o.FillColor == fill && o.StrokeColor == stroke && o.StrokeWidth == sw {
+		return
+	}
+	o.FillColor, o.StrokeColor, o.StrokeWidth = fill, stroke, sw
+	o.Refresh()
+}
+
+func (r *graphRenderer) build() {
+	c := r.c
+	f := c.doc.Flow
+	z := c.zoom
+	s := r.size
+	r.bg.FillColor = col(theme.ColorNameInputBackground)
+	r.bg.Resize(s)
+	objs := r.objects[:0]
+	objs = append(objs, r.bg)
+
+	// visible document rectangle
+	vx0, vy0 := (0-c.offset.X)/z, (0-c.offset.Y)/z
+	vx1, vy1 := (s.Width-c.offset.X)/z, (s.Height-c.offset.Y)/z
+	visible := func(x, y, w, h float32) bool { return x < vx1 && x+w > vx0 && y < vy1 && y+h > vy0 }
+
+	fg := col(theme.ColorNameForeground)
+	edgeCol := withAlpha(col(theme.ColorNamePlaceHolder), 0xff)
+	primary := col(theme.ColorNamePrimary)
+
+	// edges
+	for len(r.edges) < len(f.Edges) {
+		ev := &edgeView{arrow: canvas.NewPolygon(3, edgeCol)}
+		ev.arrow.Angle = 90
+		for i := range ev.segs {
+			ev.segs[i] = canvas.NewLine(edgeCol)
+		}
+		r.edges = append(r.edges, ev)
+	}
+	for i, e := range f.Edges {
+		ev := r.edges[i]
+		pts, ok := c.edgePoints(e)
+		if !ok {
+			continue
+		}
+		bx0, bx1 := min(pts[0].X, pts[3].X, pts[1].X), max(pts[0].X, pts[3].X, pts[1].X)
+		by0, by1 := min(pts[0].Y, pts[3].Y), max(pts[0].Y, pts[3].Y)
+		if !visible(bx0-arrowSize, by0-arrowSize, bx1-bx0+2*arrowSize, by1-by0+2*arrowSize) {
+			continue
+		}
+		ec := color.Color(withAlpha(portColor(e.Port), 0xd0))
+		if e.Port == engine.PortNext {
+			ec = edgeCol
+		}
+		w := float32(1.6)
+		if i == c.selEdge {
+			ec, w = primary, 3
+		}
+		end := pts[3]
+		end.X -= arrowSize * 0.8 // leave room for the arrow head
+		sp := [4]engine.Point{pts[0], pts[1], pts[2], end}
+		for k := 0; k < 3; k++ {
+			l := ev.segs[k]
+			if l.StrokeColor != ec || l.StrokeWidth != w {
+				l.StrokeColor, l.StrokeWidth = ec, w
+				l.Refresh()
+			}
+			l.Position1 = c.ToScreen(sp[k])
+			l.Position2 = c.ToScreen(sp[k+1])
+			objs = append(objs, l)
+		}
+		as := arrowSize * z
+		if ev.arrow.FillColor != ec {
+			ev.arrow.FillColor = ec
+			ev.arrow.Refresh()
+		}
+		tip := c.ToScreen(pts[3])
+		ev.arrow.Resize(fyne.NewSize(as, as))
+		ev.arrow.Move(fyne.NewPos(tip.X-as, tip.Y-as/2))
+		objs = append(objs, ev.arrow)
+	}
+
+	// nodes
+	seen := make(map[string]bool, len(f.Nodes))
+	lod := z >= lodZoom
+	cardBg := col(theme.ColorNameBackground)
+	border := col(theme.ColorNameSeparator)
+	sub := col(theme.ColorNamePlaceHolder)
+	errCol := col(theme.ColorNameError)
+	for _, n := range f.Nodes {
+		seen[n.ID] = true
+		ports := c.ports(n)
+		x, y, w, h := n.Position.X, n.Position.Y, float32(nodeW), nodeHeight(len(ports))
+		if !visible(x-portHit, y-portHit, w+2*portHit+60, h+2*portHit) {
+			continue
+		}
+		v := r.nodes[n.ID]
+		if v == nil || !sameStrings(v.portNames, ports) {
+			v = newNodeView(ports)
+			r.nodes[n.ID] = v
+		}
+		spec, _ := c.reg.Spec(n.Type)
+		accent := color.NRGBA{0x88, 0x88, 0x88, 0xff}
+		typeTitle := n.Type
+		if spec != nil {
+			accent = categoryColor(spec.Category)
+			typeTitle = lang.X("activity."+spec.Type, spec.Title)
+		}
+		stroke, sw := border, float32(1)
+		fill := cardBg
+		switch {
+		case n.ID == c.running:
+			fill = withAlpha(primary, 0x55)
+			stroke, sw = primary, 3
+		case c.selected[n.ID]:
+			stroke, sw = primary, 2.5
+		case c.Problems[n.ID]:
+			stroke, sw = errCol, 1.5
+		}
+		if n.Disabled {
+			fill = withAlpha(cardBg, 0x80)
+		}
+		setFill(v.bg, fill, stroke, sw*max(z, 0.6))
+		v.bg.CornerRadius = 7 * z
+		tl := c.ToScreen(n.Position)
+		v.bg.Move(tl)
+		v.bg.Resize(fyne.NewSize(w*z, h*z))
+		setFill(v.accent, accent, color.Transparent, 0)
+		v.accent.CornerRadius = 3 * z
+		v.accent.Move(fyne.NewPos(tl.X+3*z, tl.Y+4*z))
+		v.accent.Resize(fyne.NewSize(5*z, (h-8)*z))
+		objs = append(objs, v.bg, v.accent)
+
+		label := n.Label
+		if label == "" {
+			label = typeTitle
+		}
+		setText(v.title, ellipsize(label, 24), 13*z, fg, true)
+		v.title.Move(fyne.NewPos(tl.X+14*z, tl.Y+8*z))
+		objs = append(objs, v.title)
+		if lod {
+			setText(v.sub, ellipsize(typeTitle, 30), 10.5*z, sub, false)
+			v.sub.Move(fyne.NewPos(tl.X+14*z, tl.Y+28*z))
+			objs = append(objs, v.sub)
+		}
+		// input port
+		ip := c.ToScreen(inPortPos(n, len(ports)))
+		pr := portR * z
+		if v.in.FillColor != cardBg || v.in.StrokeColor != edgeCol {
+			v.in.FillColor, v.in.StrokeColor = cardBg, edgeCol
+			v.in.Refresh()
+		}
+		v.in.StrokeWidth = 1.5
+		v.in.Move(fyne.NewPos(ip.X-pr, ip.Y-pr))
+		v.in.Resize(fyne.NewSize(2*pr, 2*pr))
+		objs = append(objs, v.in)
+		if n.Type == "control.start" {
+			v.in.Hide()
+		} else {
+			v.in.Show()
+		}
+		for i, pv := range v.ports {
+			pp := c.ToScreen(portPos(n, i, len(ports)))
+			pc := portColor(ports[i])
+			if pv.dot.FillColor != pc {
+				pv.dot.FillColor = pc
+				pv.dot.Refresh()
+			}
+			pv.dot.Move(fyne.NewPos(pp.X-pr, pp.Y-pr))
+			pv.dot.Resize(fyne.NewSize(2*pr, 2*pr))
+			objs = append(objs, pv.dot)
+			if lod {
+				setText(pv.label, lang.X("port."+ports[i], ports[i]), 10*z, pc, false)
+				ts := pv.label.MinSize()
+				pv.label.Move(fyne.NewPos(pp.X-pr-3*z-ts.Width, pp.Y-ts.Height/2))
+				objs = append(objs, pv.label)
+			}
+		}
+		if c.Breakpoints[n.ID] {
+			v.bp.FillColor = errCol
+			v.bp.Move(fyne.NewPos(tl.X-6*z, tl.Y-6*z))
+			v.bp.Resize(fyne.NewSize(13*z, 13*z))
+			objs = append(objs, v.bp)
+		}
+		if c.Problems[n.ID] && lod {
+			setText(v.warn, "⚠", 13*z, errCol, true)
+			v.warn.Move(fyne.NewPos(tl.X+(w-40)*z, tl.Y+6*z))
+			objs = append(objs, v.warn)
+		}
+	}
+	if len(r.nodes) > len(f.Nodes) {
+		for id := range r.nodes {
+			if !seen[id] {
+				delete(r.nodes, id)
+			}
+		}
+	}
+
+	// overlays
+	switch c.mode {
+	case dragRubber:
+		r.rubber.FillColor = withAlpha(primary, 0x22)
+		r.rubber.StrokeColor = primary
+		x0, y0 := min(c.start.X, c.cur.X), min(c.start.Y, c.cur.Y)
+		r.rubber.Move(fyne.NewPos(x0, y0))
+		r.rubber.Resize(fyne.NewSize(abs32(c.cur.X-c.start.X), abs32(c.cur.Y-c.start.Y)))
+		objs = append(objs, r.rubber)
+	case dragConnect:
+		if p, ok := c.PortPosition(c.connFrom, c.connPort); ok {
+			r.connLine.StrokeColor = portColor(c.connPort)
+			r.connLine.Position1 = p
+			r.connLine.Position2 = c.cur
+			r.connLine.Refresh()
+			objs = append(objs, r.connLine)
+		}
+	}
+	if c.ghost {
+		r.ghostBox.FillColor = withAlpha(primary, 0x30)
+		r.ghostBox.StrokeColor = primary
+		gw, gh := nodeW*z, nodeMinH*z
+		r.ghostBox.Move(fyne.NewPos(c.ghostPos.X-gw/2, c.ghostPos.Y-gh/2))
+		r.ghostBox.Resize(fyne.NewSize(gw, gh))
+		setText(r.ghostText, c.ghostTitle, 13*z, fg, true)
+		r.ghostText.Move(fyne.NewPos(c.ghostPos.X-gw/2+14*z, c.ghostPos.Y-gh/2+8*z))
+		objs = append(objs, r.ghostBox, r.ghostText)
+	}
+	if len(f.Nodes) <= 1 {
+		setText(r.hint, lang.L("Drag activities from the palette onto the canvas. Drag from a port to a node to connect."), 13, sub, false)
+		r.hint.Move(fyne.NewPos(s.Width/2, s.Height-40))
+		objs = append(objs, r.hint)
+	}
+	r.objects = objs
+}
+
+func newNodeView(ports []string) *nodeView {
+	v := &nodeView{
+		bg:     canvas.NewRectangle(color.Transparent),
+		accent: canvas.NewRectangle(color.Transparent),
+		title:  canvas.NewText("", color.Black),
+		sub:    canvas.NewText("", color.Black),
+		in:     canvas.NewCircle(color.Transparent),
+		bp:     canvas.NewCircle(color.Transparent),
+		warn:   canvas.NewText("", color.Black),
+	}
+	v.portNames = append([]string(nil), ports...)
+	for range ports {
+		v.ports = append(v.ports, portView{dot: canvas.NewCircle(color.Transparent), label: canvas.NewText("", color.Black)})
+	}
+	return v
+}
+
+func sameStrings(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func ellipsize(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,155 @@
+package ui
+
+import (
+	"image/color"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"deskbot/engine"
+)
+
+// Palette lists the registry's activities by category with a search box.
+// Items are dragged onto the canvas (or double-clicked to add one in the
+// middle of the view).
+type Palette struct {
+	Search *widget.Entry
+	Items  []*PaletteItem
+	box    *fyne.Container
+	root   fyne.CanvasObject
+	reg    *engine.Registry
+}
+
+// NewPalette builds the palette from reg's specs. onDrag is called while an
+// item is dragged (absolute position), onDrop when the drag ends, onAdd for a
+// double click.
+func NewPalette(reg *engine.Registry, onDrag func(*engine.Spec, fyne.Position), onDrop func(*engine.Spec, fyne.Position), onAdd func(*engine.Spec)) *Palette {
+	p := &Palette{reg: reg, box: container.NewVBox()}
+	for _, s := range reg.Specs() {
+		if s.Type == "control.start" {
+			continue // a flow has exactly one, made with the flow
+		}
+		p.Items = append(p.Items, newPaletteItem(s, onDrag, onDrop, onAdd))
+	}
+	p.Search = widget.NewEntry()
+	p.Search.SetPlaceHolder(lang.L("Search activities"))
+	p.Search.OnChanged = func(string) { p.fill() }
+	p.fill()
+	p.root = container.NewBorder(container.NewPadded(p.Search), nil, nil, nil, container.NewVScroll(p.box))
+	return p
+}
+
+// Object returns the palette's widget tree.
+func (p *Palette) Object() fyne.CanvasObject { return p.root }
+
+// Item returns the item for an activity type.
+func (p *Palette) Item(typ string) *PaletteItem {
+	for _, it := range p.Items {
+		if it.Spec.Type == typ {
+			return it
+		}
+	}
+	return nil
+}
+
+func (p *Palette) fill() {
+	q := strings.ToLower(strings.TrimSpace(p.Search.Text))
+	var objs []fyne.CanvasObject
+	cat := ""
+	for _, it := range p.Items {
+		s := it.Spec
+		if q != "" && !strings.Contains(strings.ToLower(s.Title+" "+s.Type+" "+s.Summary+" "+s.Category+" "+it.title), q) {
+			continue
+		}
+		if s.Category != cat {
+			cat = s.Category
+			h := widget.NewLabelWithStyle(lang.X("category."+cat, cat), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+			objs = append(objs, h)
+		}
+		objs = append(objs, it)
+	}
+	if len(objs) == 0 {
+		objs = append(objs, widget.NewLabel(lang.L("No activity matches")))
+	}
+	p.box.Objects = objs
+	p.box.Refresh()
+}
+
+// PaletteItem is one draggable activity in the palette.
+type PaletteItem struct {
+	widget.BaseWidget
+	Spec    *engine.Spec
+	title   string
+	onDrag  func(*engine.Spec, fyne.Position)
+	onDrop  func(*engine.Spec, fyne.Position)
+	onAdd   func(*engine.Spec)
+	last    fyne.Position
+	hovered bool
+	bg      *canvas.Rectangle
+}
+
+func newPaletteItem(s *engine.Spec, onDrag, onDrop func(*engine.Spec, fyne.Position), onAdd func(*engine.Spec)) *PaletteItem {
+	it := &PaletteItem{Spec: s, title: lang.X("activity."+s.Type, s.Title), onDrag: onDrag, onDrop: onDrop, onAdd: onAdd}
+	it.ExtendBaseWidget(it)
+	return it
+}
+
+// CreateRenderer is part of fyne.Widget.
+func (it *PaletteItem) CreateRenderer() fyne.WidgetRenderer {
+	it.bg = canvas.NewRectangle(color.Transparent)
+	it.bg.CornerRadius = 5
+	accent := canvas.NewRectangle(categoryColor(it.Spec.Category))
+	accent.CornerRadius = 2
+	accent.SetMinSize(fyne.NewSize(4, 18))
+	title := widget.NewLabel(it.title)
+	title.Truncation = fyne.TextTruncateEllipsis
+	title.Importance = widget.MediumImportance
+	row := container.NewBorder(nil, nil, container.NewCenter(accent), nil, title)
+	return widget.NewSimpleRenderer(container.NewStack(it.bg, row))
+}
+
+// Dragged tells the studio where the item is being dragged (fyne.Draggable).
+func (it *PaletteItem) Dragged(e *fyne.DragEvent) {
+	it.last = e.AbsolutePosition
+	if it.onDrag != nil {
+		it.onDrag(it.Spec, e.AbsolutePosition)
+	}
+}
+
+// DragEnd drops the activity where the drag ended (fyne.Draggable).
+func (it *PaletteItem) DragEnd() {
+	if it.onDrop != nil {
+		it.onDrop(it.Spec, it.last)
+	}
+}
+
+// DoubleTapped adds the activity in the middle of the view.
+func (it *PaletteItem) DoubleTapped(*fyne.PointEvent) {
+	if it.onAdd != nil {
+		it.onAdd(it.Spec)
+	}
+}
+
+// MouseIn highlights the item (desktop.Hoverable).
+func (it *PaletteItem) MouseIn(*desktop.MouseEvent) {
+	it.bg.FillColor = theme.Color(theme.ColorNameHover)
+	it.bg.Refresh()
+}
+
+// MouseMoved is part of desktop.Hoverable.
+func (it *PaletteItem) MouseMoved(*desktop.MouseEvent) {}
+
+// MouseOut is part of desktop.Hoverable.
+func (it *PaletteItem) MouseOut() {
+	it.bg.FillColor = color.Transparent
+	it.bg.Refresh()
+}
+
+// Cursor shows a hand over the item (desktop.Cursorable).
+func (it *PaletteItem) Cursor() desktop.Cursor { return desktop.PointerCursor }

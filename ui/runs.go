@@ -1,0 +1,266 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2/lang"
+
+	"deskbot/engine"
+)
+
+// maxOutput bounds the Output tab.
+const maxOutput = 20000
+
+// Running reports whether a run is in progress.
+func (s *Studio) Running() bool { return s.run != nil }
+
+// Run starts the flow in the background; debug makes it stop at
+// breakpoints. While a run is paused, Run and Debug resume it.
+func (s *Studio) Run(debug bool) {
+	if s.run != nil {
+		if s.run.paused != "" {
+			s.run.ctl.Resume()
+		}
+		return
+	}
+	if err := s.startRun(debug, false); err != nil {
+		s.setStatus(err.Error())
+	}
+}
+
+// Step executes one node: it starts a debug run paused before the first
+// node, steps a paused run, or pauses a running one.
+func (s *Studio) Step() {
+	if s.run == nil {
+		if err := s.startRun(true, true); err != nil {
+			s.setStatus(err.Error())
+		}
+		return
+	}
+	if s.run.paused != "" {
+		s.run.ctl.Step()
+	} else {
+		s.run.ctl.Pause()
+	}
+}
+
+// Stop cancels the run in progress.
+func (s *Studio) Stop() {
+	if s.run != nil {
+		s.run.cancel(engine.ErrStoppedByUser)
+		s.setStatus(lang.L("Stopping…"))
+	}
+}
+
+// RunDone returns a channel closed when the current run's goroutine has
+// ended (nil when no run is in progress).
+func (s *Studio) RunDone() <-chan struct{} {
+	if s.run == nil {
+		return nil
+	}
+	return s.run.done
+}
+
+func (s *Studio) startRun(debug, paused bool) error {
+	if s.run != nil {
+		return errAlreadyRunning
+	}
+	flow := s.Doc.Flow.Clone()
+	runID := newRunID()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ctl := engine.NewControl()
+	if debug {
+		for id := range s.Canvas.Breakpoints {
+			ctl.SetBreakpoint(id, true)
+		}
+	}
+	if paused {
+		ctl.Pause()
+	}
+	r := &activeRun{id: runID, cancel: cancel, ctl: ctl, debug: debug, started: time.Now(), done: make(chan struct{})}
+	obs := engine.Observers{s.bridge}
+	var finish func(*engine.Result, error)
+	if s.opts.Recorder != nil {
+		o, fin, err := s.opts.Recorder(ctx, flow, s.Doc.Path, runID)
+		if err != nil {
+			s.appendOutput(fmt.Sprintf("%s: %v", lang.L("run history is not recorded"), err))
+		} else {
+			obs = append(obs, o)
+			finish = fin
+		}
+	}
+	opts := engine.Options{
+		Registry: s.reg,
+		Observer: obs,
+		Control:  ctl,
+		BaseDir:  s.baseDir(),
+		RunID:    runID,
+	}
+	if s.opts.Services != nil {
+		opts.Services = s.opts.Services()
+	}
+	s.run = r
+	s.outLines = s.outLines[:0]
+	s.Output.Refresh()
+	s.appendOutput(fmt.Sprintf("▶ %s %s (%s)", lang.L("run"), runID, flow.Name))
+	s.Canvas.Highlights = nil
+	s.Tabs.SelectIndex(0)
+	s.setStatus(lang.L("Running…"))
+	s.updateButtons()
+	b := s.bridge
+	go func() {
+		defer close(r.done)
+		res, err := engine.Run(ctx, flow, opts)
+		if finish != nil {
+			finish(res, err)
+		}
+		b.finish(res, err)
+	}()
+	return nil
+}
+
+// applyBatch shows what a run did since the last batch; it runs on the UI
+// goroutine, called by the bridge.
+func (s *Studio) applyBatch(b *runBatch) {
+	r := s.run
+	for _, id := range b.started {
+		s.Canvas.SetRunning(id)
+	}
+	if r != nil {
+		r.steps += len(b.started)
+	}
+	for _, e := range b.logs {
+		lvl := ""
+		if e.Level != "" && e.Level != "info" {
+			lvl = strings.ToUpper(e.Level) + " "
+		}
+		s.appendOutput(fmt.Sprintf("%s %s[%s] %s", e.Time.Format("15:04:05.000"), lvl, e.NodeID, e.Message))
+	}
+	if b.droppedLogs > 0 {
+		s.appendOutput(fmt.Sprintf("… %d %s", b.droppedLogs, lang.L("more log lines not shown")))
+	}
+	if b.vars != nil {
+		s.setVars(b.vars)
+	}
+	if r != nil {
+		if b.resumed && b.paused == "" {
+			r.paused = ""
+			s.setStatus(lang.L("Running…"))
+		}
+		if b.paused != "" {
+			r.paused = b.paused
+			s.Canvas.SetRunning(b.paused)
+			s.setStatus(fmt.Sprintf(lang.L("Paused before %s — Step (F10) or Run (F5)"), b.paused))
+			s.Tabs.SelectIndex(1)
+		}
+	}
+	if b.done {
+		s.runEnded(b.result, b.err)
+	}
+	s.updateButtons()
+}
+
+func (s *Studio) runEnded(res *engine.Result, err error) {
+	r := s.run
+	s.run = nil
+	s.Canvas.SetRunning("")
+	dur := time.Duration(0)
+	if r != nil {
+		dur = time.Since(r.started).Round(time.Millisecond)
+	}
+	status := engine.StatusOK
+	if res != nil && res.Status != "" {
+		status = res.Status
+	}
+	if err != nil {
+		if errors.Is(err, engine.ErrStoppedByUser) {
+			status = engine.StatusStopped
+		} else if status == engine.StatusOK {
+			status = engine.StatusFailed
+		}
+	}
+	msg := fmt.Sprintf("■ %s: %s (%s)", lang.L("run finished"), lang.X("status."+status, status), dur)
+	if err != nil && status != engine.StatusStopped {
+		msg += ": " + err.Error()
+		var se *engine.StepError
+		if errors.As(err, &se) && s.Doc.Flow.Node(se.NodeID) != nil {
+			s.Canvas.Select(se.NodeID)
+		}
+	}
+	s.appendOutput(msg)
+	s.setStatus(msg)
+	if s.history != nil {
+		s.history.Reload()
+	}
+}
+
+func (s *Studio) updateButtons() {
+	running := s.run != nil
+	set := func(key string, on bool) {
+		if b := s.buttons[key]; b != nil {
+			if on {
+				b.Enable()
+			} else {
+				b.Disable()
+			}
+		}
+	}
+	paused := running && s.run.paused != ""
+	set("run", !running || paused)
+	set("debug", !running || paused)
+	set("step", true)
+	set("stop", running)
+}
+
+func (s *Studio) appendOutput(line string) {
+	s.outLines = append(s.outLines, line)
+	if len(s.outLines) > maxOutput {
+		s.outLines = append(s.outLines[:0], s.outLines[len(s.outLines)-maxOutput*3/4:]...)
+	}
+	s.Output.Refresh()
+	s.Output.ScrollToBottom()
+}
+
+func (s *Studio) setVars(v map[string]any) {
+	s.varVals = v
+	s.varNames = s.varNames[:0]
+	for k := range v {
+		s.varNames = append(s.varNames, k)
+	}
+	sort.Strings(s.varNames)
+	s.Vars.Refresh()
+}
+
+// Variables returns the variables last shown.
+func (s *Studio) Variables() map[string]any { return s.varVals }
+
+// OutputLines returns the Output tab's lines.
+func (s *Studio) OutputLines() []string { return append([]string(nil), s.outLines...) }
+
+// shortValue renders a variable value on one line.
+func shortValue(v any) string {
+	var t string
+	switch x := v.(type) {
+	case string:
+		t = fmt.Sprintf("%q", x)
+	case nil:
+		t = "nil"
+	default:
+		b, err := json.Marshal(x)
+		if err != nil {
+			t = fmt.Sprint(x)
+		} else {
+			t = string(b)
+		}
+	}
+	if len(t) > 300 {
+		t = t[:300] + "…"
+	}
+	return t
+}

@@ -1,0 +1,849 @@
+package ui
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"deskbot/engine"
+)
+
+// Options configure a Studio.
+type Options struct {
+	Registry *engine.Registry // nil: engine.Default
+	// SamplesDir holds the sample flows offered on the start page.
+	SamplesDir string
+	// DataDir holds autosaves (DataDir/autosave); "" disables autosave.
+	DataDir string
+	// Recorder, if set, returns an observer that records a run (the store)
+	// and a function called with the run's result when it ends.
+	Recorder func(ctx context.Context, flow *engine.Flow, path, runID string) (engine.Observer, func(*engine.Result, error), error)
+	// Services returns run-wide services for a run (desktop, models).
+	Services func() map[any]any
+	// History feeds the History tab; nil hides it.
+	History HistorySource
+	// AutosaveEvery is the autosave period (default 15s).
+	AutosaveEvery time.Duration
+}
+
+// Studio is the main window.
+type Studio struct {
+	App  fyne.App
+	Win  fyne.Window
+	opts Options
+	reg  *engine.Registry
+
+	Doc      *Document
+	Canvas   *FlowCanvas
+	Palette  *Palette
+	Props    *PropertyPanel
+	Problems []engine.Problem
+
+	bridge *bridge
+	run    *activeRun
+
+	outLines []string
+	Output   *widget.List
+	varNames []string
+	varVals  map[string]any
+	Vars     *widget.List
+	ProbList *widget.List
+	Tabs     *container.AppTabs
+	history  *historyPanel
+	status   *widget.Label
+
+	main      fyne.CanvasObject
+	startPage fyne.CanvasObject
+	onStart   bool
+
+	lastAutosave time.Time
+	stopTicker   chan struct{}
+	buttons      map[string]*widget.Button
+}
+
+// activeRun is the run in progress.
+type activeRun struct {
+	id      string
+	cancel  context.CancelCauseFunc
+	ctl     *engine.Control
+	debug   bool
+	started time.Time
+	paused  string
+	done    chan struct{}
+	steps   int
+}
+
+// NewStudio builds the studio window on app a. The window shows the start
+// page until a flow is opened.
+func NewStudio(a fyne.App, opts Options) *Studio {
+	if opts.Registry == nil {
+		opts.Registry = engine.Default
+	}
+	if opts.AutosaveEvery == 0 {
+		opts.AutosaveEvery = 15 * time.Second
+	}
+	s := &Studio{App: a, opts: opts, reg: opts.Registry, varVals: map[string]any{}, buttons: map[string]*widget.Button{}}
+	s.bridge = newBridge(s.applyBatch)
+	s.Win = a.NewWindow("Deskbot")
+	s.Doc = NewDocument(engine.NewFlow(lang.L("Untitled flow")), "")
+	s.build()
+	s.Win.SetMainMenu(s.menu())
+	s.addShortcuts()
+	s.Win.SetCloseIntercept(s.closeRequested)
+	s.Win.Resize(fyne.NewSize(1280, 800))
+	s.setDocument(s.Doc)
+	s.ShowStartPage()
+	return s
+}
+
+// build creates the widgets of the editor.
+func (s *Studio) build() {
+	s.Canvas = NewFlowCanvas(s.Doc, s.reg)
+	s.Canvas.Breakpoints = map[string]bool{}
+	s.Canvas.OnSelect = s.selectionChanged
+	s.Canvas.OnContextMenu = s.contextMenu
+	s.Palette = NewPalette(s.reg,
+		func(sp *engine.Spec, abs fyne.Position) { s.Canvas.ShowGhost(abs, sp.Title) },
+		func(sp *engine.Spec, abs fyne.Position) { s.Canvas.DropSpec(sp, abs) },
+		func(sp *engine.Spec) {
+			sz := s.Canvas.Size()
+			s.Canvas.AddSpecAt(sp, fyne.NewPos(sz.Width/2, sz.Height/2))
+		})
+	s.Props = NewPropertyPanel(s.Doc, s.reg)
+	s.Props.Breakpoint = func(id string) bool { return s.Canvas.Breakpoints[id] }
+	s.Props.OnBreakpoint = s.SetBreakpoint
+	s.Props.BrowseFile = s.browseFile
+
+	s.Output = widget.NewList(func() int { return len(s.outLines) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.TextStyle.Monospace = true
+			return l
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(s.outLines[i]) })
+	s.Vars = widget.NewList(func() int { return len(s.varNames) },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.TextStyle.Monospace = true
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			n := s.varNames[i]
+			o.(*widget.Label).SetText(fmt.Sprintf("%-16s %s", n, shortValue(s.varVals[n])))
+		})
+	s.ProbList = widget.NewList(func() int { return len(s.Problems) },
+		func() fyne.CanvasObject {
+			return container.NewHBox(widget.NewIcon(theme.ErrorIcon()), widget.NewLabel(""))
+		},
+		func(i widget.ListItemID, o fyne.CanvasObject) {
+			p := s.Problems[i]
+			box := o.(*fyne.Container)
+			ic := theme.ErrorIcon()
+			if p.Severity == engine.SeverityWarning {
+				ic = theme.WarningIcon()
+			}
+			box.Objects[0].(*widget.Icon).SetResource(ic)
+			where := p.NodeID
+			if p.Field != "" {
+				where += " · " + p.Field
+			}
+			if where == "" {
+				where = lang.L("flow")
+			}
+			box.Objects[1].(*widget.Label).SetText(where + ": " + p.Msg)
+		})
+	s.ProbList.OnSelected = func(i widget.ListItemID) {
+		s.ProbList.UnselectAll()
+		if i < len(s.Problems) {
+			s.SelectProblem(i)
+		}
+	}
+	s.Tabs = container.NewAppTabs(
+		container.NewTabItemWithIcon(lang.L("Output"), theme.ListIcon(), s.Output),
+		container.NewTabItemWithIcon(lang.L("Variables"), theme.StorageIcon(), s.Vars),
+		container.NewTabItemWithIcon(lang.L("Problems"), theme.WarningIcon(), s.ProbList),
+	)
+	if s.opts.History != nil {
+		s.history = newHistoryPanel(s.opts.History, s.Win)
+		s.Tabs.Append(container.NewTabItemWithIcon(lang.L("History"), theme.HistoryIcon(), s.history.Object()))
+		s.Tabs.OnSelected = func(t *container.TabItem) {
+			if t.Content == s.history.Object() {
+				s.history.Reload()
+			}
+		}
+	}
+	s.status = widget.NewLabel(lang.L("Ready"))
+	s.status.Truncation = fyne.TextTruncateEllipsis
+
+	centre := container.NewVSplit(s.Canvas, s.Tabs)
+	centre.Offset = 0.72
+	right := container.NewHSplit(centre, s.Props.Object())
+	right.Offset = 0.74
+	all := container.NewHSplit(s.Palette.Object(), right)
+	all.Offset = 0.16
+	s.main = container.NewBorder(s.toolbar(), nil, nil, nil, all)
+}
+
+func (s *Studio) toolbar() fyne.CanvasObject {
+	b := func(key, label string, icon fyne.Resource, fn func()) *widget.Button {
+		btn := widget.NewButtonWithIcon(label, icon, fn)
+		btn.Importance = widget.LowImportance
+		s.buttons[key] = btn
+		return btn
+	}
+	run := b("run", lang.L("Run"), theme.MediaPlayIcon(), func() { s.Run(false) })
+	run.Importance = widget.HighImportance
+	sep := func() fyne.CanvasObject { return widget.NewSeparator() }
+	bar := container.NewHBox(
+		b("new", lang.L("New"), theme.DocumentCreateIcon(), s.New),
+		b("open", lang.L("Open"), theme.FolderOpenIcon(), s.OpenDialog),
+		b("save", lang.L("Save"), theme.DocumentSaveIcon(), func() { s.Save(nil) }),
+		sep(),
+		b("undo", "", theme.ContentUndoIcon(), s.Undo),
+		b("redo", "", theme.ContentRedoIcon(), s.Redo),
+		sep(),
+		run,
+		b("debug", lang.L("Debug"), theme.SearchIcon(), func() { s.Run(true) }),
+		b("step", lang.L("Step"), theme.MediaSkipNextIcon(), s.Step),
+		b("stop", lang.L("Stop"), theme.MediaStopIcon(), s.Stop),
+		sep(),
+		b("zoomout", "", theme.ZoomOutIcon(), func() { s.Canvas.ZoomBy(1 / 1.25) }),
+		b("zoomin", "", theme.ZoomInIcon(), func() { s.Canvas.ZoomBy(1.25) }),
+		b("fit", "", theme.ZoomFitIcon(), s.Canvas.Fit),
+	)
+	return container.NewVBox(container.NewBorder(nil, nil, bar, nil, s.status), widget.NewSeparator())
+}
+
+var (
+	scNew    = &desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault}
+	scOpen   = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
+	scSave   = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}
+	scSaveAs = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
+	scUndo   = &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault}
+	scRedo   = &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
+	scRedoY  = &desktop.CustomShortcut{KeyName: fyne.KeyY, Modifier: fyne.KeyModifierShortcutDefault}
+	scRun    = &desktop.CustomShortcut{KeyName: fyne.KeyF5}
+	scDebug  = &desktop.CustomShortcut{KeyName: fyne.KeyF6}
+	scStep   = &desktop.CustomShortcut{KeyName: fyne.KeyF10}
+	scStop   = &desktop.CustomShortcut{KeyName: fyne.KeyF5, Modifier: fyne.KeyModifierShift}
+	scBreak  = &desktop.CustomShortcut{KeyName: fyne.KeyF9}
+	scCopy   = &desktop.CustomShortcut{KeyName: fyne.KeyC, Modifier: fyne.KeyModifierShortcutDefault}
+	scPaste  = &desktop.CustomShortcut{KeyName: fyne.KeyV, Modifier: fyne.KeyModifierShortcutDefault}
+	scAll    = &desktop.CustomShortcut{KeyName: fyne.KeyA, Modifier: fyne.KeyModifierShortcutDefault}
+	scZoomIn = &desktop.CustomShortcut{KeyName: fyne.KeyEqual, Modifier: fyne.KeyModifierShortcutDefault}
+	scZoomOu = &desktop.CustomShortcut{KeyName: fyne.KeyMinus, Modifier: fyne.KeyModifierShortcutDefault}
+	scFit    = &desktop.CustomShortcut{KeyName: fyne.Key0, Modifier: fyne.KeyModifierShortcutDefault}
+)
+
+func (s *Studio) actions() []struct {
+	sc fyne.Shortcut
+	fn func()
+} {
+	return []struct {
+		sc fyne.Shortcut
+		fn func()
+	}{
+		{scNew, s.New}, {scOpen, s.OpenDialog}, {scSave, func() { s.Save(nil) }}, {scSaveAs, func() { s.SaveAs(nil) }},
+		{scUndo, s.Undo}, {scRedo, s.Redo}, {scRedoY, s.Redo},
+		{scRun, func() { s.Run(false) }}, {scDebug, func() { s.Run(true) }}, {scStep, s.Step}, {scStop, s.Stop},
+		{scBreak, s.ToggleBreakpoint}, {scCopy, s.Copy}, {scPaste, s.Paste}, {scAll, s.Canvas.SelectAll},
+		{scZoomIn, func() { s.Canvas.ZoomBy(1.25) }}, {scZoomOu, func() { s.Canvas.ZoomBy(0.8) }}, {scFit, s.Canvas.Fit},
+	}
+}
+
+func (s *Studio) addShortcuts() {
+	for _, a := range s.actions() {
+		fn := a.fn
+		s.Win.Canvas().AddShortcut(a.sc, func(fyne.Shortcut) {
+			if !s.onStart {
+				fn()
+			}
+		})
+	}
+}
+
+func (s *Studio) menu() *fyne.MainMenu {
+	item := func(label string, sc fyne.Shortcut, fn func()) *fyne.MenuItem {
+		it := fyne.NewMenuItem(label, fn)
+		it.Shortcut = sc
+		return it
+	}
+	langItem := func(label, code string) *fyne.MenuItem {
+		it := fyne.NewMenuItem(label, func() {
+			s.App.Preferences().SetString(PrefLanguage, code)
+			dialog.ShowInformation(lang.L("Language"), lang.L("The language changes when Deskbot starts again."), s.Win)
+		})
+		it.Checked = s.App.Preferences().String(PrefLanguage) == code
+		return it
+	}
+	language := fyne.NewMenuItem(lang.L("Language"), nil)
+	language.ChildMenu = fyne.NewMenu("", langItem(lang.L("System"), ""), langItem("English", "en"), langItem("简体中文", "zh_Hans"))
+	return fyne.NewMainMenu(
+		fyne.NewMenu(lang.L("File"),
+			item(lang.L("New"), scNew, s.New),
+			item(lang.L("Open…"), scOpen, s.OpenDialog),
+			item(lang.L("Save"), scSave, func() { s.Save(nil) }),
+			item(lang.L("Save As…"), scSaveAs, func() { s.SaveAs(nil) }),
+			fyne.NewMenuItemSeparator(),
+			fyne.NewMenuItem(lang.L("Start page"), s.ShowStartPage),
+		),
+		fyne.NewMenu(lang.L("Edit"),
+			item(lang.L("Undo"), scUndo, s.Undo),
+			item(lang.L("Redo"), scRedo, s.Redo),
+			fyne.NewMenuItemSeparator(),
+			item(lang.L("Copy"), scCopy, s.Copy),
+			item(lang.L("Paste"), scPaste, s.Paste),
+			item(lang.L("Delete"), &desktop.CustomShortcut{KeyName: fyne.KeyDelete}, s.Canvas.DeleteSelection),
+			item(lang.L("Select all"), scAll, s.Canvas.SelectAll),
+		),
+		fyne.NewMenu(lang.L("View"),
+			item(lang.L("Zoom in"), scZoomIn, func() { s.Canvas.ZoomBy(1.25) }),
+			item(lang.L("Zoom out"), scZoomOu, func() { s.Canvas.ZoomBy(0.8) }),
+			item(lang.L("Fit to view"), scFit, s.Canvas.Fit),
+			fyne.NewMenuItemSeparator(),
+			language,
+		),
+		fyne.NewMenu(lang.L("Run"),
+			item(lang.L("Run"), scRun, func() { s.Run(false) }),
+			item(lang.L("Debug"), scDebug, func() { s.Run(true) }),
+			item(lang.L("Step"), scStep, s.Step),
+			item(lang.L("Stop"), scStop, s.Stop),
+			fyne.NewMenuItemSeparator(),
+			item(lang.L("Toggle breakpoint"), scBreak, s.ToggleBreakpoint),
+		),
+	)
+}
+
+// PrefLanguage is the preference key of the language override ("" follows
+// the system).
+const PrefLanguage = "language"
+
+// prefRecent holds recently opened flow paths.
+const prefRecent = "recent"
+
+// setDocument shows doc in every view.
+func (s *Studio) setDocument(doc *Document) {
+	s.Doc = doc
+	doc.OnChange(func() { s.docChanged(doc) })
+	s.Canvas.SetDocument(doc)
+	s.Canvas.Breakpoints = map[string]bool{}
+	s.Props.Show(doc, "", nil)
+	s.lint()
+	s.updateTitle()
+}
+
+func (s *Studio) docChanged(doc *Document) {
+	if doc != s.Doc {
+		return
+	}
+	// Undo may have replaced every node: drop selections of vanished ones.
+	for id := range s.Canvas.selected {
+		if doc.Flow.Node(id) == nil {
+			delete(s.Canvas.selected, id)
+		}
+	}
+	s.Canvas.Refresh()
+	s.lint()
+	if !s.Props.Writing() {
+		s.showProps()
+	}
+	s.updateTitle()
+	if time.Since(s.lastAutosave) > s.opts.AutosaveEvery {
+		s.autosave()
+	}
+}
+
+func (s *Studio) selectionChanged() { s.showProps() }
+
+func (s *Studio) showProps() {
+	sel := s.Canvas.Selection()
+	id := ""
+	if len(sel) == 1 {
+		id = sel[0]
+	}
+	s.Props.Show(s.Doc, id, s.Problems)
+}
+
+func (s *Studio) baseDir() string {
+	if s.Doc.Path != "" {
+		return filepath.Dir(s.Doc.Path)
+	}
+	wd, _ := os.Getwd()
+	return wd
+}
+
+// lint refreshes the Problems tab and the canvas' problem markers.
+func (s *Studio) lint() {
+	s.Problems = engine.Lint(s.Doc.Flow, s.reg, s.baseDir())
+	probs := map[string]bool{}
+	for _, p := range s.Problems {
+		if p.Severity == engine.SeverityError && p.NodeID != "" {
+			probs[p.NodeID] = true
+		}
+	}
+	s.Canvas.Problems = probs
+	s.ProbList.Refresh()
+	s.Props.SetProblems(s.Problems)
+	if len(s.Tabs.Items) > 2 {
+		t := lang.L("Problems")
+		if n := len(s.Problems); n > 0 {
+			t = fmt.Sprintf("%s (%d)", t, n)
+		}
+		if s.Tabs.Items[2].Text != t {
+			s.Tabs.Items[2].Text = t
+			s.Tabs.Refresh()
+		}
+	}
+}
+
+// SelectProblem selects the node of problem i and shows it.
+func (s *Studio) SelectProblem(i int) {
+	p := s.Problems[i]
+	if p.NodeID == "" || s.Doc.Flow.Node(p.NodeID) == nil {
+		s.Canvas.Select()
+		return
+	}
+	s.Canvas.Select(p.NodeID)
+	s.Canvas.Reveal(p.NodeID)
+}
+
+func (s *Studio) updateTitle() {
+	name := s.Doc.Flow.Name
+	if name == "" {
+		name = lang.L("Untitled flow")
+	}
+	t := "Deskbot — " + name
+	if s.Doc.Dirty() {
+		t += " •"
+	}
+	if s.onStart {
+		t = "Deskbot"
+	}
+	if s.Win.Title() != t {
+		s.Win.SetTitle(t)
+	}
+}
+
+// ShowEditor shows the flow editor.
+func (s *Studio) ShowEditor() {
+	s.onStart = false
+	s.Win.SetContent(s.main)
+	s.updateTitle()
+	s.Win.Canvas().Focus(s.Canvas)
+}
+
+// ShowStartPage shows the start page.
+func (s *Studio) ShowStartPage() {
+	s.onStart = true
+	s.startPage = s.buildStartPage()
+	s.Win.SetContent(s.startPage)
+	s.updateTitle()
+}
+
+// Undo undoes the last edit.
+func (s *Studio) Undo() { s.Doc.Undo() }
+
+// Redo redoes the last undone edit.
+func (s *Studio) Redo() { s.Doc.Redo() }
+
+// Copy puts the selected nodes on the clipboard.
+func (s *Studio) Copy() {
+	if t := s.Doc.Copy(s.Canvas.SelectedSet()); t != "" {
+		s.App.Clipboard().SetContent(t)
+	}
+}
+
+// Paste adds the clipboard's nodes next to their originals.
+func (s *Studio) Paste() {
+	ids, err := s.Doc.Paste(s.App.Clipboard().Content(), engine.Point{X: 40, Y: 40})
+	if err != nil {
+		s.setStatus(err.Error())
+		return
+	}
+	s.Canvas.Select(ids...)
+}
+
+// ToggleBreakpoint toggles a breakpoint on the selected nodes.
+func (s *Studio) ToggleBreakpoint() {
+	for _, id := range s.Canvas.Selection() {
+		s.SetBreakpoint(id, !s.Canvas.Breakpoints[id])
+	}
+}
+
+// SetBreakpoint sets or clears a breakpoint on node id.
+func (s *Studio) SetBreakpoint(id string, on bool) {
+	if on {
+		s.Canvas.Breakpoints[id] = true
+	} else {
+		delete(s.Canvas.Breakpoints, id)
+	}
+	if s.run != nil && s.run.debug {
+		s.run.ctl.SetBreakpoint(id, on)
+	}
+	s.Canvas.Refresh()
+}
+
+func (s *Studio) contextMenu(id string, abs fyne.Position) {
+	var items []*fyne.MenuItem
+	if id != "" {
+		bp := fyne.NewMenuItem(lang.L("Toggle breakpoint"), func() { s.SetBreakpoint(id, !s.Canvas.Breakpoints[id]) })
+		bp.Checked = s.Canvas.Breakpoints[id]
+		items = append(items,
+			bp,
+			fyne.NewMenuItem(lang.L("Copy"), s.Copy),
+			fyne.NewMenuItem(lang.L("Delete"), s.Canvas.DeleteSelection),
+		)
+	} else {
+		items = append(items, fyne.NewMenuItem(lang.L("Paste"), s.Paste), fyne.NewMenuItem(lang.L("Fit to view"), s.Canvas.Fit))
+	}
+	widget.ShowPopUpMenuAtPosition(fyne.NewMenu("", items...), s.Win.Canvas(), abs)
+}
+
+func (s *Studio) setStatus(msg string) { s.status.SetText(msg) }
+
+// New starts an empty flow (asking first about unsaved changes).
+func (s *Studio) New() {
+	s.confirmDiscard(func() {
+		s.discardAutosave()
+		s.setDocument(NewDocument(engine.NewFlow(lang.L("Untitled flow")), ""))
+		s.ShowEditor()
+		s.Canvas.Fit()
+		s.Canvas.ZoomAt(1, fyne.NewPos(0, 0))
+	})
+}
+
+// OpenFile opens a flow file in the editor.
+func (s *Studio) OpenFile(path string) error {
+	f, err := engine.LoadFile(path)
+	if err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(path)
+	if err == nil {
+		path = abs
+	}
+	s.discardAutosave()
+	s.setDocument(NewDocument(f, path))
+	s.addRecent(path)
+	s.ShowEditor()
+	s.Canvas.Fit()
+	return nil
+}
+
+// OpenDialog asks for a flow file to open.
+func (s *Studio) OpenDialog() {
+	s.confirmDiscard(func() {
+		d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+			if err != nil || r == nil {
+				return
+			}
+			r.Close()
+			if err := s.OpenFile(r.URI().Path()); err != nil {
+				dialog.ShowError(err, s.Win)
+			}
+		}, s.Win)
+		d.SetFilter(storage.NewExtensionFileFilter([]string{".json"}))
+		s.setDialogDir(d)
+		d.Show()
+	})
+}
+
+type dirSetter interface{ SetLocation(fyne.ListableURI) }
+
+func (s *Studio) setDialogDir(d dirSetter) {
+	dir := s.baseDir()
+	if s.Doc.Path == "" && s.opts.SamplesDir != "" {
+		dir = s.opts.SamplesDir
+	}
+	if l, err := storage.ListerForURI(storage.NewFileURI(dir)); err == nil {
+		d.SetLocation(l)
+	}
+}
+
+// Save writes the flow to its file (asking for one if it has none); done,
+// if set, is called after a successful save.
+func (s *Studio) Save(done func()) {
+	if s.Doc.Path == "" {
+		s.SaveAs(done)
+		return
+	}
+	if err := s.SaveTo(s.Doc.Path); err != nil {
+		dialog.ShowError(err, s.Win)
+		return
+	}
+	if done != nil {
+		done()
+	}
+}
+
+// SaveTo writes the flow to path.
+func (s *Studio) SaveTo(path string) error {
+	if err := s.Doc.Flow.Save(path); err != nil {
+		return err
+	}
+	s.discardAutosave()
+	s.Doc.MarkSaved(path)
+	s.addRecent(path)
+	s.updateTitle()
+	s.setStatus(fmt.Sprintf(lang.L("Saved %s"), path))
+	return nil
+}
+
+// SaveAs asks for a file name and saves there.
+func (s *Studio) SaveAs(done func()) {
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil || w == nil {
+			return
+		}
+		w.Close()
+		path := w.URI().Path()
+		if !strings.HasSuffix(path, ".json") {
+			os.Remove(path)
+			path += ".json"
+		}
+		if err := s.SaveTo(path); err != nil {
+			dialog.ShowError(err, s.Win)
+			return
+		}
+		if done != nil {
+			done()
+		}
+	}, s.Win)
+	name := s.Doc.Flow.Name
+	if name == "" {
+		name = "flow"
+	}
+	d.SetFileName(strings.ReplaceAll(strings.ToLower(name), " ", "-") + ".json")
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".json"}))
+	s.setDialogDir(d)
+	d.Show()
+}
+
+// confirmDiscard runs then after asking what to do with unsaved changes.
+func (s *Studio) confirmDiscard(then func()) {
+	if !s.Doc.Dirty() {
+		then()
+		return
+	}
+	var d dialog.Dialog
+	save := widget.NewButtonWithIcon(lang.L("Save"), theme.DocumentSaveIcon(), func() { d.Hide(); s.Save(then) })
+	save.Importance = widget.HighImportance
+	discard := widget.NewButton(lang.L("Don't save"), func() { d.Hide(); s.discardAutosave(); s.Doc.dirty = false; then() })
+	cancel := widget.NewButton(lang.L("Cancel"), func() { d.Hide() })
+	msg := widget.NewLabel(fmt.Sprintf(lang.L("Save the changes to “%s”?"), s.Doc.Flow.Name))
+	d = dialog.NewCustomWithoutButtons(lang.L("Unsaved changes"), container.NewVBox(msg, container.NewHBox(cancel, discard, save)), s.Win)
+	d.Show()
+}
+
+// closeRequested handles the window's close button.
+func (s *Studio) closeRequested() {
+	s.confirmDiscard(func() {
+		if s.run != nil {
+			s.run.cancel(engine.ErrStoppedByUser)
+		}
+		s.discardAutosave()
+		if s.stopTicker != nil {
+			close(s.stopTicker)
+			s.stopTicker = nil
+		}
+		s.Win.Close()
+	})
+}
+
+func (s *Studio) browseFile(save bool, cb func(string)) {
+	if save {
+		d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+			if err == nil && w != nil {
+				w.Close()
+				os.Remove(w.URI().Path())
+				cb(s.relPath(w.URI().Path()))
+			}
+		}, s.Win)
+		s.setDialogDir(d)
+		d.Show()
+		return
+	}
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err == nil && r != nil {
+			r.Close()
+			cb(s.relPath(r.URI().Path()))
+		}
+	}, s.Win)
+	s.setDialogDir(d)
+	d.Show()
+}
+
+// relPath makes p relative to the flow's folder when it lies inside it.
+func (s *Studio) relPath(p string) string {
+	if rel, err := filepath.Rel(s.baseDir(), p); err == nil && !strings.HasPrefix(rel, "..") {
+		return filepath.ToSlash(rel)
+	}
+	return p
+}
+
+func (s *Studio) addRecent(path string) {
+	prefs := s.App.Preferences()
+	list := []string{path}
+	for _, p := range prefs.StringList(prefRecent) {
+		if p != path && len(list) < 8 {
+			list = append(list, p)
+		}
+	}
+	prefs.SetStringList(prefRecent, list)
+}
+
+// Recent returns the recently opened flows that still exist.
+func (s *Studio) Recent() []string {
+	var out []string
+	for _, p := range s.App.Preferences().StringList(prefRecent) {
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// autosave writes the flow for crash recovery.
+func (s *Studio) autosave() {
+	s.lastAutosave = time.Now()
+	if s.opts.DataDir == "" || !s.Doc.Dirty() {
+		return
+	}
+	p := s.autosavePath()
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return
+	}
+	b, err := s.Doc.Flow.Marshal()
+	if err != nil {
+		return
+	}
+	_ = engine.WriteFileAtomic(p, b, 0o644)
+	_ = engine.WriteFileAtomic(strings.TrimSuffix(p, ".json")+".path", []byte(s.Doc.Path), 0o644)
+}
+
+func (s *Studio) autosavePath() string {
+	key := s.Doc.Path
+	if key == "" {
+		key = fmt.Sprintf("untitled-%d", os.Getpid())
+	}
+	h := fnv64(key)
+	return filepath.Join(s.opts.DataDir, "autosave", fmt.Sprintf("%016x.json", h))
+}
+
+func (s *Studio) discardAutosave() {
+	if s.opts.DataDir == "" {
+		return
+	}
+	p := s.autosavePath()
+	os.Remove(p)
+	os.Remove(strings.TrimSuffix(p, ".json") + ".path")
+}
+
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint64(s[i])) * 1099511628211
+	}
+	return h
+}
+
+// Recovery is an autosaved flow left by a session that did not end cleanly.
+type Recovery struct {
+	File string // the autosave file
+	Path string // the flow's own file, "" if never saved
+	Name string
+	Time time.Time
+}
+
+// Recoveries lists autosaves found in DataDir.
+func (s *Studio) Recoveries() []Recovery {
+	if s.opts.DataDir == "" {
+		return nil
+	}
+	dir := filepath.Join(s.opts.DataDir, "autosave")
+	ents, _ := os.ReadDir(dir)
+	var out []Recovery
+	for _, e := range ents {
+		if !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		file := filepath.Join(dir, e.Name())
+		f, err := engine.LoadFile(file)
+		if err != nil {
+			continue
+		}
+		path, _ := os.ReadFile(strings.TrimSuffix(file, ".json") + ".path")
+		info, _ := e.Info()
+		r := Recovery{File: file, Path: string(path), Name: f.Name}
+		if info != nil {
+			r.Time = info.ModTime()
+		}
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
+	return out
+}
+
+// Recover opens an autosaved flow as unsaved changes to its original file.
+func (s *Studio) Recover(r Recovery) error {
+	f, err := engine.LoadFile(r.File)
+	if err != nil {
+		return err
+	}
+	os.Remove(r.File)
+	os.Remove(strings.TrimSuffix(r.File, ".json") + ".path")
+	doc := NewDocument(f, r.Path)
+	doc.dirty = true
+	s.setDocument(doc)
+	s.ShowEditor()
+	s.Canvas.Fit()
+	s.autosave()
+	return nil
+}
+
+// StartAutosave starts the periodic autosave (through the bridge, on the UI
+// goroutine). Close stops it.
+func (s *Studio) StartAutosave() {
+	if s.stopTicker != nil || s.opts.DataDir == "" {
+		return
+	}
+	stop := make(chan struct{})
+	s.stopTicker = stop
+	go func() {
+		t := time.NewTicker(s.opts.AutosaveEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				s.bridge.post(s.autosave)
+			}
+		}
+	}()
+}
+
+func newRunID() string {
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return time.Now().Format("20060102-150405") + "-" + hex.EncodeToString(b)
+}
+
+var errAlreadyRunning = errors.New("a run is in progress")
