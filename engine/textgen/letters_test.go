@@ -9,6 +9,7 @@ import (
 
 	"deskbot/engine"
 	_ "deskbot/engine/activities" // file.read_csv, file.write_text
+	"deskbot/engine/textgen/providers"
 	"deskbot/model"
 )
 
@@ -44,7 +45,7 @@ func TestLetterPerCSVRowWithLocalGPT2(t *testing.T) {
 
 	runOnce := func(out string) (*memLog, int) {
 		opens := 0
-		open := Opener(OpenOptions{Threads: 1})
+		open := providers.Opener(providers.OpenOptions{Threads: 1})
 		cache := NewCache(func(ctx context.Context, p string) (model.Generator, error) {
 			opens++
 			return open(ctx, p)

@@ -212,7 +212,7 @@ func (a *generate) prepare(c *engine.Call) (provider string, req model.Request, 
 	if provider == "" {
 		return "", req, errors.New("model: empty; give gpt2, a checkpoint folder or api:PROFILE")
 	}
-	if !strings.HasPrefix(provider, APIPrefix) && strings.ContainsAny(provider, `/\`) {
+	if !strings.HasPrefix(provider, "api:") && strings.ContainsAny(provider, `/\`) {
 		provider = engine.Resolve(c.BaseDir(), provider) // a folder next to the flow
 	}
 	req = a.req

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"deskbot/engine"
+	"deskbot/engine/textgen/providers"
 	"deskbot/model"
 	"deskbot/model/openai"
 	"deskbot/model/openai/openaitest"
@@ -201,7 +202,7 @@ func TestGenerateThroughAPI(t *testing.T) {
 	}
 	log := &memLog{}
 	opts := engine.Options{}
-	cache := NewCache(Opener(OpenOptions{}))
+	cache := NewCache(providers.Opener(providers.OpenOptions{}))
 	defer cache.Close()
 	WithProviders(&opts, cache)
 	WithLog(&opts, log)

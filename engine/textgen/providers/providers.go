@@ -1,4 +1,9 @@
-package textgen
+// Package providers opens Deskbot's text generators by provider name: an
+// installed local GPT-2 model, a checkpoint folder, or "api:PROFILE" for an
+// OpenAI-compatible API profile. It is kept apart from package textgen so
+// that the activity (and the store, which records generations) do not pull
+// in the model code.
+package providers
 
 import (
 	"context"
@@ -55,7 +60,7 @@ func Open(ctx context.Context, provider string, o OpenOptions) (model.Generator,
 	return m, nil
 }
 
-// Opener returns an OpenFunc over Open with fixed options.
-func Opener(o OpenOptions) OpenFunc {
+// Opener returns Open with fixed options, as a textgen.OpenFunc.
+func Opener(o OpenOptions) func(ctx context.Context, provider string) (model.Generator, error) {
 	return func(ctx context.Context, provider string) (model.Generator, error) { return Open(ctx, provider, o) }
 }
