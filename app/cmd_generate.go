@@ -1,0 +1,221 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"deskbot/engine"
+	"deskbot/engine/textgen"
+	"deskbot/engine/textgen/providers"
+	"deskbot/model"
+)
+
+func init() {
+	commands["generate"] = command{"generate text: deskbot generate --model gpt2|DIR|api:PROFILE --prompt TEXT", cmdGenerate}
+	serviceWirers = append(serviceWirers, wireTextGen)
+}
+
+// wireTextGen gives a run the model providers: local models are loaded
+// once per run and closed when it ends.
+func wireTextGen(ctx context.Context, _ context.CancelCauseFunc, opts *engine.Options) error {
+	cache := textgen.NewCache(providers.Opener(providers.OpenOptions{
+		Progress: loadProgress(os.Stderr),
+		Retry: func(p string, attempt int, wait time.Duration, why string) {
+			fmt.Fprintf(os.Stderr, "deskbot: %s answered %s; retry %d in %s\n", p, why, attempt, wait.Round(time.Millisecond))
+		},
+	}))
+	textgen.WithProviders(opts, cache)
+	context.AfterFunc(ctx, func() { cache.Close() })
+	return nil
+}
+
+type stopFlags []string
+
+func (s *stopFlags) String() string     { return strings.Join(*s, ",") }
+func (s *stopFlags) Set(v string) error { *s = append(*s, v); return nil }
+
+func cmdGenerate(args []string) int {
+	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
+	modelName := fs.String("model", "gpt2", "gpt2, distilgpt2, … (see deskbot model list), a checkpoint folder, or api:PROFILE")
+	prompt := fs.String("prompt", "", "the prompt; - reads it from standard input")
+	promptIDs := fs.String("prompt-ids", "", "token ids instead of a prompt, e.g. 15496,11 (local models)")
+	maxTokens := fs.Int("max-tokens", 100, "tokens to generate; 0 only tokenizes (local models)")
+	temperature := fs.Float64("temperature", 0.7, "0 is greedy and deterministic")
+	topK := fs.Int("top-k", 40, "sample among the k likeliest tokens; 0 = off (local models)")
+	topP := fs.Float64("top-p", 1, "nucleus sampling share; 1 = off")
+	repPen := fs.Float64("repetition-penalty", 1, "above 1 discourages repeats; 1 = off (local models)")
+	seed := fs.Int64("seed", 0, "random seed")
+	var stops stopFlags
+	fs.Var(&stops, "stop", "stop before this text (repeatable; \\n for a newline)")
+	asJSON := fs.Bool("json", false, "print one JSON object at the end instead of streaming")
+	quant := fs.String("quant", "", "local models: q8 quantises the weights to int8 at load")
+	threads := fs.Int("threads", 0, "local models: kernel threads (0 = the idle cores)")
+	fs.Usage = func() {
+		fmt.Fprintln(os.Stderr, "usage: deskbot generate --model gpt2|DIR|api:PROFILE --prompt TEXT [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "deskbot generate: unexpected argument %q (quote the prompt: --prompt \"...\")\n", fs.Arg(0))
+		return 2
+	}
+	req := model.Request{MaxTokens: *maxTokens, Temperature: *temperature, TopK: *topK, TopP: *topP,
+		RepetitionPenalty: *repPen, Seed: *seed}
+	for _, s := range stops {
+		req.Stop = append(req.Stop, strings.NewReplacer(`\n`, "\n", `\t`, "\t").Replace(s))
+	}
+	switch {
+	case *promptIDs != "":
+		for _, f := range strings.Split(*promptIDs, ",") {
+			id, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "deskbot generate: --prompt-ids: %q is not a token id\n", f)
+				return 2
+			}
+			req.PromptIDs = append(req.PromptIDs, id)
+		}
+		if *prompt != "" {
+			fmt.Fprintln(os.Stderr, "deskbot generate: give --prompt or --prompt-ids, not both")
+			return 2
+		}
+	case *prompt == "-":
+		b, err := io.ReadAll(os.Stdin)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "deskbot generate: read the prompt:", err)
+			return 1
+		}
+		req.Prompt = string(b)
+	case *prompt == "":
+		fmt.Fprintln(os.Stderr, "deskbot generate: no prompt (--prompt TEXT, --prompt - for standard input, or --prompt-ids)")
+		return 2
+	default:
+		req.Prompt = *prompt
+	}
+	if req.MaxTokens < 0 || req.Temperature < 0 || req.TopK < 0 || req.TopP < 0 || req.TopP > 1 {
+		fmt.Fprintln(os.Stderr, "deskbot generate: --max-tokens, --temperature and --top-k must not be negative; --top-p is from 0 to 1")
+		return 2
+	}
+	if *quant != "" && *quant != "q8" {
+		fmt.Fprintf(os.Stderr, "deskbot generate: --quant %q: only q8 is known\n", *quant)
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	t0 := time.Now()
+	gen, err := providers.Open(ctx, *modelName, providers.OpenOptions{Threads: *threads, Quant: *quant,
+		Progress: loadProgress(os.Stderr),
+		Retry: func(p string, attempt int, wait time.Duration, why string) {
+			fmt.Fprintf(os.Stderr, "deskbot: %s answered %s; retry %d in %s\n", p, why, attempt, wait.Round(time.Millisecond))
+		}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deskbot:", err)
+		return 1
+	}
+	defer gen.Close()
+	load := time.Since(t0)
+
+	wrote := false
+	emit := func(t model.Token) error {
+		if !*asJSON {
+			wrote = wrote || t.Text != ""
+			_, err := os.Stdout.WriteString(t.Text)
+			return err
+		}
+		return nil
+	}
+	res, genErr := gen.Generate(ctx, req, emit)
+	if !*asJSON && req.MaxTokens == 0 && res != nil {
+		// Tokenize only: print the ids.
+		fmt.Println(joinInts(res.PromptIDs))
+	} else if !*asJSON && wrote {
+		fmt.Println()
+	}
+	if *asJSON && res != nil {
+		out := map[string]any{
+			"model": gen.Name(), "prompt_ids": nonNil(res.PromptIDs), "ids": nonNil(res.IDs), "text": res.Text,
+			"prompt_tokens": res.PromptTokens, "output_tokens": res.OutputTokens, "finish_reason": res.FinishReason,
+			"timings": map[string]any{
+				"load_ms":           ms(load),
+				"first_token_ms":    ms(res.FirstToken),
+				"total_ms":          ms(res.Total),
+				"tokens_per_second": res.TokensPerSecond(),
+			},
+		}
+		if genErr != nil {
+			out["error"] = genErr.Error()
+		}
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetEscapeHTML(false)
+		enc.Encode(out)
+	}
+	if genErr != nil {
+		fmt.Fprintln(os.Stderr, "deskbot:", genErr)
+		if errors.Is(genErr, context.Canceled) {
+			return 130
+		}
+		return 1
+	}
+	return 0
+}
+
+func nonNil(ids []int) []int {
+	if ids == nil {
+		return []int{}
+	}
+	return ids
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func joinInts(ids []int) string {
+	s := make([]string, len(ids))
+	for i, id := range ids {
+		s[i] = strconv.Itoa(id)
+	}
+	return strings.Join(s, ",")
+}
+
+// loadProgress prints "loading NAME: 45%" on w, redrawn in place, with a
+// final newline.
+func loadProgress(w io.Writer) func(provider string, done, total int64) {
+	last := -1
+	return func(provider string, done, total int64) {
+		if total <= 0 {
+			return
+		}
+		pct := int(done * 100 / total)
+		if pct == last {
+			return
+		}
+		last = pct
+		fmt.Fprintf(w, "\rloading %s: %3d%% (%s of %s)", provider, pct, humanBytes(done), humanBytes(total))
+		if done >= total {
+			fmt.Fprintln(w) // last stays 100: repeats of the end are not drawn again
+		}
+	}
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f kB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
