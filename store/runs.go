@@ -1,0 +1,331 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"deskbot/engine"
+)
+
+// RunInfo describes a run about to start; see (*DB).Recorder.
+type RunInfo struct {
+	ID          string // NewRunID() when empty
+	Flow        string
+	FlowVersion int // from SaveFlow; 0 if the flow is not in the library
+	Path        string
+	DryRun      bool
+	Start       time.Time // now when zero
+}
+
+// Run is a recorded run.
+type Run struct {
+	ID          string
+	Flow        string
+	FlowVersion int
+	Path        string
+	Start       time.Time
+	End         time.Time // zero while running (and for interrupted runs with no step)
+	Status      string    // engine.Status*: running, ok, failed, cancelled, stopped, interrupted
+	Error       string
+	DryRun      bool
+	PID         int
+	Steps       int // step attempts recorded (the last seq)
+}
+
+// StatusRunning is the status of a run still being recorded.
+const StatusRunning = "running"
+
+// Step is one recorded step attempt.
+type Step struct {
+	Seq      int
+	NodeID   string
+	Type     string
+	Label    string
+	Attempt  int
+	Start    time.Time
+	Duration time.Duration
+	Status   string // engine.Status*, or "running" for a step that never finished
+	Port     string
+	Outputs  map[string]any // nil when the step recorded none
+	Error    string
+	HasVars  bool // a variable snapshot was stored after this step
+}
+
+// LogLine is one log message of a run.
+type LogLine struct {
+	Seq     int // the step that logged it
+	NodeID  string
+	Level   string
+	Message string
+	Time    time.Time
+}
+
+// RunFilter selects runs.
+type RunFilter struct {
+	Flow  string // only runs of this flow; "" for all
+	Limit int    // at most this many; 0 for all
+}
+
+const runCols = `run_id, flow, flow_version, path, start, COALESCE(end, 0), status, error, dry_run, pid, steps`
+
+func scanRun(sc interface{ Scan(...any) error }) (Run, error) {
+	var r Run
+	var start, end int64
+	err := sc.Scan(&r.ID, &r.Flow, &r.FlowVersion, &r.Path, &start, &end, &r.Status, &r.Error, &r.DryRun, &r.PID, &r.Steps)
+	r.Start, r.End = fromNanos(start), fromNanos(end)
+	return r, err
+}
+
+// Runs lists runs, newest first.
+func (d *DB) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
+	q := `SELECT ` + runCols + ` FROM runs`
+	var args []any
+	if f.Flow != "" {
+		q += ` WHERE flow = ?`
+		args = append(args, f.Flow)
+	}
+	q += ` ORDER BY start DESC, id DESC`
+	if f.Limit > 0 {
+		q += fmt.Sprintf(` LIMIT %d`, f.Limit)
+	}
+	rows, err := d.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return out, nil
+}
+
+// Run returns the run with this id, or with this unique id prefix.
+func (d *DB) Run(ctx context.Context, id string) (Run, error) {
+	r, err := scanRun(d.db.QueryRowContext(ctx, `SELECT `+runCols+` FROM runs WHERE run_id = ?`, id))
+	if err == nil {
+		return r, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return Run{}, fmt.Errorf("run %q: %w", id, err)
+	}
+	if id == "" {
+		return Run{}, fmt.Errorf("run %q: %w", id, ErrNotFound)
+	}
+	// A unique prefix will do.
+	rows, err := d.db.QueryContext(ctx, `SELECT `+runCols+` FROM runs WHERE run_id >= ? AND run_id < ? ORDER BY run_id LIMIT 2`, id, id+"\xff")
+	if err != nil {
+		return Run{}, fmt.Errorf("run %q: %w", id, err)
+	}
+	defer rows.Close()
+	var found []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return Run{}, fmt.Errorf("run %q: %w", id, err)
+		}
+		found = append(found, r)
+	}
+	if err := rows.Err(); err != nil {
+		return Run{}, fmt.Errorf("run %q: %w", id, err)
+	}
+	switch len(found) {
+	case 0:
+		return Run{}, fmt.Errorf("run %q: %w", id, ErrNotFound)
+	case 1:
+		return found[0], nil
+	}
+	return Run{}, fmt.Errorf("run %q: the prefix matches several runs (%s, %s, ...)", id, found[0].ID, found[1].ID)
+}
+
+// runKey returns the internal key of a run id.
+func (d *DB) runKey(ctx context.Context, runID string) (int64, error) {
+	var k int64
+	err := d.db.QueryRowContext(ctx, `SELECT id FROM runs WHERE run_id = ?`, runID).Scan(&k)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("run %q: %w", runID, ErrNotFound)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("run %q: %w", runID, err)
+	}
+	return k, nil
+}
+
+// Steps returns a run's steps in order.
+func (d *DB) Steps(ctx context.Context, runID string) ([]Step, error) {
+	k, err := d.runKey(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT s.seq, s.node, s.type, s.label, s.attempt, s.start, s.duration, s.status, s.port,
+		COALESCE(s.outputs, ''), s.error, EXISTS (SELECT 1 FROM vars v WHERE v.run = s.run AND v.seq = s.seq)
+		FROM steps s WHERE s.run = ? ORDER BY s.seq`, k)
+	if err != nil {
+		return nil, fmt.Errorf("steps of run %q: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []Step
+	for rows.Next() {
+		var s Step
+		var start, dur int64
+		var outputs string
+		if err := rows.Scan(&s.Seq, &s.NodeID, &s.Type, &s.Label, &s.Attempt, &start, &dur, &s.Status, &s.Port, &outputs, &s.Error, &s.HasVars); err != nil {
+			return nil, fmt.Errorf("steps of run %q: %w", runID, err)
+		}
+		s.Start, s.Duration = fromNanos(start), time.Duration(dur)
+		if outputs != "" {
+			if err := json.Unmarshal([]byte(outputs), &s.Outputs); err != nil {
+				return nil, fmt.Errorf("steps of run %q: step %d outputs: %w", runID, s.Seq, err)
+			}
+		}
+		out = append(out, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("steps of run %q: %w", runID, err)
+	}
+	return out, nil
+}
+
+// Logs returns a run's log lines in order.
+func (d *DB) Logs(ctx context.Context, runID string) ([]LogLine, error) {
+	k, err := d.runKey(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT seq, node, level, message, time FROM logs WHERE run = ? ORDER BY id`, k)
+	if err != nil {
+		return nil, fmt.Errorf("logs of run %q: %w", runID, err)
+	}
+	defer rows.Close()
+	var out []LogLine
+	for rows.Next() {
+		var l LogLine
+		var t int64
+		if err := rows.Scan(&l.Seq, &l.NodeID, &l.Level, &l.Message, &t); err != nil {
+			return nil, fmt.Errorf("logs of run %q: %w", runID, err)
+		}
+		l.Time = fromNanos(t)
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("logs of run %q: %w", runID, err)
+	}
+	return out, nil
+}
+
+// VarsAt returns the variables as they were after step seq: the latest
+// snapshot at or before seq. It returns an empty map when no snapshot
+// precedes seq.
+func (d *DB) VarsAt(ctx context.Context, runID string, seq int) (map[string]any, error) {
+	k, err := d.runKey(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	var doc string
+	err = d.db.QueryRowContext(ctx, `SELECT vars FROM vars WHERE run = ? AND seq <= ? ORDER BY seq DESC LIMIT 1`, k, seq).Scan(&doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return map[string]any{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("variables of run %q at step %d: %w", runID, seq, err)
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal([]byte(doc), &m); err != nil {
+		return nil, fmt.Errorf("variables of run %q at step %d: %w", runID, seq, err)
+	}
+	return m, nil
+}
+
+// DeleteRun removes a run with its steps, logs and snapshots (not its
+// artifact folder).
+func (d *DB) DeleteRun(ctx context.Context, runID string) error {
+	res, err := d.db.ExecContext(ctx, `DELETE FROM runs WHERE run_id = ?`, runID)
+	if err != nil {
+		return fmt.Errorf("delete run %q: %w", runID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("delete run %q: %w", runID, ErrNotFound)
+	}
+	return nil
+}
+
+// MarkInterrupted marks runs still "running" whose process is gone as
+// interrupted, and returns how many. A run's process is gone when its pid
+// is not alive, or when the pid is alive but belongs to another process
+// (a reused pid: its start time, or for our own pid our process token,
+// differs). Open calls it.
+func (d *DB) MarkInterrupted(ctx context.Context) (int, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT id, pid, proc FROM runs WHERE status = ?`, StatusRunning)
+	if err != nil {
+		return 0, fmt.Errorf("find interrupted runs: %w", err)
+	}
+	type cand struct {
+		id   int64
+		pid  int
+		proc string
+	}
+	var dead []cand
+	for rows.Next() {
+		var c cand
+		if err := rows.Scan(&c.id, &c.pid, &c.proc); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("find interrupted runs: %w", err)
+		}
+		if !processAlive(c.pid, c.proc) {
+			dead = append(dead, c)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("find interrupted runs: %w", err)
+	}
+	n := 0
+	for _, c := range dead {
+		msg := fmt.Sprintf("the process (pid %d) ended before the run finished", c.pid)
+		res, err := d.db.ExecContext(ctx, `UPDATE runs SET status = ?, error = CASE WHEN error = '' THEN ? ELSE error END,
+			end = COALESCE((SELECT MAX(start + duration) FROM steps WHERE run = runs.id), start),
+			steps = MAX(steps, COALESCE((SELECT MAX(seq) FROM steps WHERE run = runs.id), 0))
+			WHERE id = ? AND status = ?`, engine.StatusInterrupted, msg, c.id, StatusRunning)
+		if err != nil {
+			return n, fmt.Errorf("mark run interrupted: %w", err)
+		}
+		if k, _ := res.RowsAffected(); k > 0 {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// processAlive says whether the process that recorded a run (pid, proc
+// token) still runs.
+func processAlive(pid int, proc string) bool {
+	if pid <= 0 {
+		return false
+	}
+	if pid == os.Getpid() {
+		return proc == selfProc
+	}
+	if !pidAlive(pid) {
+		return false
+	}
+	// The pid is in use; by the same process only if its start time matches.
+	if st, ok := strings.CutPrefix(proc, "start:"); ok {
+		if cur, ok := procStart(pid); ok {
+			return cur == st
+		}
+	}
+	return true
+}
