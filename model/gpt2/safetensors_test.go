@@ -137,3 +137,25 @@ func TestLoadFixture(t *testing.T) {
 		t.Errorf("fixture should use its own vocab.json/merges.txt, got %T", m.Tokenizer())
 	}
 }
+
+func TestConfigs(t *testing.T) {
+	// Parameter counts of the published checkpoints (lm_head tied).
+	for name, want := range map[string]int64{"gpt2": 124439808, "gpt2-medium": 354823168, "gpt2-large": 774030080, "gpt2-xl": 1557611200, "distilgpt2": 81912576} {
+		if got := Configs[name].Params(); got != want {
+			t.Errorf("%s: %d parameters, want %d", name, got, want)
+		}
+		if err := Configs[name].validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	m, err := Load(filepath.Join("testdata", "tiny-f32"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.Tokenizer().(*tiktokenTokenizer); !ok {
+		t.Errorf("a folder without vocab.json should use the built-in tokenizer, got %T", m.Tokenizer())
+	}
+	if m.Config().NLayer != 2 || m.Config().inner() != 80 || m.Config().EOSTokenID != 383 {
+		t.Errorf("config %+v", m.Config())
+	}
+}
