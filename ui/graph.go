@@ -14,7 +14,7 @@ import (
 
 // Node geometry in document units (zoom 1).
 const (
-	nodeW     = 200
+	nodeW     = 150
 	nodeMinH  = 58
 	portGap   = 20
 	portR     = 5
@@ -78,6 +78,8 @@ type FlowCanvas struct {
 	moveOrig  map[string]engine.Point
 	moved     bool
 	rubberAdd bool
+
+	pendingFit bool
 
 	ghost      bool
 	ghostPos   fyne.Position // widget coords
@@ -288,11 +290,13 @@ func (c *FlowCanvas) portAt(p engine.Point) (string, string) {
 	return "", ""
 }
 
-// edgePoints returns the polyline of an edge in document units.
-func (c *FlowCanvas) edgePoints(e engine.Edge) ([4]engine.Point, bool) {
+// edgePoints returns the polyline of an edge in document units: forward
+// edges run right, across and right again; edges back to an earlier node
+// go round below both nodes.
+func (c *FlowCanvas) edgePoints(e engine.Edge) ([]engine.Point, bool) {
 	from, to := c.doc.Flow.Node(e.From), c.doc.Flow.Node(e.To)
 	if from == nil || to == nil {
-		return [4]engine.Point{}, false
+		return nil, false
 	}
 	ps := c.ports(from)
 	idx := -1
@@ -302,15 +306,19 @@ func (c *FlowCanvas) edgePoints(e engine.Edge) ([4]engine.Point, bool) {
 		}
 	}
 	if idx < 0 {
-		return [4]engine.Point{}, false
+		return nil, false
 	}
 	a := portPos(from, idx, len(ps))
 	b := inPortPos(to, len(c.ports(to)))
-	mid := (a.X + b.X) / 2
-	if b.X-a.X < 40 {
-		mid = a.X + 20
+	if b.X-a.X >= 30 {
+		mid := a.X + max(15, (b.X-a.X)/2)
+		return []engine.Point{a, {X: mid, Y: a.Y}, {X: mid, Y: b.Y}, b}, true
 	}
-	return [4]engine.Point{a, {X: mid, Y: a.Y}, {X: mid, Y: b.Y}, b}, true
+	_, fy, _, fh := c.nodeRect(from)
+	_, ty, _, th := c.nodeRect(to)
+	yr := max(fy+fh, ty+th) + 18
+	x1, x2 := a.X+15, b.X-15
+	return []engine.Point{a, {X: x1, Y: a.Y}, {X: x1, Y: yr}, {X: x2, Y: yr}, {X: x2, Y: b.Y}, b}, true
 }
 
 func (c *FlowCanvas) edgeAt(p engine.Point) int {
@@ -320,7 +328,7 @@ func (c *FlowCanvas) edgeAt(p engine.Point) int {
 		if !ok {
 			continue
 		}
-		for k := 0; k < 3; k++ {
+		for k := 0; k+1 < len(pts); k++ {
 			if segDist(p, pts[k], pts[k+1]) <= hit {
 				return i
 			}
@@ -576,7 +584,12 @@ func (c *FlowCanvas) ZoomBy(f float32) {
 func (c *FlowCanvas) Fit() {
 	ns := c.doc.Flow.Nodes
 	s := c.Size()
-	if len(ns) == 0 || s.Width < 10 || s.Height < 10 {
+	if s.Width < 50 || s.Height < 50 {
+		c.pendingFit = true // not laid out yet: fit on the first layout
+		return
+	}
+	c.pendingFit = false
+	if len(ns) == 0 {
 		c.zoom, c.offset = 1, fyne.NewPos(20, 20)
 		c.Refresh()
 		return

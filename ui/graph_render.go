@@ -1,7 +1,9 @@
 package ui
 
 import (
+	"image"
 	"image/color"
+	"math"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -29,13 +31,16 @@ type portView struct {
 }
 
 type edgeView struct {
-	segs  [3]*canvas.Line
+	segs  [5]*canvas.Line
 	arrow *canvas.Polygon
 }
 
 type graphRenderer struct {
 	c         *FlowCanvas
 	bg        *canvas.Rectangle
+	grid      *canvas.Raster
+	gridImg   *image.NRGBA
+	gridKey   [5]float32
 	nodes     map[string]*nodeView
 	edges     []*edgeView
 	rubber    *canvas.Rectangle
@@ -55,6 +60,10 @@ func (r *graphRenderer) Objects() []fyne.CanvasObject { return r.objects }
 
 func (r *graphRenderer) Layout(s fyne.Size) {
 	r.size = s
+	if r.c.pendingFit && s.Width >= 50 && s.Height >= 50 {
+		r.c.Fit() // refreshes, which builds
+		return
+	}
 	r.build()
 }
 
@@ -92,6 +101,15 @@ func (r *graphRenderer) build() {
 	r.bg.Resize(s)
 	objs := r.objects[:0]
 	objs = append(objs, r.bg)
+	if r.grid == nil {
+		r.grid = canvas.NewRaster(r.drawGrid)
+	}
+	r.grid.Resize(s)
+	if key := [5]float32{c.offset.X, c.offset.Y, z, s.Width, s.Height}; key != r.gridKey {
+		r.gridKey = key
+		r.grid.Refresh()
+	}
+	objs = append(objs, r.grid)
 
 	// visible document rectangle
 	vx0, vy0 := (0-c.offset.X)/z, (0-c.offset.Y)/z
@@ -117,8 +135,10 @@ func (r *graphRenderer) build() {
 		if !ok {
 			continue
 		}
-		bx0, bx1 := min(pts[0].X, pts[3].X, pts[1].X), max(pts[0].X, pts[3].X, pts[1].X)
-		by0, by1 := min(pts[0].Y, pts[3].Y), max(pts[0].Y, pts[3].Y)
+		bx0, by0, bx1, by1 := pts[0].X, pts[0].Y, pts[0].X, pts[0].Y
+		for _, p := range pts {
+			bx0, by0, bx1, by1 = min(bx0, p.X), min(by0, p.Y), max(bx1, p.X), max(by1, p.Y)
+		}
 		if !visible(bx0-arrowSize, by0-arrowSize, bx1-bx0+2*arrowSize, by1-by0+2*arrowSize) {
 			continue
 		}
@@ -130,10 +150,10 @@ func (r *graphRenderer) build() {
 		if i == c.selEdge {
 			ec, w = primary, 3
 		}
-		end := pts[3]
-		end.X -= arrowSize * 0.8 // leave room for the arrow head
-		sp := [4]engine.Point{pts[0], pts[1], pts[2], end}
-		for k := 0; k < 3; k++ {
+		last := len(pts) - 1
+		sp := append([]engine.Point(nil), pts...)
+		sp[last].X -= arrowSize * 0.8 // leave room for the arrow head
+		for k := 0; k < last; k++ {
 			l := ev.segs[k]
 			if l.StrokeColor != ec || l.StrokeWidth != w {
 				l.StrokeColor, l.StrokeWidth = ec, w
@@ -143,12 +163,13 @@ func (r *graphRenderer) build() {
 			l.Position2 = c.ToScreen(sp[k+1])
 			objs = append(objs, l)
 		}
+		pts3 := pts[last]
 		as := arrowSize * z
 		if ev.arrow.FillColor != ec {
 			ev.arrow.FillColor = ec
 			ev.arrow.Refresh()
 		}
-		tip := c.ToScreen(pts[3])
+		tip := c.ToScreen(pts3)
 		ev.arrow.Resize(fyne.NewSize(as, as))
 		ev.arrow.Move(fyne.NewPos(tip.X-as, tip.Y-as/2))
 		objs = append(objs, ev.arrow)
@@ -209,11 +230,11 @@ func (r *graphRenderer) build() {
 		if label == "" {
 			label = typeTitle
 		}
-		setText(v.title, ellipsize(label, 24), 13*z, fg, true)
+		setText(v.title, ellipsize(label, 19), 12.5*z, fg, true)
 		v.title.Move(fyne.NewPos(tl.X+14*z, tl.Y+8*z))
 		objs = append(objs, v.title)
 		if lod {
-			setText(v.sub, ellipsize(typeTitle, 30), 10.5*z, sub, false)
+			setText(v.sub, ellipsize(typeTitle, 24), 10.5*z, sub, false)
 			v.sub.Move(fyne.NewPos(tl.X+14*z, tl.Y+28*z))
 			objs = append(objs, v.sub)
 		}
@@ -243,10 +264,10 @@ func (r *graphRenderer) build() {
 			pv.dot.Move(fyne.NewPos(pp.X-pr, pp.Y-pr))
 			pv.dot.Resize(fyne.NewSize(2*pr, 2*pr))
 			objs = append(objs, pv.dot)
-			if lod {
+			if lod && ports[i] != engine.PortNext {
 				setText(pv.label, lang.X("port."+ports[i], ports[i]), 10*z, pc, false)
 				ts := pv.label.MinSize()
-				pv.label.Move(fyne.NewPos(pp.X-pr-3*z-ts.Width, pp.Y-ts.Height/2))
+				pv.label.Move(fyne.NewPos(pp.X+pr+2*z, pp.Y-ts.Height-1*z))
 				objs = append(objs, pv.label)
 			}
 		}
@@ -258,7 +279,7 @@ func (r *graphRenderer) build() {
 		}
 		if c.Problems[n.ID] && lod {
 			setText(v.warn, "⚠", 13*z, errCol, true)
-			v.warn.Move(fyne.NewPos(tl.X+(w-40)*z, tl.Y+6*z))
+			v.warn.Move(fyne.NewPos(tl.X+(w-20)*z, tl.Y+4*z))
 			objs = append(objs, v.warn)
 		}
 	}
@@ -304,6 +325,47 @@ func (r *graphRenderer) build() {
 		objs = append(objs, r.hint)
 	}
 	r.objects = objs
+}
+
+// drawGrid paints the dot grid (one raster instead of hundreds of objects).
+func (r *graphRenderer) drawGrid(w, h int) image.Image {
+	if r.gridImg == nil || r.gridImg.Rect.Dx() != w || r.gridImg.Rect.Dy() != h {
+		r.gridImg = image.NewNRGBA(image.Rect(0, 0, w, h))
+	} else {
+		clear(r.gridImg.Pix)
+	}
+	img := r.gridImg
+	if r.size.Width <= 0 {
+		return img
+	}
+	sc := float64(w) / float64(r.size.Width)
+	step := 20 * float64(r.c.zoom) * sc
+	for step < 12 {
+		step *= 2
+	}
+	dot := withAlpha(theme.Color(theme.ColorNameForeground), 0x30)
+	ox := math.Mod(float64(r.c.offset.X)*sc, step)
+	oy := math.Mod(float64(r.c.offset.Y)*sc, step)
+	if ox < 0 {
+		ox += step
+	}
+	if oy < 0 {
+		oy += step
+	}
+	d := int(math.Max(1, math.Round(1.5*sc)))
+	for y := oy; y < float64(h); y += step {
+		for x := ox; x < float64(w); x += step {
+			x0, y0 := int(x), int(y)
+			for dy := 0; dy < d; dy++ {
+				for dx := 0; dx < d; dx++ {
+					if x0+dx < w && y0+dy < h {
+						img.SetNRGBA(x0+dx, y0+dy, dot)
+					}
+				}
+			}
+		}
+	}
+	return img
 }
 
 func newNodeView(ports []string) *nodeView {

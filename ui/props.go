@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"deskbot/engine"
@@ -116,8 +116,7 @@ func errLabel() *widget.Label {
 func hintLabel(s string) *widget.Label {
 	l := widget.NewLabel(s)
 	l.Wrapping = fyne.TextWrapWord
-	l.SizeName = "captionText"
-	l.Importance = widget.LowImportance
+	l.SizeName = theme.SizeNameCaptionText
 	return l
 }
 
@@ -527,6 +526,5 @@ func parseVars(s string) ([]engine.Variable, error) {
 		seen[name] = true
 		out = append(out, v)
 	}
-	sort.SliceStable(out, func(i, j int) bool { return false })
 	return out, nil
 }
