@@ -145,6 +145,24 @@ func TestPullInterruptedThenResumedLater(t *testing.T) {
 	}
 }
 
+func TestPullRenamedRepository(t *testing.T) {
+	_, p := setup(t)
+	srv := hubtest.New("openai-community/gpt2-renamed", checkpoint())
+	defer srv.Close()
+	srv.Renamed = "openai-community/gpt2"
+	p.Endpoint = srv.URL
+	dir, err := p.Pull(context.Background(), "gpt2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := readManifest(dir)
+	for _, f := range m.Files {
+		if f.Check != "sha256" && f.Check != "git-sha1" {
+			t.Fatalf("%s verified only by %q after a redirect", f.Name, f.Check)
+		}
+	}
+}
+
 func TestPullBadChecksum(t *testing.T) {
 	srv, p := setup(t)
 	srv.BadSHA = true

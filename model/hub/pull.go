@@ -93,18 +93,33 @@ func cleanETag(s string) string {
 // X-Linked-Size, and a regular file with ETag (its git blob sha1).
 func (p *Puller) head(ctx context.Context, repo, file string) (*remote, error) {
 	u := fmt.Sprintf("%s/%s/resolve/main/%s", p.Endpoint, repo, file)
-	req, err := http.NewRequestWithContext(ctx, http.MethodHead, u, nil)
-	if err != nil {
-		return nil, err
-	}
-	p.auth(req)
 	c := *p.Client
 	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("reach %s: %w; check the network, or set DESKBOT_HF_ENDPOINT to a mirror", p.Endpoint, err)
+	var resp *http.Response
+	for hops := 0; ; hops++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodHead, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		p.auth(req)
+		resp, err = c.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("reach %s: %w; check the network, or set DESKBOT_HF_ENDPOINT to a mirror", p.Endpoint, err)
+		}
+		resp.Body.Close()
+		// A renamed repository answers with a redirect on the same host;
+		// follow it. An LFS file's redirect to its storage host carries
+		// X-Linked-Etag and is where the metadata is read.
+		loc := resp.Header.Get("Location")
+		if resp.StatusCode < 300 || resp.StatusCode >= 400 || loc == "" || resp.Header.Get("X-Linked-Etag") != "" || hops >= 5 {
+			break
+		}
+		next, err := resp.Request.URL.Parse(loc)
+		if err != nil || next.Host != resp.Request.URL.Host {
+			break
+		}
+		u = next.String()
 	}
-	resp.Body.Close()
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return nil, fmt.Errorf("%s: access denied (%s); for a gated model set HF_TOKEN", u, resp.Status)

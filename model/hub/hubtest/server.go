@@ -33,6 +33,9 @@ type Server struct {
 	Drops     int
 	// BadSHA makes the server announce a wrong sha256 for LFS files.
 	BadSHA bool
+	// Renamed, when set, is an old name of Repo: its URLs answer with a
+	// redirect to Repo's, as Hugging Face does for renamed repositories.
+	Renamed string
 	log    []string
 }
 
@@ -73,6 +76,15 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	if name, ok := strings.CutPrefix(r.URL.Path, "/cdn/"); ok {
 		s.serveLFS(w, r, name)
 		return
+	}
+	s.Lock()
+	renamed := s.Renamed
+	s.Unlock()
+	if renamed != "" {
+		if rest, ok := strings.CutPrefix(r.URL.Path, "/"+renamed+"/"); ok {
+			http.Redirect(w, r, "/"+s.Repo+"/"+rest, http.StatusTemporaryRedirect)
+			return
+		}
 	}
 	name, ok := strings.CutPrefix(r.URL.Path, "/"+s.Repo+"/resolve/main/")
 	data, found := s.Files[name]
