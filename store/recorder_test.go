@@ -294,7 +294,7 @@ func TestRuns(t *testing.T) {
 	base := time.Date(2026, 11, 29, 3, 0, 0, 0, time.UTC)
 	var ids []string
 	for i, flow := range []string{"a", "b", "a", "a"} {
-		id := base.Add(time.Duration(i) * time.Minute).Format("20060102-150405-") + "00000" + string(rune('0'+i))
+		id := base.Add(time.Duration(i)*time.Minute).Format("20060102-150405-") + "00000" + string(rune('0'+i))
 		ids = append(ids, id)
 		rec, err := db.Recorder(ctx, store.RunInfo{ID: id, Flow: flow, Start: base.Add(time.Duration(i) * time.Minute)})
 		if err != nil {
