@@ -1,21 +1,26 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
 
-	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
-	_ "deskbot/engine/activities"
+	"deskbot/engine"
+	"deskbot/store"
 	"deskbot/ui"
 )
 
 // openStudio opens the GUI: the start page, or the flow given as the only
 // argument in a window titled "Deskbot — <flow name>".
 func openStudio(args []string) int {
-	if len(args) > 1 {
+	if len(args) > 1 || (len(args) == 1 && strings.HasPrefix(args[0], "-")) {
 		fmt.Fprintln(os.Stderr, "usage: deskbot [FLOW.json]")
 		return 2
 	}
@@ -23,8 +28,20 @@ func openStudio(args []string) int {
 	if err := ui.SetupLanguage(a.Preferences().String(ui.PrefLanguage)); err != nil {
 		fmt.Fprintln(os.Stderr, "deskbot: translations:", err)
 	}
-	opts := ui.Options{SamplesDir: samplesDir(), DataDir: studioDataDir()}
-	wireStudio(&opts)
+	dataDir, err := store.DataDir()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deskbot:", err)
+	}
+	opts := ui.Options{SamplesDir: samplesDir(), Prepare: wireServices}
+	if dataDir != "" {
+		opts.DataDir = dataDir
+		if db, err := openStore(dataDir); err != nil {
+			fmt.Fprintln(os.Stderr, "deskbot: run history is off:", err)
+		} else {
+			defer db.Close()
+			wireStore(&opts, db)
+		}
+	}
 	s := ui.NewStudio(a, opts)
 	if len(args) == 1 {
 		if err := s.OpenFile(args[0]); err != nil {
@@ -38,9 +55,136 @@ func openStudio(args []string) int {
 	return 0
 }
 
-// wireStudio connects the studio to the store and services; it is replaced
-// as those land.
-var wireStudio = func(*ui.Options) {}
+// wireStore records the studio's runs and saves in the store and feeds the
+// History tab from it.
+func wireStore(opts *ui.Options, db *store.DB) {
+	prepare := opts.Prepare
+	opts.Prepare = func(ctx context.Context, stop context.CancelCauseFunc, o *engine.Options) error {
+		o.ArtifactDir = db.ArtifactDir(o.RunID)
+		if prepare != nil {
+			return prepare(ctx, stop, o)
+		}
+		return nil
+	}
+	opts.Recorder = func(ctx context.Context, f *engine.Flow, path, runID string) (engine.Observer, func(*engine.Result, error), error) {
+		doc, err := f.Marshal()
+		if err != nil {
+			return nil, nil, err
+		}
+		name := f.Name
+		if name == "" {
+			name = "untitled"
+		}
+		version, err := db.SaveFlow(ctx, name, path, doc)
+		if err != nil {
+			return nil, nil, err
+		}
+		rec, err := db.Recorder(context.WithoutCancel(ctx), store.RunInfo{ID: runID, Flow: name, FlowVersion: version, Path: path})
+		if err != nil {
+			return nil, nil, err
+		}
+		return rec, func(res *engine.Result, _ error) {
+			if err := rec.Close(res); err != nil {
+				fmt.Fprintln(os.Stderr, "deskbot: recording run:", err)
+			}
+		}, nil
+	}
+	opts.OnSave = func(f *engine.Flow, path string) {
+		if doc, err := f.Marshal(); err == nil && f.Name != "" {
+			if _, err := db.SaveFlow(context.Background(), f.Name, path, doc); err != nil {
+				fmt.Fprintln(os.Stderr, "deskbot:", err)
+			}
+		}
+	}
+	opts.History = &storeHistory{db: db, flows: map[string]*engine.Flow{}}
+}
+
+// storeHistory adapts the store to the studio's History tab.
+type storeHistory struct {
+	db    *store.DB
+	mu    sync.Mutex
+	flows map[string]*engine.Flow // run id -> flow as run
+}
+
+func (h *storeHistory) Runs(limit int) ([]ui.HistoryRun, error) {
+	runs, err := h.db.Runs(context.Background(), store.RunFilter{Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ui.HistoryRun, 0, len(runs))
+	for _, r := range runs {
+		hr := ui.HistoryRun{ID: r.ID, Flow: r.Flow, Status: r.Status, Error: r.Error, Start: r.Start, Steps: r.Steps}
+		if !r.End.IsZero() {
+			hr.Duration = r.End.Sub(r.Start)
+		}
+		out = append(out, hr)
+	}
+	return out, nil
+}
+
+func (h *storeHistory) Steps(runID string) ([]ui.HistoryStep, error) {
+	steps, err := h.db.Steps(context.Background(), runID)
+	if err != nil {
+		return nil, err
+	}
+	flow := h.flow(runID)
+	out := make([]ui.HistoryStep, 0, len(steps))
+	for _, st := range steps {
+		hs := ui.HistoryStep{Seq: st.Seq, Node: st.NodeID, Type: st.Type, Label: st.Label, Attempt: st.Attempt,
+			Status: st.Status, Port: st.Port, Error: st.Error, Start: st.Start, Duration: st.Duration, Outputs: st.Outputs}
+		if flow != nil {
+			if n := flow.Node(st.NodeID); n != nil {
+				hs.Inputs = n.Params
+			}
+		}
+		out = append(out, hs)
+	}
+	return out, nil
+}
+
+// flow returns the flow version a run ran, from the flow library.
+func (h *storeHistory) flow(runID string) *engine.Flow {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if f, ok := h.flows[runID]; ok {
+		return f
+	}
+	var f *engine.Flow
+	if r, err := h.db.Run(context.Background(), runID); err == nil && r.FlowVersion > 0 {
+		if doc, err := h.db.FlowVersion(context.Background(), r.Flow, r.FlowVersion); err == nil {
+			f, _ = engine.Parse(doc)
+		}
+	}
+	h.flows[runID] = f
+	return f
+}
+
+func (h *storeHistory) VarsAt(runID string, seq int) (map[string]any, error) {
+	return h.db.VarsAt(context.Background(), runID, seq)
+}
+
+// Screenshot finds a failure screenshot among the run's artifacts: a PNG
+// whose name carries the node id or the step number.
+func (h *storeHistory) Screenshot(runID string, st ui.HistoryStep) string {
+	if st.Status != engine.StatusFailed && st.Status != engine.StatusCaught && st.Error == "" {
+		return ""
+	}
+	dir := h.db.ArtifactDir(runID)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.png"))
+	seq := strconv.Itoa(st.Seq)
+	var best string
+	var bestTime time.Time
+	for _, p := range files {
+		base := filepath.Base(p)
+		if !strings.Contains(base, st.Node) && !strings.Contains(base, "-"+seq+".") && !strings.Contains(base, "_"+seq+".") {
+			continue
+		}
+		if fi, err := os.Stat(p); err == nil && (best == "" || fi.ModTime().After(bestTime)) {
+			best, bestTime = p, fi.ModTime()
+		}
+	}
+	return best
+}
 
 // samplesDir finds assets/flows next to the binary, above it, or in the
 // working directory; DESKBOT_SAMPLES overrides.
@@ -63,15 +207,3 @@ func samplesDir() string {
 	}
 	return ""
 }
-
-func studioDataDir() string {
-	if d := os.Getenv("DESKBOT_DATA"); d != "" {
-		return d
-	}
-	if d, err := os.UserConfigDir(); err == nil {
-		return filepath.Join(d, "deskbot")
-	}
-	return ""
-}
-
-var _ fyne.App // keep the fyne import explicit for readers of this file

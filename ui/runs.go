@@ -102,8 +102,11 @@ func (s *Studio) startRun(debug, paused bool) error {
 		BaseDir:  s.baseDir(),
 		RunID:    runID,
 	}
-	if s.opts.Services != nil {
-		opts.Services = s.opts.Services()
+	if s.opts.Prepare != nil {
+		if err := s.opts.Prepare(ctx, cancel, &opts); err != nil {
+			cancel(err)
+			return fmt.Errorf("%s: %w", lang.L("prepare the run"), err)
+		}
 	}
 	s.run = r
 	s.outLines = s.outLines[:0]

@@ -34,8 +34,13 @@ type Options struct {
 	// Recorder, if set, returns an observer that records a run (the store)
 	// and a function called with the run's result when it ends.
 	Recorder func(ctx context.Context, flow *engine.Flow, path, runID string) (engine.Observer, func(*engine.Result, error), error)
-	// Services returns run-wide services for a run (desktop, models).
-	Services func() map[any]any
+	// Prepare, if set, completes a run's options before it starts
+	// (services such as the desktop, the artifact folder); stop cancels the
+	// run (for a failsafe or hotkey).
+	Prepare func(ctx context.Context, stop context.CancelCauseFunc, opts *engine.Options) error
+	// OnSave, if set, is called after each successful save (the store's flow
+	// library keeps every save as a version).
+	OnSave func(f *engine.Flow, path string)
 	// History feeds the History tab; nil hides it.
 	History HistorySource
 	// AutosaveEvery is the autosave period (default 15s).
@@ -600,6 +605,9 @@ func (s *Studio) SaveTo(path string) error {
 	}
 	s.discardAutosave()
 	s.Doc.MarkSaved(path)
+	if s.opts.OnSave != nil {
+		s.opts.OnSave(s.Doc.Flow, path)
+	}
 	s.addRecent(path)
 	s.updateTitle()
 	s.setStatus(fmt.Sprintf(lang.L("Saved %s"), path))
