@@ -5,7 +5,7 @@ GO       ?= go
 BIN      := bin/deskbot
 SAMPLE   ?= assets/flows/csv-to-letters.json
 FUZZTIME ?= 3s
-export LANG ?= C.UTF-8
+export LANG ?= en_US.UTF-8
 
 # Debian packages that the build and the tests need. cgo: fyne (GL, X11),
 # robotgo (XTest), go-sqlite3. Tests: Xvfb, a window manager, X tools,

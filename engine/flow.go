@@ -409,7 +409,8 @@ func jsonErr(b []byte, err error) error {
 	var te *json.UnmarshalTypeError
 	switch {
 	case errors.As(err, &se):
-		line, col := lineCol(b, se.Offset)
+		// Offset is just past the offending byte.
+		line, col := lineCol(b, se.Offset-1)
 		return &SyntaxError{Line: line, Col: col, Msg: se.Error()}
 	case errors.As(err, &te):
 		line, col := lineCol(b, te.Offset)

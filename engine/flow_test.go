@@ -17,7 +17,7 @@ func TestLoadErrorsNamePlace(t *testing.T) {
 		name, doc string
 		want      []string
 	}{
-		{"syntax", "{\n  \"format\": \"deskbot.flow\",\n  \"version\": 1,\n  \"nodes\": [\n    {\"id\": \"a\" \"type\": \"x\"}\n  ]\n}", []string{"syntax.json", "line 5, column 17"}},
+		{"syntax", "{\n  \"format\": \"deskbot.flow\",\n  \"version\": 1,\n  \"nodes\": [\n    {\"id\": \"a\" \"type\": \"x\"}\n  ]\n}", []string{"syntax.json", "line 5, column 16"}},
 		{"truncated", "{\n  \"format\": \"deskbot.flow\",\n  \"nodes\": [", []string{"truncated.json", "line 3", "unexpected end"}},
 		{"wrongtype", "{\"format\": \"deskbot.flow\", \"version\": 1, \"nodes\": [{\"id\": \"n1\", \"type\": \"control.log\", \"position\": {\"x\": \"left\", \"y\": 0}}]}", []string{"line 1", "position.x"}},
 		{"dupid", `{"format":"deskbot.flow","version":1,"nodes":[{"id":"a","type":"control.start"},{"id":"a","type":"control.end"}]}`, []string{`node "a"`, `field "id"`, "duplicate"}},
@@ -30,7 +30,7 @@ func TestLoadErrorsNamePlace(t *testing.T) {
 		{"badvartype", `{"format":"deskbot.flow","version":1,"variables":[{"name":"x","type":"text"}]}`, []string{"variables[0].type"}},
 		{"baddefault", `{"format":"deskbot.flow","version":1,"variables":[{"name":"x","type":"number","default":"ten"}]}`, []string{"variables[0].default", "ten"}},
 		{"unknownkey", `{"format":"deskbot.flow","version":1,"nodez":[]}`, []string{"nodez"}},
-		{"trailing", `{"format":"deskbot.flow","version":1} {}`, []string{"trailing.json", "line 1, column 40"}},
+		{"trailing", `{"format":"deskbot.flow","version":1} {}`, []string{"trailing.json", "line 1, column 39"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,0 +1,6 @@
+package main
+
+// The activity packages register themselves in engine.Default.
+import (
+	_ "deskbot/engine/activities"
+)
