@@ -35,17 +35,17 @@ const (
 // Event is one thing that happened during a run. Observers get events in
 // order from the run's goroutine and must not block it for long.
 type Event struct {
-	Kind   EventKind
-	Time   time.Time
-	RunID  string
-	Flow   string
-	Depth  int    // sub-flow nesting; 0 for the top flow
-	Seq    int    // step number in the run, from 1
-	NodeID string // sub-flow nodes are "caller/child"
-	Type   string
-	Label  string
-	Port   string // StepFinished: the port followed
-	Attempt  int  // from 1
+	Kind     EventKind
+	Time     time.Time
+	RunID    string
+	Flow     string
+	Depth    int    // sub-flow nesting; 0 for the top flow
+	Seq      int    // step number in the run, from 1
+	NodeID   string // sub-flow nodes are "caller/child"
+	Type     string
+	Label    string
+	Port     string // StepFinished: the port followed
+	Attempt  int    // from 1
 	Status   string
 	Duration time.Duration
 	Err      string

@@ -14,19 +14,19 @@ type FieldKind string
 // Field kinds. Text fields take {{ expr }} templates; Expr fields hold one
 // expression; Var fields name a variable that the activity writes.
 const (
-	KindString FieldKind = "string"   // plain text, no templating
-	KindText   FieldKind = "text"     // text with {{ expr }} templates
-	KindExpr   FieldKind = "expr"     // one expression, e.g. total > 10
-	KindInt    FieldKind = "int"      // whole number
-	KindFloat  FieldKind = "float"    // number
-	KindBool   FieldKind = "bool"     // true or false
-	KindSelect FieldKind = "select"   // one of Options
-	KindVar    FieldKind = "variable" // name of a variable the activity sets
-	KindPath   FieldKind = "path"     // a file or folder path; takes templates
-	KindList   FieldKind = "list"     // list of texts (templates)
-	KindMap    FieldKind = "map"      // name -> expression
+	KindString FieldKind = "string"    // plain text, no templating
+	KindText   FieldKind = "text"      // text with {{ expr }} templates
+	KindExpr   FieldKind = "expr"      // one expression, e.g. total > 10
+	KindInt    FieldKind = "int"       // whole number
+	KindFloat  FieldKind = "float"     // number
+	KindBool   FieldKind = "bool"      // true or false
+	KindSelect FieldKind = "select"    // one of Options
+	KindVar    FieldKind = "variable"  // name of a variable the activity sets
+	KindPath   FieldKind = "path"      // a file or folder path; takes templates
+	KindList   FieldKind = "list"      // list of texts (templates)
+	KindMap    FieldKind = "map"       // name -> expression
 	KindMulti  FieldKind = "multiline" // long text with templates
-	KindDur    FieldKind = "duration" // a Go duration such as 500ms or 2s; takes templates
+	KindDur    FieldKind = "duration"  // a Go duration such as 500ms or 2s; takes templates
 )
 
 // TakesTemplates reports whether values of this kind are {{ }} templates.

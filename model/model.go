@@ -12,7 +12,7 @@ import (
 type Request struct {
 	Prompt    string // text prompt; ignored when PromptIDs is set
 	PromptIDs []int  // token ids instead of text (local models only)
-	MaxTokens int    // tokens to generate; 0 only tokenizes (local) 
+	MaxTokens int    // tokens to generate; 0 only tokenizes (local)
 	// Temperature 0 is greedy and deterministic.
 	Temperature       float64
 	TopK              int     // 0 = off

@@ -1,0 +1,214 @@
+package robot_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"deskbot/engine"
+	_ "deskbot/engine/activities"
+	"deskbot/engine/desktop"
+)
+
+func parseFlow(t *testing.T, src string) *engine.Flow {
+	t.Helper()
+	f, err := engine.Parse([]byte(src))
+	if err != nil {
+		t.Fatalf("parse flow: %v\n%s", err, src)
+	}
+	return f
+}
+
+func formDir(t *testing.T) string {
+	d, err := filepath.Abs("../testdata/formapp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// logObserver logs a run's events to the test log.
+func logObserver(t *testing.T) engine.Observer {
+	return engine.ObserverFunc(func(e engine.Event) {
+		switch e.Kind {
+		case engine.EventStepFinished:
+			t.Logf("step %d %s %s %s %s %v", e.Seq, e.NodeID, e.Status, e.Duration.Round(time.Millisecond), e.Err, e.Outputs)
+		case engine.EventLog:
+			t.Logf("  %s: %s", e.NodeID, e.Message)
+		}
+	})
+}
+
+const unicodeText = "Zoë Ørsted – café ✓ 日本"
+
+// TestFlowDrivesForm runs a flow against a real fyne window under Xvfb:
+// it activates the window by title (another window has the focus), finds
+// an anchor image and clicks into the name field, types Unicode text,
+// selects it with ctrl+a, copies it with ctrl+c and reads the clipboard,
+// tabs to the email field, finds the Save picture and clicks it. The test
+// then reads the program's state file.
+func TestFlowDrivesForm(t *testing.T) {
+	r := xserver(t)
+	target := startForm(t, r, "Deskbot Test Form")
+	other := startForm(t, r, "Scratch Window")
+	if a, err := r.ActiveWindow(); err != nil || a.Title != other.title {
+		t.Logf("active window before the flow: %v %v", a, err)
+	}
+	flow := parseFlow(t, `{
+  "format": "deskbot.flow", "version": 1, "name": "drive the form",
+  "settings": {"action_delay": "50ms"},
+  "variables": [{"name": "text", "type": "string", "default": "`+unicodeText+`"}],
+  "nodes": [
+    {"id": "start", "type": "control.start", "position": {"x": 0, "y": 0}},
+    {"id": "activate", "type": "window.activate", "position": {"x": 0, "y": 0}, "params": {"title": "deskbot test FORM"}},
+    {"id": "title", "type": "window.active_title", "position": {"x": 0, "y": 0}, "params": {"output": "title"}},
+    {"id": "anchor", "type": "screen.find_image", "position": {"x": 0, "y": 0}, "params": {"image": "name-anchor.png", "output": "anchor", "tolerance": 0.05, "region": "window"}},
+    {"id": "click_name", "type": "mouse.click", "position": {"x": 0, "y": 0}, "params": {"x": "anchor.x + 120", "y": "anchor.y"}},
+    {"id": "type", "type": "keyboard.type", "position": {"x": 0, "y": 0}, "params": {"text": "{{ text }}"}},
+    {"id": "select", "type": "keyboard.press", "position": {"x": 0, "y": 0}, "params": {"keys": "ctrl+a"}},
+    {"id": "copy", "type": "keyboard.press", "position": {"x": 0, "y": 0}, "params": {"keys": "ctrl+c"}},
+    {"id": "clip", "type": "clipboard.get", "position": {"x": 0, "y": 0}, "params": {"output": "copied"}},
+    {"id": "same", "type": "control.assert", "position": {"x": 0, "y": 0}, "params": {"condition": "copied == text", "message": "clipboard has {{ copied }}"}},
+    {"id": "tab", "type": "keyboard.press", "position": {"x": 0, "y": 0}, "params": {"keys": "tab"}},
+    {"id": "email", "type": "keyboard.type", "position": {"x": 0, "y": 0}, "params": {"text": "zoe@example.org", "char_delay": "5ms"}},
+    {"id": "save", "type": "mouse.click", "position": {"x": 0, "y": 0}, "params": {"image": "save-button.png", "timeout": "5s", "region": "window"}},
+    {"id": "shot", "type": "screen.screenshot", "position": {"x": 0, "y": 0}, "params": {"area": "active_window", "output": "shot"}},
+    {"id": "size", "type": "screen.size", "position": {"x": 0, "y": 0}, "params": {"output": "screen"}}
+  ],
+  "edges": [
+    {"from": "start", "port": "next", "to": "activate"},
+    {"from": "activate", "port": "next", "to": "title"},
+    {"from": "title", "port": "next", "to": "anchor"},
+    {"from": "anchor", "port": "next", "to": "click_name"},
+    {"from": "click_name", "port": "next", "to": "type"},
+    {"from": "type", "port": "next", "to": "select"},
+    {"from": "select", "port": "next", "to": "copy"},
+    {"from": "copy", "port": "next", "to": "clip"},
+    {"from": "clip", "port": "next", "to": "same"},
+    {"from": "same", "port": "next", "to": "tab"},
+    {"from": "tab", "port": "next", "to": "email"},
+    {"from": "email", "port": "next", "to": "save"},
+    {"from": "save", "port": "next", "to": "shot"},
+    {"from": "shot", "port": "next", "to": "size"}
+  ]
+}`)
+	opts := engine.Options{Observer: logObserver(t), BaseDir: formDir(t), ArtifactDir: t.TempDir()}
+	desktop.Use(&opts, r)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	stop := desktop.Guard(ctx, r, cancel)
+	res, err := engine.Run(ctx, flow, opts)
+	stop()
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if got := res.Vars["title"]; got != target.title {
+		t.Errorf("active title %q, want %q", got, target.title)
+	}
+	if got := res.Vars["copied"]; got != unicodeText {
+		t.Errorf("clipboard %q, want %q", got, unicodeText)
+	}
+	var st formState
+	if !waitFor(3*time.Second, func() bool { st = target.read(t); return st.SaveClicks == 1 }) {
+		t.Fatalf("the Save picture was not clicked: %+v", st)
+	}
+	if len(st.Saved) != 1 || st.Saved[0].Name != unicodeText || st.Saved[0].Email != "zoe@example.org" {
+		t.Errorf("saved %+v, want name %q and email zoe@example.org", st.Saved, unicodeText)
+	}
+	if st := other.read(t); st.Name != "" || st.SaveClicks != 0 {
+		t.Errorf("the other window got input: %+v", st)
+	}
+	shot, _ := res.Vars["shot"].(string)
+	if fi, err := os.Stat(shot); err != nil || fi.Size() == 0 {
+		t.Errorf("screenshot %q: %v", shot, err)
+	}
+	if sz, _ := res.Vars["screen"].(map[string]any); sz["width"] != 1280 || sz["height"] != 800 {
+		t.Errorf("screen size %v, want 1280x800", res.Vars["screen"])
+	}
+	if held, _ := r.HeldKeys(); len(held) > 0 {
+		t.Errorf("keys still held after the run: %v", held)
+	}
+}
+
+// TestFailsafeStopsTyping types a long text and moves the pointer into the
+// top-left corner from outside the run (xdotool): the run must end as
+// stopped by the user within 300 ms, typing must stop and no key may stay
+// held.
+func TestFailsafeStopsTyping(t *testing.T) {
+	r := xserver(t)
+	target := startForm(t, r, "Failsafe Form")
+	long := strings.Repeat("abcdefghij", 300)
+	flow := parseFlow(t, `{
+  "format": "deskbot.flow", "version": 1, "name": "long typing",
+  "settings": {},
+  "variables": [],
+  "nodes": [
+    {"id": "start", "type": "control.start", "position": {"x": 0, "y": 0}},
+    {"id": "activate", "type": "window.activate", "position": {"x": 0, "y": 0}, "params": {"title": "Failsafe Form", "match": "exact"}},
+    {"id": "anchor", "type": "screen.find_image", "position": {"x": 0, "y": 0}, "params": {"image": "name-anchor.png", "output": "anchor"}},
+    {"id": "click", "type": "mouse.click", "position": {"x": 0, "y": 0}, "params": {"x": "anchor.x + 120", "y": "anchor.y"}},
+    {"id": "type", "type": "keyboard.type", "position": {"x": 0, "y": 0}, "params": {"text": "`+long+`", "char_delay": "3ms"}}
+  ],
+  "edges": [
+    {"from": "start", "port": "next", "to": "activate"},
+    {"from": "activate", "port": "next", "to": "anchor"},
+    {"from": "anchor", "port": "next", "to": "click"},
+    {"from": "click", "port": "next", "to": "type"}
+  ]
+}`)
+	opts := engine.Options{Observer: logObserver(t), BaseDir: formDir(t), ArtifactDir: t.TempDir()}
+	desktop.Use(&opts, r)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	stop := desktop.Guard(ctx, r, cancel)
+	defer stop()
+	type out struct {
+		res *engine.Result
+		err error
+		at  time.Time
+	}
+	done := make(chan out, 1)
+	go func() {
+		res, err := engine.Run(ctx, flow, opts)
+		done <- out{res, err, time.Now()}
+	}()
+	// Wait until typing is under way.
+	if !waitFor(20*time.Second, func() bool { return len(target.read(t).Name) >= 20 }) {
+		t.Fatalf("typing did not start: %+v", target.read(t))
+	}
+	moved := time.Now()
+	xdotool(t, "mousemove", "0", "0")
+	var o out
+	select {
+	case o = <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the run did not stop within 5s of the failsafe corner")
+	}
+	latency := o.at.Sub(moved)
+	t.Logf("failsafe stop latency: %s (from the xdotool mousemove call to engine.Run returning)", latency)
+	if o.res.Status != engine.StatusStopped || !errors.Is(o.err, engine.ErrStoppedByUser) || !errors.Is(o.err, desktop.ErrFailsafe) {
+		t.Fatalf("run ended %s: %v; want stopped by the failsafe", o.res.Status, o.err)
+	}
+	if latency > 300*time.Millisecond {
+		t.Errorf("stop took %s, want at most 300ms", latency)
+	}
+	// Typing has stopped: the field does not grow any more.
+	n1 := len(target.read(t).Name)
+	time.Sleep(400 * time.Millisecond)
+	n2 := len(target.read(t).Name)
+	if n2 != n1 || n1 >= len(long) {
+		t.Errorf("typing went on after the stop: %d then %d characters (of %d)", n1, n2, len(long))
+	}
+	if held, err := r.HeldKeys(); err != nil || len(held) > 0 {
+		t.Errorf("keys still held after the stop (XQueryKeymap): %v %v", held, err)
+	}
+	// xdotool agrees that no modifier is down.
+	if out := strings.TrimSpace(xdotool(t, "getmouselocation")); !strings.HasPrefix(out, "x:0 y:0") {
+		t.Errorf("pointer at %q, want the corner", out)
+	}
+	xdotool(t, "mousemove", "640", "400")
+}

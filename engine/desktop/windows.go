@@ -1,0 +1,273 @@
+package desktop
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"deskbot/engine"
+)
+
+func init() {
+	engine.Register(engine.Spec{
+		Type: "app.open", Title: "Open application", Category: "Apps", SideEffects: true,
+		Summary: "Starts a program, or opens a file or URL with its default application, and optionally waits for its window.",
+		Doc: "A target that is a URL (https://...) or an existing file that is not a program opens with xdg-open; " +
+			"anything else is started as a program with the arguments. With a window title the step waits until such a " +
+			"window shows (and fails after the timeout).",
+		Fields: []engine.Field{
+			{Name: "target", Title: "Program, file or URL", Kind: engine.KindText, Required: true, Help: "e.g. gedit, ~/report.pdf, https://example.com"},
+			{Name: "args", Title: "Arguments", Kind: engine.KindList, Help: "For programs only."},
+			{Name: "wait_window", Title: "Wait for window titled", Kind: engine.KindText, Help: "Empty: do not wait."},
+			fMatch, fTimeout("15s"),
+			{Name: "pid", Title: "Process id into variable", Kind: engine.KindVar, Advanced: true},
+		},
+		New: newOpen,
+	})
+	engine.Register(engine.Spec{
+		Type: "window.activate", Title: "Activate window", Category: "Windows", SideEffects: true,
+		Summary: "Brings a window to the front and gives it the keyboard focus, found by its title.",
+		Doc:     "Waits up to the timeout for such a window. Follows `not_found` when there is none, or fails when that port is not connected. Needs a window manager.",
+		Fields: []engine.Field{
+			{Name: "title", Title: "Title", Kind: engine.KindText, Required: true},
+			fMatch, fTimeout("5s"),
+		},
+		Ports: []string{engine.PortNext, engine.PortNotFound},
+		New:   newActivate,
+	})
+	engine.Register(engine.Spec{
+		Type: "window.wait", Title: "Wait for window", Category: "Windows", SideEffects: true,
+		Summary: "Waits until a window with a title shows, or until it is gone.",
+		Doc:     "Follows `timeout` when the wait runs out, or fails when that port is not connected.",
+		Fields: []engine.Field{
+			{Name: "title", Title: "Title", Kind: engine.KindText, Required: true},
+			fMatch,
+			{Name: "until", Title: "Until the window", Kind: engine.KindSelect, Default: "appears", Options: []string{"appears", "closes"}},
+			fTimeout("15s"),
+		},
+		Ports: []string{engine.PortNext, "timeout"},
+		New:   newWaitWindow,
+	})
+	engine.Register(engine.Spec{
+		Type: "window.active_title", Title: "Get active window title", Category: "Windows", SideEffects: true,
+		Summary: "Puts the title of the window with the focus into a variable.",
+		Fields:  []engine.Field{{Name: "output", Title: "Into variable", Kind: engine.KindVar, Default: "title"}},
+		New:     newActiveTitle,
+	})
+	engine.Register(engine.Spec{
+		Type: "window.close", Title: "Close window", Category: "Windows", SideEffects: true,
+		Summary: "Asks a window to close (like its close button), found by title; with no title, the active window.",
+		Doc:     "Follows `not_found` when no window matches, or fails when that port is not connected.",
+		Fields: []engine.Field{
+			{Name: "title", Title: "Title", Kind: engine.KindText, Help: "Empty for the active window."},
+			fMatch,
+		},
+		Ports: []string{engine.PortNext, engine.PortNotFound},
+		New:   newCloseWindow,
+	})
+}
+
+func newOpen(p *engine.Params) (engine.Activity, error) {
+	target := p.Template("target")
+	args := p.List("args")
+	var wait *titleMatch
+	if p.Has("wait_window") {
+		wait = newTitleMatch(p, "wait_window")
+	}
+	timeout := p.Duration("timeout")
+	pidVar := p.Var("pid")
+	return &act{run: func(ctx context.Context, e *env) (string, error) {
+		t, err := e.c.Text(target)
+		if err != nil {
+			return "", fmt.Errorf("target: %w", err)
+		}
+		if t == "" {
+			return "", fmt.Errorf("target: empty")
+		}
+		var as []string
+		for i, a := range args {
+			s, err := e.c.Text(a)
+			if err != nil {
+				return "", fmt.Errorf("args item %d: %w", i+1, err)
+			}
+			as = append(as, s)
+		}
+		var pid int
+		if err := e.do(ctx, func() error {
+			var err error
+			pid, err = e.d.Open(ctx, t, as)
+			return err
+		}); err != nil {
+			return "", err
+		}
+		e.c.Output("pid", pid)
+		if pidVar != "" {
+			if err := e.c.Set(pidVar, pid); err != nil {
+				return "", err
+			}
+		}
+		if wait == nil {
+			return "", nil
+		}
+		match, desc, err := wait.matcher(e.c)
+		if err != nil {
+			return "", err
+		}
+		if e.dry {
+			e.note("wait up to %s for a window %s", timeout, desc)
+			return "", nil
+		}
+		var w Window
+		ok, err := e.poll(ctx, timeout, 100*time.Millisecond, func() (bool, error) {
+			var found bool
+			var err error
+			w, found, err = findWindow(e.d, match)
+			return found, err
+		})
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", fmt.Errorf("%s started, but no window %s showed within %s (windows: %s)", t, desc, timeout, windowTitles(e.d))
+		}
+		e.c.Output("window", w.Title)
+		return "", nil
+	}}, p.Err()
+}
+
+func newActivate(p *engine.Params) (engine.Activity, error) {
+	tm := newTitleMatch(p, "title")
+	timeout := p.Duration("timeout")
+	return &act{run: func(ctx context.Context, e *env) (string, error) {
+		match, desc, err := tm.matcher(e.c)
+		if err != nil {
+			return "", err
+		}
+		if e.dry {
+			e.note("activate the window %s (waiting up to %s)", desc, timeout)
+			return "", nil
+		}
+		var w Window
+		ok, err := e.poll(ctx, timeout, 100*time.Millisecond, func() (bool, error) {
+			var found bool
+			var err error
+			w, found, err = findWindow(e.d, match)
+			return found, err
+		})
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return notFound(e, engine.PortNotFound, fmt.Errorf("no window %s: %w (windows: %s)", desc, ErrNotFound, windowTitles(e.d)))
+		}
+		if err := e.do(ctx, func() error { return e.d.ActivateWindow(w.ID) }); err != nil {
+			return "", fmt.Errorf("activate window %s: %w", w, err)
+		}
+		// The window manager acts on its own time; wait until it did.
+		ok, err = e.poll(ctx, 3*time.Second, 50*time.Millisecond, func() (bool, error) {
+			a, err := e.d.ActiveWindow()
+			return err == nil && a.ID == w.ID, nil
+		})
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "", fmt.Errorf("asked the window manager to activate window %s, but it did not within 3s", w)
+		}
+		e.c.Output("window", w.Title)
+		return "", nil
+	}}, p.Err()
+}
+
+func newWaitWindow(p *engine.Params) (engine.Activity, error) {
+	tm := newTitleMatch(p, "title")
+	closes := p.Select("until") == "closes"
+	timeout := p.Duration("timeout")
+	return &act{run: func(ctx context.Context, e *env) (string, error) {
+		match, desc, err := tm.matcher(e.c)
+		if err != nil {
+			return "", err
+		}
+		if e.dry {
+			verb := "show"
+			if closes {
+				verb = "close"
+			}
+			e.note("wait up to %s for a window %s to %s", timeout, desc, verb)
+			return "", nil
+		}
+		ok, err := e.poll(ctx, timeout, 100*time.Millisecond, func() (bool, error) {
+			_, found, err := findWindow(e.d, match)
+			return found != closes, err
+		})
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			what := "showed"
+			if closes {
+				what = "closed"
+			}
+			return notFound(e, "timeout", fmt.Errorf("no window %s %s within %s (windows: %s)", desc, what, timeout, windowTitles(e.d)))
+		}
+		return "", nil
+	}}, p.Err()
+}
+
+func newActiveTitle(p *engine.Params) (engine.Activity, error) {
+	out := p.Var("output")
+	return &act{run: func(ctx context.Context, e *env) (string, error) {
+		if err := e.check(ctx); err != nil {
+			return "", err
+		}
+		e.note("read the active window's title")
+		w, err := e.d.ActiveWindow()
+		if err != nil {
+			if e.dry {
+				return "", e.c.Set(out, "")
+			}
+			return "", fmt.Errorf("active window: %w", err)
+		}
+		e.c.Output("title", w.Title)
+		return "", e.c.Set(out, w.Title)
+	}}, p.Err()
+}
+
+func newCloseWindow(p *engine.Params) (engine.Activity, error) {
+	var tm *titleMatch
+	if p.Has("title") {
+		tm = newTitleMatch(p, "title")
+	} else {
+		p.Select("match")
+	}
+	return &act{run: func(ctx context.Context, e *env) (string, error) {
+		var w Window
+		if tm == nil {
+			var err error
+			if w, err = e.d.ActiveWindow(); err != nil {
+				if e.dry {
+					e.note("close the active window")
+					return "", nil
+				}
+				return notFound(e, engine.PortNotFound, fmt.Errorf("no active window to close: %w", err))
+			}
+		} else {
+			match, desc, err := tm.matcher(e.c)
+			if err != nil {
+				return "", err
+			}
+			var ok bool
+			if w, ok, err = findWindow(e.d, match); err != nil {
+				return "", err
+			} else if !ok {
+				if e.dry {
+					e.note("close the window %s", desc)
+					return "", nil
+				}
+				return notFound(e, engine.PortNotFound, fmt.Errorf("no window %s to close: %w (windows: %s)", desc, ErrNotFound, windowTitles(e.d)))
+			}
+		}
+		e.c.Output("window", w.Title)
+		return "", e.do(ctx, func() error { return e.d.CloseWindow(w.ID) })
+	}}, p.Err()
+}
