@@ -1,0 +1,273 @@
+package ui
+
+import (
+	"bufio"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"deskbot/engine"
+)
+
+// xserver is an Xvfb display with the jwm window manager, started by a
+// test. fyne's GLFW driver needs a window manager before the first window.
+type xserver struct {
+	display string
+	procs   []*exec.Cmd
+}
+
+var xTools = []string{"Xvfb", "jwm", "xdotool", "xprop", "import"}
+
+func startX(tb testing.TB) *xserver {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("real-window test skipped in -short mode")
+	}
+	for _, t := range xTools {
+		if _, err := exec.LookPath(t); err != nil {
+			tb.Fatalf("%s not found: install the Debian packages xvfb jwm xdotool x11-utils imagemagick (make deps)", t)
+		}
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	xv := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1440x900x24", "-nolisten", "tcp")
+	xv.ExtraFiles = []*os.File{w}
+	if err := xv.Start(); err != nil {
+		tb.Fatalf("start Xvfb: %v", err)
+	}
+	w.Close()
+	x := &xserver{procs: []*exec.Cmd{xv}}
+	tb.Cleanup(x.stop)
+	line := make(chan string, 1)
+	go func() {
+		s, _ := bufio.NewReader(r).ReadString('\n')
+		line <- strings.TrimSpace(s)
+	}()
+	select {
+	case n := <-line:
+		if n == "" {
+			tb.Fatal("Xvfb reported no display")
+		}
+		x.display = ":" + n
+	case <-time.After(15 * time.Second):
+		tb.Fatal("Xvfb did not start")
+	}
+	wm := exec.Command("jwm")
+	wm.Env = x.env()
+	if err := wm.Start(); err != nil {
+		tb.Fatalf("start jwm: %v", err)
+	}
+	x.procs = append(x.procs, wm)
+	if !waitFor(15*time.Second, func() bool {
+		out, _ := x.cmd("xprop", "-root", "_NET_SUPPORTING_WM_CHECK").Output()
+		return strings.Contains(string(out), "window id")
+	}) {
+		tb.Fatal("jwm did not come up")
+	}
+	return x
+}
+
+func (x *xserver) env() []string {
+	return append(os.Environ(), "DISPLAY="+x.display, "LANG=en_US.UTF-8")
+}
+
+func (x *xserver) cmd(name string, args ...string) *exec.Cmd {
+	c := exec.Command(name, args...)
+	c.Env = x.env()
+	return c
+}
+
+func (x *xserver) stop() {
+	for i := len(x.procs) - 1; i >= 0; i-- {
+		p := x.procs[i]
+		if p.Process != nil {
+			p.Process.Kill()
+			p.Wait()
+		}
+	}
+}
+
+// findWindow returns the id of a window whose title contains "Deskbot" and
+// name. (xdotool's regex search trips over the em dash in the title, so
+// the search is by name and the full title is read back.)
+func (x *xserver) findWindow(name string) string {
+	out, err := x.cmd("xdotool", "search", "--name", name).Output()
+	if err != nil {
+		return ""
+	}
+	for _, id := range strings.Fields(string(out)) {
+		t, err := x.cmd("xdotool", "getwindowname", id).Output()
+		if err == nil && strings.Contains(string(t), "Deskbot") && strings.Contains(string(t), name) {
+			return id
+		}
+	}
+	return ""
+}
+
+func waitFor(d time.Duration, cond func() bool) bool {
+	end := time.Now().Add(d)
+	for time.Now().Before(end) {
+		if cond() {
+			return true
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return cond()
+}
+
+// buildDeskbot builds the deskbot binary once per test binary
+// (`go build ./app`), or takes $DESKBOT_BIN.
+func buildDeskbot(tb testing.TB) string {
+	tb.Helper()
+	buildOnce.Do(func() {
+		if b := os.Getenv("DESKBOT_BIN"); b != "" {
+			builtBin = b // a binary built beforehand
+			return
+		}
+		dir, err := os.MkdirTemp("", "deskbot-bin")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		bin := filepath.Join(dir, "deskbot")
+		c := exec.Command("go", "build", "-o", bin, "./app")
+		c.Dir = ".."
+		if out, err := c.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build ./app: %v\n%s", err, out)
+			return
+		}
+		builtBin = bin
+	})
+	if buildErr != nil {
+		tb.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+// screenFlow is the flow the real-window test opens: a row of nodes with
+// labelled ports, the CSV-to-letters shape.
+func screenFlow() *engine.Flow {
+	f := engine.NewFlow("Customer letters")
+	f.Description = "Reads a CSV of customers and writes one letter per row."
+	f.Variables = []engine.Variable{{Name: "out_dir", Type: "string", Default: "out"}}
+	f.Nodes[0].Position = engine.Point{X: 40, Y: 160}
+	add := func(id, typ, label string, x, y float32, params map[string]any) {
+		f.Nodes = append(f.Nodes, &engine.Node{ID: id, Type: typ, Label: label, Position: engine.Point{X: x, Y: y}, Params: params})
+	}
+	add("read", "file.read_csv", "Read customers", 220, 160, map[string]any{"path": "customers.csv", "output": "customers"})
+	add("each", "control.for_each", "Each customer", 420, 160, map[string]any{"items": "customers", "item": "row"})
+	add("letter", "file.write_text", "Write letter", 620, 60, map[string]any{"path": "{{ out_dir }}/{{ row.name }}.txt", "text": "Dear {{ row.name }},"})
+	add("check", "control.if", "Big customer?", 820, 60, map[string]any{"condition": "row.amount > 1000"})
+	add("flag", "control.log", "Flag for review", 1020, 0, map[string]any{"message": "{{ row.name }} owes {{ row.amount }}"})
+	add("done", "control.log", "Report", 620, 280, map[string]any{"message": "done"})
+	add("end", "control.end", "End", 820, 280, nil)
+	f.Edges = []engine.Edge{
+		{From: "start", Port: "next", To: "read"}, {From: "read", Port: "next", To: "each"},
+		{From: "each", Port: "each", To: "letter"}, {From: "letter", Port: "next", To: "check"},
+		{From: "check", Port: "true", To: "flag"}, {From: "check", Port: "false", To: "each"},
+		{From: "flag", Port: "next", To: "each"},
+		{From: "each", Port: "done", To: "done"}, {From: "done", Port: "next", To: "end"},
+	}
+	return f
+}
+
+// countNear counts pixels within tol of c in each channel.
+func countNear(img image.Image, r, g, b uint8, tol int) int {
+	n := 0
+	bd := img.Bounds()
+	for y := bd.Min.Y; y < bd.Max.Y; y++ {
+		for x := bd.Min.X; x < bd.Max.X; x++ {
+			pr, pg, pb, _ := img.At(x, y).RGBA()
+			if absInt(int(pr>>8)-int(r)) <= tol && absInt(int(pg>>8)-int(g)) <= tol && absInt(int(pb>>8)-int(b)) <= tol {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func absInt(i int) int {
+	if i < 0 {
+		return -i
+	}
+	return i
+}
+
+func TestRealWindowUnderXvfb(t *testing.T) {
+	x := startX(t)
+	bin := buildDeskbot(t)
+	dir := t.TempDir()
+	flowPath := filepath.Join(dir, "letters.json")
+	if err := screenFlow().Save(flowPath); err != nil {
+		t.Fatal(err)
+	}
+	app := x.cmd(bin, flowPath)
+	app.Env = append(app.Env, "DESKBOT_DATA="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "HOME="+dir)
+	var logs strings.Builder
+	app.Stdout, app.Stderr = &logs, &logs
+	if err := app.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Process.Kill(); app.Wait() }) // before TempDir's removal
+	title := "Customer letters"
+	var win string
+	if !waitFor(30*time.Second, func() bool { win = x.findWindow(title); return win != "" }) {
+		t.Fatalf("no window titled %q; output:\n%s", title, logs.String())
+	}
+	_ = x.cmd("xdotool", "windowsize", win, "1440", "870").Run()
+	_ = x.cmd("xdotool", "windowmove", win, "0", "0").Run()
+	time.Sleep(2 * time.Second) // let it lay out and paint
+	shot := filepath.Join(dir, "studio.png")
+	if out, err := x.cmd("import", "-window", "root", shot).CombinedOutput(); err != nil {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	fh, err := os.Open(shot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(fh)
+	fh.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	colours := map[uint32]bool{}
+	bd := img.Bounds()
+	for y := bd.Min.Y; y < bd.Max.Y; y += 2 {
+		for x := bd.Min.X; x < bd.Max.X; x += 2 {
+			r, g, b, _ := img.At(x, y).RGBA()
+			colours[(r>>8)<<16|(g>>8)<<8|b>>8] = true
+		}
+	}
+	if len(colours) < 100 {
+		t.Fatalf("screenshot looks blank: %d colours", len(colours))
+	}
+	// every node carries its category's accent strip; ports are coloured
+	control := countNear(img, 0x5b, 0x6c, 0xf0, 12) // Control nodes
+	files := countNear(img, 0xe8, 0x9b, 0x1c, 12)   // Files nodes
+	errPorts := countNear(img, 0xd9, 0x3f, 0x3f, 16)
+	t.Logf("%d colours; control accent %d px, files accent %d px, error ports %d px", len(colours), control, files, errPorts)
+	if control < 300 || files < 100 || errPorts < 50 {
+		t.Errorf("nodes not visible: control %d, files %d, error ports %d pixels", control, files, errPorts)
+	}
+	if dst := os.Getenv("DESKBOT_SCREENSHOT"); dst != "" {
+		b, _ := os.ReadFile(shot)
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
