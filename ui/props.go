@@ -170,9 +170,9 @@ func kindHint(k engine.FieldKind) string {
 	case engine.KindMap:
 		return lang.L("one per line: name = expression")
 	case engine.KindList:
-		return lang.L("one per line; {{ expression }} inserts values")
+		return fmt.Sprintf(lang.L("one per line; %s inserts values"), "{{ expression }}")
 	case engine.KindText, engine.KindMulti, engine.KindPath:
-		return lang.L("text; {{ expression }} inserts values")
+		return fmt.Sprintf(lang.L("text; %s inserts values"), "{{ expression }}")
 	case engine.KindDur:
 		return lang.L("a duration such as 500ms, 2s or 1m")
 	case engine.KindVar:
@@ -392,7 +392,7 @@ func (p *PropertyPanel) flowForm() []fyne.CanvasObject {
 		hintLabel(lang.L("Select a node to edit its properties.")),
 		widget.NewSeparator(),
 		widget.NewLabel(lang.L("Name")), name,
-		widget.NewLabel(lang.L("Description")), desc,
+		widget.NewLabel(lang.X("label.description", "Description")), desc,
 		widget.NewLabel(lang.L("Variables")), vars,
 		hintLabel(lang.L("one per line: name: type = default (types: string, number, bool, list, map, table, any)")),
 		verr,
