@@ -180,10 +180,11 @@ func TestSIGKILL(t *testing.T) {
 		}
 	}
 	// The variables and logs up to the last committed step are there too.
-	last := committed - (committed-1)%3 // the last inc at or before it
+	// inc runs as steps 2, 5, 8, ...: the k-th sets i to k.
+	wantI := (committed-2)/3 + 1
 	v, err := db.VarsAt(ctx, runID, committed)
-	if err != nil || v["i"] != float64((last+2)/3) {
-		t.Fatalf("i at step %d = %v, want %d (%v)", committed, v["i"], (last+2)/3, err)
+	if err != nil || v["i"] != float64(wantI) {
+		t.Fatalf("i at step %d = %v, want %d (%v)", committed, v["i"], wantI, err)
 	}
 	logs, err := db.Logs(ctx, runID)
 	if err != nil || len(logs) < (committed-1)/3 {
