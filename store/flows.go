@@ -7,6 +7,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -28,10 +30,12 @@ type FlowVersion struct {
 
 // SaveFlow stores doc as a new version of the flow called name and returns
 // the version number. When doc is byte-identical to the latest version, no
-// version is added and the latest number is returned.
+// version is added and the latest number is returned. A flow without a
+// name is filed under its file name without extension.
 func (d *DB) SaveFlow(ctx context.Context, name, path string, doc []byte) (version int, err error) {
+	name = FlowName(name, path)
 	if name == "" {
-		return 0, fmt.Errorf("save flow: the flow has no name")
+		return 0, fmt.Errorf("save flow: the flow has no name and no path")
 	}
 	sum := sha256.Sum256(doc)
 	now := d.Now().UnixNano()
@@ -89,6 +93,15 @@ func (d *DB) SaveFlow(ctx context.Context, name, path string, doc []byte) (versi
 		return 0, fmt.Errorf("save flow %q: %w", name, err)
 	}
 	return version, nil
+}
+
+// FlowName is the name a flow is filed under: its name, or when it has
+// none, its file name without extension.
+func FlowName(name, path string) string {
+	if name != "" || path == "" {
+		return name
+	}
+	return strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 }
 
 // Flows lists the library's flows by name.

@@ -78,6 +78,7 @@ func (d *DB) Recorder(ctx context.Context, run RunInfo) (*Recorder, error) {
 	if run.ID == "" {
 		run.ID = NewRunID()
 	}
+	run.Flow = FlowName(run.Flow, run.Path)
 	start := run.Start
 	if start.IsZero() {
 		start = d.Now()

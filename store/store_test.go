@@ -169,14 +169,20 @@ func TestSaveFlow(t *testing.T) {
 	if v, err = db.SaveFlow(ctx, "invoices", "/flows/inv.json", []byte(`{}`)); err != nil || v != 1 {
 		t.Fatalf("other flow = %d, %v", v, err)
 	}
-	if _, err := db.SaveFlow(ctx, "", "x", []byte(`{}`)); err == nil {
-		t.Fatal("a flow without a name was saved")
+	if _, err := db.SaveFlow(ctx, "", "", []byte(`{}`)); err == nil {
+		t.Fatal("a flow without a name or path was saved")
+	}
+	if v, err := db.SaveFlow(ctx, "", "/flows/tidy inbox.json", []byte(`{}`)); err != nil || v != 1 {
+		t.Fatalf("unnamed flow = %d, %v", v, err)
+	}
+	if _, err := db.FlowVersion(ctx, "tidy inbox", 1); err != nil {
+		t.Fatalf("unnamed flow not filed under its file name: %v", err)
 	}
 	flows, err := db.Flows(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(flows) != 2 || flows[0].Name != "invoices" || flows[1].Name != "letters" || flows[1].Latest != 2 || flows[1].Path != "/flows/moved.json" || flows[1].Updated.IsZero() {
+	if len(flows) != 3 || flows[0].Name != "invoices" || flows[1].Name != "letters" || flows[1].Latest != 2 || flows[1].Path != "/flows/moved.json" || flows[1].Updated.IsZero() || flows[2].Name != "tidy inbox" {
 		t.Fatalf("flows = %+v", flows)
 	}
 	vs, err := db.FlowVersions(ctx, "letters")
