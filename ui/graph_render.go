@@ -199,7 +199,7 @@ func (r *graphRenderer) build() {
 		typeTitle := n.Type
 		if spec != nil {
 			accent = categoryColor(spec.Category)
-			typeTitle = lang.X("activity."+spec.Type, spec.Title)
+			typeTitle = tr("activity."+spec.Type, spec.Title)
 		}
 		stroke, sw := border, float32(1)
 		fill := cardBg
@@ -265,7 +265,7 @@ func (r *graphRenderer) build() {
 			pv.dot.Resize(fyne.NewSize(2*pr, 2*pr))
 			objs = append(objs, pv.dot)
 			if lod && ports[i] != engine.PortNext {
-				setText(pv.label, lang.X("port."+ports[i], ports[i]), 10*z, pc, false)
+				setText(pv.label, tr("port."+ports[i], ports[i]), 10*z, pc, false)
 				ts := pv.label.MinSize()
 				pv.label.Move(fyne.NewPos(pp.X+pr+2*z, pp.Y-ts.Height-1*z))
 				objs = append(objs, pv.label)

@@ -71,13 +71,13 @@ func newHistoryPanel(src HistorySource, win fyne.Window) *historyPanel {
 		func() fyne.CanvasObject { return widget.NewLabel("") },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			r := h.runs[i]
-			o.(*widget.Label).SetText(fmt.Sprintf("%s  %-9s %6s  %s", r.Start.Format("01-02 15:04:05"), lang.X("status."+r.Status, r.Status), r.Duration.Round(time.Millisecond), r.Flow))
+			o.(*widget.Label).SetText(fmt.Sprintf("%s  %-9s %6s  %s", r.Start.Format("01-02 15:04:05"), tr("status."+r.Status, r.Status), r.Duration.Round(time.Millisecond), r.Flow))
 		})
 	h.stepList = widget.NewList(func() int { return len(h.steps) },
 		func() fyne.CanvasObject { return widget.NewLabel("") },
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			st := h.steps[i]
-			o.(*widget.Label).SetText(fmt.Sprintf("%3d %-8s %-18s %s", st.Seq, lang.X("status."+st.Status, st.Status), st.Node, st.Duration.Round(time.Microsecond)))
+			o.(*widget.Label).SetText(fmt.Sprintf("%3d %-8s %-18s %s", st.Seq, tr("status."+st.Status, st.Status), st.Node, st.Duration.Round(time.Microsecond)))
 		})
 	h.detail = widget.NewLabel(lang.L("Select a run, then a step."))
 	h.detail.TextStyle.Monospace = true

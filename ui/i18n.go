@@ -3,6 +3,7 @@ package ui
 import (
 	"embed"
 	"os"
+	"strings"
 
 	"fyne.io/fyne/v2/lang"
 )
@@ -21,4 +22,14 @@ func SetupLanguage(override string) error {
 		os.Setenv("LANGUAGE", override)
 	}
 	return lang.AddTranslationsFS(translations, "translations")
+}
+
+// tr translates a keyed text such as an activity's title or help. Texts
+// with {{ }} are returned as they are: go-i18n would execute them as
+// templates.
+func tr(key, fallback string) string {
+	if strings.Contains(fallback, "{{") {
+		return fallback
+	}
+	return lang.X(key, fallback)
 }

@@ -69,7 +69,7 @@ func (p *Palette) fill() {
 		}
 		if s.Category != cat {
 			cat = s.Category
-			h := widget.NewLabelWithStyle(lang.X("category."+cat, cat), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+			h := widget.NewLabelWithStyle(tr("category."+cat, cat), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 			objs = append(objs, h)
 		}
 		objs = append(objs, it)
@@ -95,7 +95,7 @@ type PaletteItem struct {
 }
 
 func newPaletteItem(s *engine.Spec, onDrag, onDrop func(*engine.Spec, fyne.Position), onAdd func(*engine.Spec)) *PaletteItem {
-	it := &PaletteItem{Spec: s, title: lang.X("activity."+s.Type, s.Title), onDrag: onDrag, onDrop: onDrop, onAdd: onAdd}
+	it := &PaletteItem{Spec: s, title: tr("activity."+s.Type, s.Title), onDrag: onDrag, onDrop: onDrop, onAdd: onAdd}
 	it.ExtendBaseWidget(it)
 	return it
 }

@@ -126,11 +126,11 @@ func (p *PropertyPanel) nodeForm(n *engine.Node) []fyne.CanvasObject {
 	var objs []fyne.CanvasObject
 	title := n.Type
 	if ok {
-		title = lang.X("activity."+spec.Type, spec.Title)
+		title = tr("activity."+spec.Type, spec.Title)
 	}
 	objs = append(objs, widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
 	if ok && spec.Summary != "" {
-		objs = append(objs, hintLabel(lang.X("summary."+spec.Type, spec.Summary)))
+		objs = append(objs, hintLabel(tr("summary."+spec.Type, spec.Summary)))
 	}
 	objs = append(objs, hintLabel(fmt.Sprintf("%s · %s", n.Type, id)))
 	p.errs[""] = errLabel()
@@ -183,7 +183,7 @@ func kindHint(k engine.FieldKind) string {
 
 func (p *PropertyPanel) fieldEditor(id string, n *engine.Node, fd engine.Field) []fyne.CanvasObject {
 	name := fd.Name
-	title := lang.X("field."+name, fd.Title)
+	title := tr("field."+name, fd.Title)
 	if title == "" {
 		title = name
 	}
@@ -246,7 +246,7 @@ func (p *PropertyPanel) fieldEditor(id string, n *engine.Node, fd engine.Field) 
 	objs = append(objs, ed)
 	hint := kindHint(fd.Kind)
 	if fd.Help != "" {
-		help := lang.X("help."+n.Type+"."+name, fd.Help)
+		help := tr("help."+n.Type+"."+name, fd.Help)
 		if hint != "" {
 			hint = help + " — " + hint
 		} else {
@@ -392,7 +392,7 @@ func (p *PropertyPanel) flowForm() []fyne.CanvasObject {
 		hintLabel(lang.L("Select a node to edit its properties.")),
 		widget.NewSeparator(),
 		widget.NewLabel(lang.L("Name")), name,
-		widget.NewLabel(lang.X("label.description", "Description")), desc,
+		widget.NewLabel(tr("label.description", "Description")), desc,
 		widget.NewLabel(lang.L("Variables")), vars,
 		hintLabel(lang.L("one per line: name: type = default (types: string, number, bool, list, map, table, any)")),
 		verr,

@@ -188,7 +188,7 @@ func (s *Studio) runEnded(res *engine.Result, err error) {
 			status = engine.StatusFailed
 		}
 	}
-	msg := fmt.Sprintf("■ %s: %s (%s)", lang.L("run finished"), lang.X("status."+status, status), dur)
+	msg := fmt.Sprintf("■ %s: %s (%s)", lang.L("run finished"), tr("status."+status, status), dur)
 	if err != nil && status != engine.StatusStopped {
 		msg += ": " + err.Error()
 		var se *engine.StepError

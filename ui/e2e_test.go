@@ -1,0 +1,144 @@
+package ui
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"deskbot/engine"
+	"deskbot/store"
+)
+
+// TestBuildCSVToLettersFromEmptyCanvas builds the CSV-to-letters flow the
+// way a person does — palette drags, port drags, typing into the forms —
+// saves it, runs it, and finds the run in History (a real SQLite store).
+func TestBuildCSVToLettersFromEmptyCanvas(t *testing.T) {
+	dir := t.TempDir()
+	db, err := store.OpenDir(filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	a := test.NewApp()
+	defer a.Quit()
+	opts := Options{DataDir: filepath.Join(dir, "data")}
+	WireStore(&opts, db)
+	s := NewStudio(a, opts)
+	ui := make(chan func(), 4096)
+	s.bridge.do = func(f func()) { ui <- f }
+	s.Win.Resize(fyne.NewSize(1400, 900))
+	s.New()
+	s.Win.Resize(fyne.NewSize(1400, 900))
+	if err := os.WriteFile(filepath.Join(dir, "customers.csv"), []byte("name,amount\nAda,120\nGrace,75\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	typeInto := func(field, text string) {
+		t.Helper()
+		o := s.Props.Fields[field]
+		if b, ok := o.(*fyne.Container); ok { // path field: entry + browse button
+			for _, c := range b.Objects {
+				if e, ok := c.(*widget.Entry); ok {
+					o = e
+				}
+			}
+		}
+		e, ok := o.(*widget.Entry)
+		if !ok {
+			t.Fatalf("field %q is %T", field, o)
+		}
+		e.SetText("") // the person selects all and types over
+		test.Type(e, text)
+	}
+	drop := func(typ string, x, y float32) string {
+		t.Helper()
+		dragPalette(t, s, typ, fyne.NewPos(x, y))
+		sel := s.Canvas.Selection()
+		if len(sel) != 1 {
+			t.Fatalf("drop of %s selected %v", typ, sel)
+		}
+		return sel[0]
+	}
+	connect := func(from, port, to string) {
+		t.Helper()
+		p, ok := s.Canvas.PortPosition(from, port)
+		if !ok {
+			t.Fatalf("no port %s.%s", from, port)
+		}
+		c, _ := s.Canvas.NodeCenter(to)
+		dragCanvas(s.Canvas, p, c, 0)
+		if s.Doc.Flow.Next(from, port) != to {
+			t.Fatalf("%s.%s not connected to %s", from, port, to)
+		}
+	}
+
+	s.Canvas.ZoomAt(0.8, fyne.NewPos(0, 0))
+	read := drop("file.read_csv", 320, 120)
+	typeInto("path", "customers.csv")
+	typeInto("output", "customers")
+	each := drop("control.for_each", 320, 300)
+	typeInto("items", "customers")
+	typeInto("item", "row")
+	letter := drop("file.write_text", 600, 300)
+	typeInto("label", "Write letter")
+	typeInto("path", "letters/{{ row.name }}.txt")
+	typeInto("text", "Dear {{ row.name }},\nyou owe us {{ row.amount }} EUR.")
+	end := drop("control.end", 600, 480)
+	connect("start", "next", read)
+	connect(read, "next", each)
+	connect(each, "each", letter)
+	connect(letter, "next", each)
+	connect(each, "done", end)
+	for _, p := range s.Problems {
+		if p.Severity == engine.SeverityError {
+			t.Errorf("lint: %s", p)
+		}
+	}
+	flowPath := filepath.Join(dir, "letters.json")
+	if err := s.SaveTo(flowPath); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := engine.LoadFile(flowPath); err != nil {
+		t.Fatal(err)
+	}
+
+	s.Run(false)
+	if !pump(t, ui, 20*time.Second, func() bool { return !s.Running() }) {
+		t.Fatal("run did not finish")
+	}
+	out := strings.Join(s.OutputLines(), "\n")
+	if !strings.Contains(out, engine.StatusOK) {
+		t.Fatalf("run output:\n%s", out)
+	}
+	for _, name := range []string{"Ada", "Grace"} {
+		b, err := os.ReadFile(filepath.Join(dir, "letters", name+".txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(string(b), "Dear "+name+",") {
+			t.Errorf("letter for %s: %q", name, b)
+		}
+	}
+	// History: the run, its steps, a step's variables.
+	if s.history == nil {
+		t.Fatal("no History tab")
+	}
+	s.history.Reload()
+	if len(s.history.runs) != 1 || s.history.runs[0].Status != engine.StatusOK {
+		t.Fatalf("history runs: %+v", s.history.runs)
+	}
+	s.history.runList.Select(0)
+	if len(s.history.steps) < 8 {
+		t.Fatalf("history steps: %d", len(s.history.steps))
+	}
+	s.history.stepList.Select(2)
+	if d := s.history.detail.Text; !strings.Contains(d, "customers") {
+		t.Errorf("step detail lacks the variables:\n%s", d)
+	}
+}

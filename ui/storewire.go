@@ -1,0 +1,147 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"deskbot/engine"
+	"deskbot/store"
+)
+
+// WireStore records the studio's runs and saves in the store and feeds the
+// History tab from it.
+func WireStore(opts *Options, db *store.DB) {
+	prepare := opts.Prepare
+	opts.Prepare = func(ctx context.Context, stop context.CancelCauseFunc, o *engine.Options) error {
+		o.ArtifactDir = db.ArtifactDir(o.RunID)
+		if prepare != nil {
+			return prepare(ctx, stop, o)
+		}
+		return nil
+	}
+	opts.Recorder = func(ctx context.Context, f *engine.Flow, path, runID string) (engine.Observer, func(*engine.Result, error), error) {
+		doc, err := f.Marshal()
+		if err != nil {
+			return nil, nil, err
+		}
+		name := f.Name
+		if name == "" {
+			name = "untitled"
+		}
+		version, err := db.SaveFlow(ctx, name, path, doc)
+		if err != nil {
+			return nil, nil, err
+		}
+		rec, err := db.Recorder(context.WithoutCancel(ctx), store.RunInfo{ID: runID, Flow: name, FlowVersion: version, Path: path})
+		if err != nil {
+			return nil, nil, err
+		}
+		return rec, func(res *engine.Result, _ error) {
+			if err := rec.Close(res); err != nil {
+				fmt.Fprintln(os.Stderr, "deskbot: recording run:", err)
+			}
+		}, nil
+	}
+	opts.OnSave = func(f *engine.Flow, path string) {
+		if doc, err := f.Marshal(); err == nil && f.Name != "" {
+			if _, err := db.SaveFlow(context.Background(), f.Name, path, doc); err != nil {
+				fmt.Fprintln(os.Stderr, "deskbot:", err)
+			}
+		}
+	}
+	opts.History = &storeHistory{db: db, flows: map[string]*engine.Flow{}}
+}
+
+// storeHistory adapts the store to the studio's History tab.
+type storeHistory struct {
+	db    *store.DB
+	mu    sync.Mutex
+	flows map[string]*engine.Flow // run id -> flow as run
+}
+
+func (h *storeHistory) Runs(limit int) ([]HistoryRun, error) {
+	runs, err := h.db.Runs(context.Background(), store.RunFilter{Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]HistoryRun, 0, len(runs))
+	for _, r := range runs {
+		hr := HistoryRun{ID: r.ID, Flow: r.Flow, Status: r.Status, Error: r.Error, Start: r.Start, Steps: r.Steps}
+		if !r.End.IsZero() {
+			hr.Duration = r.End.Sub(r.Start)
+		}
+		out = append(out, hr)
+	}
+	return out, nil
+}
+
+func (h *storeHistory) Steps(runID string) ([]HistoryStep, error) {
+	steps, err := h.db.Steps(context.Background(), runID)
+	if err != nil {
+		return nil, err
+	}
+	flow := h.flow(runID)
+	out := make([]HistoryStep, 0, len(steps))
+	for _, st := range steps {
+		hs := HistoryStep{Seq: st.Seq, Node: st.NodeID, Type: st.Type, Label: st.Label, Attempt: st.Attempt,
+			Status: st.Status, Port: st.Port, Error: st.Error, Start: st.Start, Duration: st.Duration, Outputs: st.Outputs}
+		if flow != nil {
+			if n := flow.Node(st.NodeID); n != nil {
+				hs.Inputs = n.Params
+			}
+		}
+		out = append(out, hs)
+	}
+	return out, nil
+}
+
+// flow returns the flow version a run ran, from the flow library.
+func (h *storeHistory) flow(runID string) *engine.Flow {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if f, ok := h.flows[runID]; ok {
+		return f
+	}
+	var f *engine.Flow
+	if r, err := h.db.Run(context.Background(), runID); err == nil && r.FlowVersion > 0 {
+		if doc, err := h.db.FlowVersion(context.Background(), r.Flow, r.FlowVersion); err == nil {
+			f, _ = engine.Parse(doc)
+		}
+	}
+	h.flows[runID] = f
+	return f
+}
+
+func (h *storeHistory) VarsAt(runID string, seq int) (map[string]any, error) {
+	return h.db.VarsAt(context.Background(), runID, seq)
+}
+
+// Screenshot finds a failure screenshot among the run's artifacts: a PNG
+// whose name carries the node id or the step number.
+func (h *storeHistory) Screenshot(runID string, st HistoryStep) string {
+	if st.Status != engine.StatusFailed && st.Status != engine.StatusCaught && st.Error == "" {
+		return ""
+	}
+	dir := h.db.ArtifactDir(runID)
+	files, _ := filepath.Glob(filepath.Join(dir, "*.png"))
+	seq := strconv.Itoa(st.Seq)
+	var best string
+	var bestTime time.Time
+	for _, p := range files {
+		base := filepath.Base(p)
+		if !strings.Contains(base, st.Node) && !strings.Contains(base, "-"+seq+".") && !strings.Contains(base, "_"+seq+".") {
+			continue
+		}
+		if fi, err := os.Stat(p); err == nil && (best == "" || fi.ModTime().After(bestTime)) {
+			best, bestTime = p, fi.ModTime()
+		}
+	}
+	return best
+}
+
