@@ -6,7 +6,9 @@ import (
 	"database/sql/driver"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -502,17 +504,70 @@ func marshalLoose(buf *bytes.Buffer, m map[string]any) string {
 	if err := enc.Encode(m); err == nil {
 		return strings.TrimSuffix(buf.String(), "\n")
 	}
-	safe := make(map[string]any, len(m))
-	for k, v := range m {
-		if _, err := json.Marshal(v); err != nil {
-			safe[k] = fmt.Sprint(v)
-		} else {
-			safe[k] = v
-		}
-	}
-	b, err := json.Marshal(safe)
+	b, err := json.Marshal(jsonSafe(reflect.ValueOf(m), 0))
 	if err != nil {
 		return "{}"
 	}
 	return string(b)
+}
+
+// jsonSafe turns v into values encoding/json accepts: maps with non-string
+// keys (expr's groupBy gives map[any]any) get printed keys; NaN and
+// infinities, functions, channels and complex numbers become text.
+func jsonSafe(v reflect.Value, depth int) any {
+	if !v.IsValid() {
+		return nil
+	}
+	if depth > 64 {
+		return fmt.Sprint(v.Interface())
+	}
+	switch v.Kind() {
+	case reflect.Interface, reflect.Pointer:
+		if v.IsNil() {
+			return nil
+		}
+		if _, ok := v.Interface().(json.Marshaler); !ok {
+			return jsonSafe(v.Elem(), depth+1)
+		}
+	case reflect.Map:
+		if v.IsNil() {
+			return nil
+		}
+		out := make(map[string]any, v.Len())
+		it := v.MapRange()
+		for it.Next() {
+			k := it.Key()
+			ks := ""
+			if k.Kind() == reflect.String {
+				ks = k.String()
+			} else {
+				ks = fmt.Sprint(k.Interface())
+			}
+			out[ks] = jsonSafe(it.Value(), depth+1)
+		}
+		return out
+	case reflect.Slice, reflect.Array:
+		if v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8 {
+			break // []byte: base64
+		}
+		out := make([]any, v.Len())
+		for i := range out {
+			out[i] = jsonSafe(v.Index(i), depth+1)
+		}
+		return out
+	case reflect.Float32, reflect.Float64:
+		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Sprint(f)
+		}
+	case reflect.Func, reflect.Chan, reflect.Complex64, reflect.Complex128, reflect.UnsafePointer:
+		return fmt.Sprint(v.Interface())
+	}
+	if !v.CanInterface() {
+		return nil
+	}
+	x := v.Interface()
+	if _, err := json.Marshal(x); err != nil {
+		return fmt.Sprint(x)
+	}
+	return x
 }

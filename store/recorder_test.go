@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -280,11 +281,16 @@ func TestRecorder_NaNVars(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec.Event(engine.Event{Kind: engine.EventStepFinished, Time: time.Now(), Seq: 1, NodeID: "a", Type: "t", Status: "ok", Vars: map[string]any{"x": math.NaN(), "name": "Ann"}})
+	rec.Event(engine.Event{Kind: engine.EventStepFinished, Time: time.Now(), Seq: 1, NodeID: "a", Type: "t", Status: "ok", Vars: map[string]any{"x": math.NaN(), "name": "Ann",
+		"groups": map[any]any{"a": []any{map[any]any{1: "one"}}, 2: math.Inf(1)}, "f": func() {}}})
 	rec.Close(&engine.Result{Status: engine.StatusOK, Steps: 1})
 	v, err := db.VarsAt(ctx, rec.RunID(), 1)
 	if err != nil || v["name"] != "Ann" || v["x"] != "NaN" {
 		t.Fatalf("vars = %v, %v", v, err)
+	}
+	g, _ := v["groups"].(map[string]any)
+	if fmt.Sprint(g["a"]) != "[map[1:one]]" || g["2"] != "+Inf" || v["f"] == nil {
+		t.Fatalf("groups = %#v, vars %v", v["groups"], v)
 	}
 }
 
