@@ -2,15 +2,19 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"deskbot/engine/textgen"
 	"deskbot/model/hub/hubtest"
 	"deskbot/model/openai/openaitest"
+	"deskbot/store"
 )
 
 // tinyModel is a real Hugging Face GPT-2 folder with random weights.
@@ -278,5 +282,31 @@ func TestCLIRunFlowWithTextGenerate(t *testing.T) {
 	r = runEnv(t, env, "", "run", "--dry-run", path, "--var", "out="+t.TempDir())
 	if r.code != 0 || !strings.Contains(r.stdout, "would generate up to 10 tokens with api:fake") || len(srv.Requests("")) != n {
 		t.Fatalf("dry run: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestCLIModelHistory(t *testing.T) {
+	data := t.TempDir()
+	db, err := store.OpenDir(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.SaveGeneration(context.Background(), textgen.Generation{RunID: "run-7", NodeID: "write", Provider: "gpt2", Model: "gpt2 (local)",
+		Prompt: "Dear Anna", Output: ", thanks", Params: json.RawMessage(`{"max_tokens":5}`), PromptTokens: 2, OutputTokens: 5,
+		FirstToken: 30 * time.Millisecond, Total: 130 * time.Millisecond, TokensPerSec: 40, FinishReason: "length"})
+	db.SaveGeneration(context.Background(), textgen.Generation{RunID: "run-8", Provider: "api:x", Model: "api:x/m", Prompt: "p", Error: "the stream was cut off"})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"DESKBOT_DATA=" + data}
+	r := runEnv(t, env, "", "model", "history")
+	if r.code != 0 || !strings.Contains(r.stdout, "run-7") || !strings.Contains(r.stdout, "2+5") || !strings.Contains(r.stdout, "error: the stream was cut off") {
+		t.Fatalf("history: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = runEnv(t, env, "", "model", "history", "--run", "run-7", "--json")
+	var g map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &g); err != nil || g["output"] != ", thanks" || g["first_token_ms"] != 30.0 || g["params"].(map[string]any)["max_tokens"] != 5.0 {
+		t.Fatalf("json: %v\n%s%s", err, r.stdout, r.stderr)
 	}
 }

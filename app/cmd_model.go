@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"deskbot/model"
 	"deskbot/model/hub"
 	"deskbot/model/openai"
+	"deskbot/store"
 )
 
 func init() {
@@ -32,6 +34,7 @@ func modelUsage() {
        deskbot model provider key NAME      store the API key in the OS keyring (read from standard input)
        deskbot model provider test NAME     send a tiny request
        deskbot model provider remove NAME
+       deskbot model history [--run ID] [--model M] [--limit N] [--json] [--data DIR]   recorded generations
 
 Models go to $DESKBOT_MODELS or the user cache folder; DESKBOT_HF_ENDPOINT replaces huggingface.co.
 API keys come from $DESKBOT_API_KEY_<PROFILE>, the OS keyring, or $OPENAI_API_KEY; they are never written to files.`)
@@ -61,6 +64,8 @@ func cmdModel(args []string) int {
 		return 0
 	case "provider", "providers":
 		return modelProvider(args[1:])
+	case "history":
+		return modelHistory(args[1:])
 	case "help", "-h", "--help":
 		modelUsage()
 		return 0
@@ -368,4 +373,66 @@ func modelProvider(args []string) int {
 	fmt.Fprintf(os.Stderr, "deskbot model provider: unknown subcommand %q\n", args[0])
 	modelUsage()
 	return 2
+}
+
+// modelHistory lists the generations that text.generate recorded.
+func modelHistory(args []string) int {
+	fs := flag.NewFlagSet("model history", flag.ContinueOnError)
+	run := fs.String("run", "", "only this run")
+	mdl := fs.String("model", "", "only this model, e.g. \"gpt2 (local)\"")
+	limit := fs.Int("limit", 20, "how many, newest first")
+	asJSON := fs.Bool("json", false, "one JSON object per line, with prompt and output")
+	data := fs.String("data", "", "data folder")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	db, err := openStore(*data)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deskbot:", err)
+		return 1
+	}
+	defer db.Close()
+	gens, err := db.Generations(context.Background(), store.GenerationFilter{RunID: *run, Model: *mdl, Limit: *limit})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deskbot:", err)
+		return 1
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetEscapeHTML(false)
+		for _, g := range gens {
+			enc.Encode(map[string]any{
+				"id": g.ID, "created": g.Created.UTC().Format(time.RFC3339Nano), "run_id": g.RunID, "node_id": g.NodeID,
+				"provider": g.Provider, "model": g.Model, "prompt": g.Prompt, "output": g.Output, "params": g.Params,
+				"prompt_tokens": g.PromptTokens, "output_tokens": g.OutputTokens,
+				"first_token_ms": ms(g.FirstToken), "total_ms": ms(g.Total), "tokens_per_second": g.TokensPerSec,
+				"finish_reason": g.FinishReason, "error": g.Error,
+			})
+		}
+		return 0
+	}
+	if len(gens) == 0 {
+		fmt.Println("no generations recorded")
+		return 0
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "WHEN\tRUN\tNODE\tMODEL\tTOKENS\tFIRST\tTOK/S\tRESULT")
+	for _, g := range gens {
+		result := g.FinishReason
+		if g.Error != "" {
+			result = "error: " + clipText(g.Error, 60)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d+%d\t%s\t%.1f\t%s\n", g.Created.Local().Format("2006-01-02 15:04:05"), g.RunID, g.NodeID,
+			g.Model, g.PromptTokens, g.OutputTokens, g.FirstToken.Round(time.Millisecond), g.TokensPerSec, result)
+	}
+	tw.Flush()
+	return 0
+}
+
+func clipText(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
 }
