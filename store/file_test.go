@@ -276,3 +276,82 @@ func TestFile_Concurrent(t *testing.T) {
 		t.Fatalf("%d versions, want 50", len(vs))
 	}
 }
+
+// Events reach the disk on their own, without Flush or Close, soon after
+// they arrive (the writer commits at least every few tens of ms).
+func TestRecorder_CommitsUnprompted(t *testing.T) {
+	db, _ := MustOpenFile(t)
+	ctx := context.Background()
+	rec, err := db.Recorder(ctx, store.RunInfo{Flow: "trickle"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close(nil)
+	rec.Event(engine.Event{Kind: engine.EventStepStarted, Time: time.Now(), Seq: 1, NodeID: "a", Type: "t"})
+	rec.Event(engine.Event{Kind: engine.EventStepFinished, Time: time.Now(), Seq: 1, NodeID: "a", Type: "t", Status: engine.StatusOK})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		steps, err := db.Steps(ctx, rec.RunID())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(steps) == 1 && steps[0].Status == engine.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the step was not committed without a flush: %+v", steps)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if r, _ := db.Run(ctx, rec.RunID()); r.Steps != 1 || r.Status != store.StatusRunning {
+		t.Fatalf("run while recording = %+v", r)
+	}
+}
+
+// While another process holds the write lock, Event still returns at
+// once, and every event is written once the lock is released.
+func TestRecorder_LockedDatabase(t *testing.T) {
+	db, path := MustOpenFile(t)
+	other, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx := context.Background()
+	rec, err := db.Recorder(ctx, store.RunInfo{Flow: "locked"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := other.SQL().Begin() // BEGIN IMMEDIATE: holds the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	const steps = 5000
+	sent := make(chan struct{})
+	go func() {
+		for seq := 1; seq <= steps; seq++ {
+			rec.Event(engine.Event{Kind: engine.EventStepStarted, Time: time.Now(), Seq: seq, NodeID: "a", Type: "t"})
+			rec.Event(engine.Event{Kind: engine.EventStepFinished, Time: time.Now(), Seq: seq, NodeID: "a", Type: "t", Status: engine.StatusOK})
+		}
+		close(sent)
+	}()
+	select {
+	case <-sent:
+	case <-time.After(4 * time.Second): // below the 5s busy timeout
+		t.Fatal("Event blocked while the database was locked")
+	}
+	if got, _ := other.Steps(ctx, rec.RunID()); len(got) != 0 {
+		t.Fatalf("%d steps committed through a held lock", len(got))
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Close(&engine.Result{Status: engine.StatusOK, Steps: steps}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := other.Steps(ctx, rec.RunID())
+	if err != nil || len(got) != steps {
+		t.Fatalf("%d steps after the lock was released, want %d (%v)", len(got), steps, err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -27,6 +28,7 @@ const (
 	flushInterval = 20 * time.Millisecond
 	chunkEvents   = 256 // events per buffer chunk
 	keepChunks    = 64  // free chunks kept for reuse
+	writeAttempts = 4   // tries of a batch that finds the database locked (5s each)
 )
 
 // Recorder is the engine.Observer that records one run. Event only appends
@@ -62,6 +64,8 @@ type Recorder struct {
 	maxSeq     int                  // highest finished seq committed
 	seqAt      int                  // steps count last stored in the run row
 	pendingMax int
+	// Changes to open, applied when the batch is committed.
+	opened, finishedOpen []int
 }
 
 // RecorderStats counts what a recorder committed.
@@ -279,9 +283,24 @@ func (r *Recorder) writePending() bool {
 		r.spare = chunks
 		return false
 	}
-	err := r.write(chunks)
+	var err error
+	for attempt := 1; ; attempt++ {
+		r.opened, r.finishedOpen = r.opened[:0], r.finishedOpen[:0]
+		err = r.write(chunks)
+		// Another process holding the write lock past the busy timeout:
+		// keep the events and try again rather than lose them.
+		if err == nil || attempt == writeAttempts || !isBusy(err) {
+			break
+		}
+	}
 	if err == nil {
 		r.maxSeq, r.seqAt = r.pendingMax, r.pendingMax
+		for _, s := range r.finishedOpen {
+			delete(r.open, s)
+		}
+		for _, s := range r.opened {
+			r.opened = append(r.opened, s)
+		}
 	}
 	r.mu.Lock()
 	if err != nil {
@@ -407,7 +426,9 @@ func (r *Recorder) writeRows(prep func(string) (*rawStmt, error), chunks [][]eng
 					delete(r.starts, e.Seq)
 				}
 				// OR REPLACE: the step may be stored as running already.
-				delete(r.open, e.Seq)
+				if r.open[e.Seq] {
+					r.finishedOpen = append(r.finishedOpen, e.Seq)
+				}
 				st, err := get(&step, `INSERT OR REPLACE INTO steps `+stepCols)
 				if err != nil {
 					return err
@@ -479,7 +500,7 @@ func (r *Recorder) writeRows(prep func(string) (*rawStmt, error), chunks [][]eng
 				StatusRunning, "", nil, ""); err != nil {
 				return fmt.Errorf("step %d (node %s): %w", e.Seq, e.NodeID, err)
 			}
-			r.open[s] = true
+			r.opened = append(r.opened, s)
 		}
 	}
 	if maxSeq != r.seqAt {
@@ -493,6 +514,12 @@ func (r *Recorder) writeRows(prep func(string) (*rawStmt, error), chunks [][]eng
 	}
 	r.pendingMax = maxSeq
 	return nil
+}
+
+// isBusy says whether err is SQLite's "database is locked".
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
 }
 
 // marshalLoose encodes a map as JSON text; values JSON cannot hold (NaN,
