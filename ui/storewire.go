@@ -144,4 +144,3 @@ func (h *storeHistory) Screenshot(runID string, st HistoryStep) string {
 	}
 	return best
 }
-

@@ -271,3 +271,112 @@ var (
 	builtBin  string
 	buildErr  error
 )
+
+// TestRealMouseBuildsFlowUnderXvfb drives the real deskbot window with
+// the X pointer and keyboard: it searches the palette, drags "Log message"
+// onto the canvas, drags from the start node's port to the new node, saves
+// with ctrl+s and reads the saved file.
+func TestRealMouseBuildsFlowUnderXvfb(t *testing.T) {
+	x := startX(t)
+	bin := buildDeskbot(t)
+	dir := t.TempDir()
+	flowPath := filepath.Join(dir, "mouse.json")
+	if err := engine.NewFlow("Mouse test").Save(flowPath); err != nil {
+		t.Fatal(err)
+	}
+	app := x.cmd(bin, flowPath)
+	app.Env = append(app.Env, "DESKBOT_DATA="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "HOME="+dir)
+	var logs strings.Builder
+	app.Stdout, app.Stderr = &logs, &logs
+	if err := app.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Process.Kill(); app.Wait() })
+	var win string
+	if !waitFor(30*time.Second, func() bool { win = x.findWindow("Mouse test"); return win != "" }) {
+		t.Fatalf("no window; output:\n%s", logs.String())
+	}
+	time.Sleep(1500 * time.Millisecond)
+	xdo := func(args ...string) {
+		t.Helper()
+		if out, err := x.cmd("xdotool", args...).CombinedOutput(); err != nil {
+			t.Fatalf("xdotool %v: %v\n%s", args, err, out)
+		}
+	}
+	shot := func(name string) image.Image {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if out, err := x.cmd("import", "-window", "root", p).CombinedOutput(); err != nil {
+			t.Fatalf("import: %v\n%s", err, out)
+		}
+		fh, err := os.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fh.Close()
+		img, err := png.Decode(fh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	// the start node's "next" port: the only dot of that colour on screen
+	img := shot("before.png")
+	var sx, sy, n int
+	bd := img.Bounds()
+	for y := bd.Min.Y; y < bd.Max.Y; y++ {
+		for x := bd.Min.X; x < bd.Max.X; x++ {
+			r, g, b, _ := img.At(x, y).RGBA()
+			if absInt(int(r>>8)-0x6b) <= 6 && absInt(int(g>>8)-0x7a) <= 6 && absInt(int(b>>8)-0x90) <= 6 {
+				sx, sy, n = sx+x, sy+y, n+1
+			}
+		}
+	}
+	if n < 20 {
+		t.Fatalf("start port not found on screen (%d pixels)", n)
+	}
+	port := image.Pt(sx/n, sy/n)
+	target := port.Add(image.Pt(160, 140))
+	t.Logf("start port at %v, dropping at %v", port, target)
+
+	// search the palette and drag the first match onto the canvas
+	xdo("mousemove", "--window", win, "110", "96", "click", "1")
+	xdo("type", "--delay", "20", "log message")
+	time.Sleep(300 * time.Millisecond)
+	xdo("mousemove", "--window", win, "60", "175")
+	drag := func(to image.Point) {
+		xdo("mousedown", "1")
+		for i := 0; i < 12; i++ {
+			xdo("mousemove_relative", "--", "3", "2")
+			time.Sleep(15 * time.Millisecond)
+		}
+		xdo("mousemove", fmt.Sprint(to.X), fmt.Sprint(to.Y))
+		time.Sleep(100 * time.Millisecond)
+		xdo("mousemove", fmt.Sprint(to.X+1), fmt.Sprint(to.Y))
+		time.Sleep(100 * time.Millisecond)
+		xdo("mouseup", "1")
+		time.Sleep(300 * time.Millisecond)
+	}
+	drag(target)
+	// from the start port to the new node
+	xdo("mousemove", fmt.Sprint(port.X), fmt.Sprint(port.Y))
+	time.Sleep(100 * time.Millisecond)
+	drag(target)
+	xdo("key", "ctrl+s")
+	var f *engine.Flow
+	if !waitFor(5*time.Second, func() bool {
+		g, err := engine.LoadFile(flowPath)
+		f = g
+		return err == nil && len(g.Nodes) == 2
+	}) {
+		shot("after.png")
+		t.Fatalf("saved flow has %d nodes; output:\n%s", len(f.Nodes), logs.String())
+	}
+	logNode := f.Nodes[1]
+	if logNode.Type != "control.log" {
+		t.Fatalf("dropped node is %s", logNode.Type)
+	}
+	if got := f.Next("start", "next"); got != logNode.ID {
+		t.Fatalf("start.next leads to %q, want %q; edges %v", got, logNode.ID, f.Edges)
+	}
+}
