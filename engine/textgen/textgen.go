@@ -141,12 +141,13 @@ func init() {
 		Summary: "Writes text with a language model: GPT-2 on this computer, or an OpenAI-compatible API.",
 		Doc: "The prompt is a template: `Write a short thank-you letter to {{ row.name }} for ordering {{ row.product }}.` " +
 			"The provider is a local model (`gpt2`, `distilgpt2`, … after `deskbot model pull`, or a checkpoint folder) " +
-			"or `api:PROFILE` for an API profile made with `deskbot model provider add`. " +
+			"or `api:PROFILE` for an API profile made with `deskbot model provider add` " +
+			"(`api:PROFILE/MODEL` asks the same server for another model). " +
 			"Temperature 0 always picks the likeliest token (same output every time). " +
 			"Every generation is kept in the history with its timings.",
 		Fields: []engine.Field{
 			{Name: "provider", Title: "Model", Kind: engine.KindText, Required: true, Default: "gpt2",
-				Help: "gpt2, distilgpt2, a checkpoint folder, or api:PROFILE"},
+				Help: "gpt2, distilgpt2, a checkpoint folder, api:PROFILE, or api:PROFILE/MODEL"},
 			{Name: "prompt", Title: "Prompt", Kind: engine.KindMulti, Required: true, Help: "Text with {{ }} variables."},
 			{Name: "max_tokens", Title: "Max tokens", Kind: engine.KindInt, Default: 100.0, Help: "Longest answer, in tokens (about ¾ of a word each)."},
 			{Name: "temperature", Title: "Temperature", Kind: engine.KindFloat, Default: 0.7, Help: "0 = always the likeliest word; higher = more varied."},

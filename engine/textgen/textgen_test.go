@@ -221,6 +221,11 @@ func TestGenerateThroughAPI(t *testing.T) {
 	if strings.Contains(string(b), "sk-flow") {
 		t.Fatal("API key recorded")
 	}
+	// api:PROFILE/MODEL picks another model of the same server.
+	if _, err := engine.Run(context.Background(), genFlow(map[string]any{"provider": "api:local/gpt-9", "prompt": "x"}), opts); err == nil ||
+		!strings.Contains(err.Error(), `unknown model "gpt-9"`) {
+		t.Fatalf("model override: %v", err)
+	}
 	_, err = engine.Run(context.Background(), genFlow(map[string]any{"provider": "api:nope", "prompt": "x"}), opts)
 	if err == nil || !strings.Contains(err.Error(), "deskbot model provider add nope") {
 		t.Fatalf("unknown profile: %v", err)

@@ -32,6 +32,8 @@ var (
 
 // Options tune the client; zero values take the defaults.
 type Options struct {
+	// Model, when set, replaces the profile's model name.
+	Model            string
 	ConnectTimeout   time.Duration // TCP/TLS connect; default 10s
 	FirstByteTimeout time.Duration // until response headers; default 60s
 	IdleTimeout      time.Duration // between streamed chunks; default 60s
@@ -86,6 +88,9 @@ var _ model.Generator = (*Client)(nil)
 // New makes a client for a profile with the given key ("" for servers that
 // need none). keySource says where the key came from, for error messages.
 func New(p Profile, key, keySource string, o Options) (*Client, error) {
+	if o.Model != "" {
+		p.Model = o.Model
+	}
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}

@@ -32,13 +32,17 @@ type OpenOptions struct {
 const APIPrefix = "api:"
 
 // Open opens a provider: "api:PROFILE" is an OpenAI-compatible API
-// profile; anything else is an installed local model (gpt2, distilgpt2…)
+// profile ("api:PROFILE/MODEL" with another model of the same server);
+// anything else is an installed local model (gpt2, distilgpt2…)
 // or a checkpoint folder.
 func Open(ctx context.Context, provider string, o OpenOptions) (model.Generator, error) {
 	if name, ok := strings.CutPrefix(provider, APIPrefix); ok {
 		ao := o.API
 		if o.Retry != nil {
 			ao.Notify = func(a int, w time.Duration, why string) { o.Retry(provider, a, w, why) }
+		}
+		if prof, m, ok := strings.Cut(name, "/"); ok {
+			name, ao.Model = prof, m
 		}
 		return openai.Open(name, ao)
 	}

@@ -36,7 +36,7 @@ type Server struct {
 	// Renamed, when set, is an old name of Repo: its URLs answer with a
 	// redirect to Repo's, as Hugging Face does for renamed repositories.
 	Renamed string
-	log    []string
+	log     []string
 }
 
 // IsLFS reports whether a file is served as an LFS file.
