@@ -170,6 +170,11 @@ func TestSIGKILL(t *testing.T) {
 	if len(steps) < committed {
 		t.Fatalf("%d steps stored, the child reported %d committed", len(steps), committed)
 	}
+	for _, s := range steps {
+		if s.Status == store.StatusRunning {
+			t.Fatalf("step %d still running after the run was interrupted", s.Seq)
+		}
+	}
 	order := []string{"inc", "say", "more"}
 	for i, s := range steps[:committed] {
 		if s.Seq != i+1 || s.Status != engine.StatusOK {

@@ -201,6 +201,11 @@ func (r *Recorder) Close(res *engine.Result) error {
 	}
 	_, err := r.d.db.ExecContext(context.Background(), `UPDATE runs SET status = ?, end = ?, error = ?, steps = ? WHERE id = ?`,
 		status, r.d.Now().UnixNano(), errText, steps, r.key)
+	if err == nil && len(r.open) > 0 {
+		// Steps that started and never finished.
+		_, err = r.d.db.ExecContext(context.Background(), `UPDATE steps SET status = ? WHERE run = ? AND status = ?`,
+			engine.StatusInterrupted, r.key, StatusRunning)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err != nil && r.err == nil {
@@ -299,7 +304,7 @@ func (r *Recorder) writePending() bool {
 			delete(r.open, s)
 		}
 		for _, s := range r.opened {
-			r.opened = append(r.opened, s)
+			r.open[s] = true
 		}
 	}
 	r.mu.Lock()

@@ -89,6 +89,10 @@ func TestRecorder_EngineRun(t *testing.T) {
 	if strings.Join(nodes, " ") != want {
 		t.Fatalf("steps:\n got %s\nwant %s", strings.Join(nodes, " "), want)
 	}
+	page, err := db.StepsAfter(ctx, id, 4, 3)
+	if err != nil || len(page) != 3 || page[0].Seq != 5 || page[2].Seq != 7 {
+		t.Fatalf("StepsAfter(4, 3) = %+v, %v", page, err)
+	}
 	boom := steps[10]
 	if boom.Type != "control.fail" || boom.Port != "error" || boom.Error != "no more at 3" || boom.Attempt != 1 {
 		t.Fatalf("boom step = %+v", boom)
@@ -229,11 +233,12 @@ func TestRecorder_Events(t *testing.T) {
 	rec.Event(engine.Event{Kind: engine.EventVars, Time: t0, Seq: 1, Vars: map[string]any{"name": "Bob"}})
 	rec.Event(engine.Event{Kind: engine.EventStepStarted, Time: t0.Add(3 * time.Second), Seq: 2, NodeID: "click", Type: "desktop.click", Attempt: 2})
 	rec.Event(engine.Event{Kind: engine.EventStepFinished, Time: t0.Add(4 * time.Second), Seq: 2, NodeID: "click", Type: "desktop.click", Attempt: 2, Status: engine.StatusOK, Duration: time.Second, Port: "next"})
+	rec.Event(engine.Event{Kind: engine.EventStepStarted, Time: t0.Add(4 * time.Second), Seq: 3, NodeID: "never", Type: "t"})
 	rec.Event(engine.Event{Kind: engine.EventRunFinished, Time: t0.Add(4 * time.Second), Seq: 2, Status: engine.StatusOK})
 	if err := rec.Close(nil); err != nil { // no result: the run_finished event decides
 		t.Fatal(err)
 	}
-	rec.Event(engine.Event{Kind: engine.EventStepStarted, Seq: 3}) // after Close: ignored
+	rec.Event(engine.Event{Kind: engine.EventStepStarted, Seq: 4}) // after Close: ignored
 	if err := rec.Close(nil); err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +246,7 @@ func TestRecorder_Events(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(steps) != 2 {
+	if len(steps) != 3 || steps[2].Status != engine.StatusInterrupted {
 		t.Fatalf("steps = %+v", steps)
 	}
 	s := steps[0]

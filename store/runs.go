@@ -166,13 +166,22 @@ func (d *DB) runKey(ctx context.Context, runID string) (int64, error) {
 
 // Steps returns a run's steps in order.
 func (d *DB) Steps(ctx context.Context, runID string) ([]Step, error) {
+	return d.StepsAfter(ctx, runID, 0, 0)
+}
+
+// StepsAfter returns up to limit steps (0: all) with seq > after, in
+// order: a page of a long run's history.
+func (d *DB) StepsAfter(ctx context.Context, runID string, after, limit int) ([]Step, error) {
 	k, err := d.runKey(ctx, runID)
 	if err != nil {
 		return nil, err
 	}
+	if limit <= 0 {
+		limit = -1
+	}
 	rows, err := d.db.QueryContext(ctx, `SELECT s.seq, s.node, s.type, s.label, s.attempt, s.start, s.duration, s.status, s.port,
 		COALESCE(s.outputs, ''), s.error, EXISTS (SELECT 1 FROM vars v WHERE v.run = s.run AND v.seq = s.seq)
-		FROM steps s WHERE s.run = ? ORDER BY s.seq`, k)
+		FROM steps s WHERE s.run = ? AND s.seq > ? ORDER BY s.seq LIMIT ?`, k, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("steps of run %q: %w", runID, err)
 	}
@@ -304,6 +313,10 @@ func (d *DB) MarkInterrupted(ctx context.Context) (int, error) {
 		}
 		if k, _ := res.RowsAffected(); k > 0 {
 			n++
+		}
+		// The step it died in.
+		if _, err := d.db.ExecContext(ctx, `UPDATE steps SET status = ? WHERE run = ? AND status = ?`, engine.StatusInterrupted, c.id, StatusRunning); err != nil {
+			return n, fmt.Errorf("mark run interrupted: %w", err)
 		}
 	}
 	return n, nil
