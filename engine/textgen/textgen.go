@@ -277,9 +277,10 @@ func (a *generate) Run(ctx context.Context, c *engine.Call) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	start := time.Now().UTC()
 	res, genErr := gen.Generate(ctx, req, nil)
 	g := Generation{RunID: c.RunID(), NodeID: c.Node.ID, Provider: provider, Model: gen.Name(), Prompt: req.Prompt,
-		Params: paramsJSON(req), Created: time.Now().UTC()}
+		Params: paramsJSON(req), Created: start}
 	if res != nil {
 		g.Output, g.PromptTokens, g.OutputTokens = res.Text, res.PromptTokens, res.OutputTokens
 		g.FirstToken, g.Total, g.TokensPerSec, g.FinishReason = res.FirstToken, res.Total, res.TokensPerSecond(), res.FinishReason
@@ -296,6 +297,13 @@ func (a *generate) Run(ctx context.Context, c *engine.Call) (string, error) {
 		cancel()
 	}
 	if genErr != nil {
+		if res != nil && res.Text != "" {
+			// Keep the partial text for an error port to use.
+			c.Output("partial_text", res.Text)
+			if err := c.Set(a.output, res.Text); err != nil {
+				c.Log("warn", err.Error())
+			}
+		}
 		return "", fmt.Errorf("generate with %s: %w", provider, genErr)
 	}
 	c.Output("model", g.Model)

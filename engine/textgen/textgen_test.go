@@ -166,6 +166,14 @@ func TestGenerateFailureIsRecorded(t *testing.T) {
 	if len(log.gens) != 1 || log.gens[0].Error == "" || log.gens[0].Output != "Dear" {
 		t.Fatalf("logged %+v", log.gens)
 	}
+	// Caught by the error port, the partial text is in the variable.
+	f := genFlow(map[string]any{"provider": "fake", "prompt": "Hi {{ name }}", "output": "reply"})
+	f.Nodes = append(f.Nodes, &engine.Node{ID: "handled", Type: "control.end"})
+	f.Edges = append(f.Edges, engine.Edge{From: "gen", Port: "error", To: "handled"})
+	res, err := engine.Run(context.Background(), f, opts)
+	if err != nil || res.Vars["reply"] != "Dear" || !strings.Contains(res.Vars["last_error"].(string), "stream cut") {
+		t.Fatalf("caught: %v %v", err, res.Vars)
+	}
 }
 
 func TestGenerateSetupErrors(t *testing.T) {
