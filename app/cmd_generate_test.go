@@ -277,6 +277,12 @@ func TestCLIRunFlowWithTextGenerate(t *testing.T) {
 	if strings.Contains(r.stdout+r.stderr, key) {
 		t.Fatal("the API key was printed")
 	}
+	// Both generations are in the history under the run's id.
+	runID := strings.TrimSuffix(strings.Fields(r.stdout)[1], ":")
+	h := runEnv(t, env, "", "model", "history", "--run", runID)
+	if h.code != 0 || strings.Count(h.stdout, runID) != 2 || !strings.Contains(h.stdout, "api:fake") {
+		t.Fatalf("history of run %s: %d\n%s%s", runID, h.code, h.stdout, h.stderr)
+	}
 	// A dry run calls no API.
 	n := len(srv.Requests(""))
 	r = runEnv(t, env, "", "run", "--dry-run", path, "--var", "out="+t.TempDir())

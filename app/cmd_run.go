@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"deskbot/engine"
+	"deskbot/engine/textgen"
 	"deskbot/store"
 )
 
@@ -96,6 +97,7 @@ func cmdRun(args []string) int {
 			return 1
 		}
 		opts.ArtifactDir = db.ArtifactDir(opts.RunID)
+		textgen.WithLog(&opts, db)
 		opts.Observer = engine.Observers{rec, printer}
 	}
 	if err := wireServices(ctx, stop, &opts); err != nil {
