@@ -67,6 +67,8 @@ type FlowCanvas struct {
 	OnContextMenu func(nodeID string, abs fyne.Position)
 	// OnViewChange is called after pan or zoom.
 	OnViewChange func()
+	// OnKey gets the keys the canvas does not use itself (F5, F9, ...).
+	OnKey func(*fyne.KeyEvent)
 
 	mode      dragMode
 	down      *desktop.MouseEvent
@@ -713,6 +715,10 @@ func (c *FlowCanvas) TypedKey(e *fyne.KeyEvent) {
 				}
 			}
 		})
+	default:
+		if c.OnKey != nil {
+			c.OnKey(e)
+		}
 	}
 }
 

@@ -247,7 +247,7 @@ func (p *PropertyPanel) fieldEditor(id string, n *engine.Node, fd engine.Field) 
 	hint := kindHint(fd.Kind)
 	if fd.Help != "" {
 		help := tr("help."+n.Type+"."+name, fd.Help)
-		if hint != "" {
+		if hint != "" && !strings.Contains(help, "{{") && !strings.Contains(help, "expression") {
 			hint = help + " — " + hint
 		} else {
 			hint = help

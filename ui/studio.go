@@ -273,7 +273,40 @@ func (s *Studio) actions() []struct {
 	}
 }
 
+// handleKey runs the function keys. fyne's desktop driver turns only keys
+// with ctrl, alt or super into shortcuts, so F5 and friends come here from
+// the focused canvas or from the window.
+func (s *Studio) handleKey(e *fyne.KeyEvent) {
+	if s.onStart {
+		return
+	}
+	shift := false
+	if d, ok := s.App.Driver().(desktop.Driver); ok {
+		shift = d.CurrentKeyModifiers()&fyne.KeyModifierShift != 0
+	}
+	switch e.Name {
+	case fyne.KeyF5:
+		if shift {
+			s.Stop()
+		} else {
+			s.Run(false)
+		}
+	case fyne.KeyF6:
+		s.Run(true)
+	case fyne.KeyF10:
+		s.Step()
+	case fyne.KeyF9:
+		s.ToggleBreakpoint()
+	case fyne.KeyEscape:
+		if s.Running() {
+			s.Stop()
+		}
+	}
+}
+
 func (s *Studio) addShortcuts() {
+	s.Win.Canvas().SetOnTypedKey(s.handleKey)
+	s.Canvas.OnKey = s.handleKey
 	for _, a := range s.actions() {
 		fn := a.fn
 		s.Win.Canvas().AddShortcut(a.sc, func(fyne.Shortcut) {
