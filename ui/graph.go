@@ -183,6 +183,23 @@ func (c *FlowCanvas) SetRunning(id string) {
 	c.Refresh()
 }
 
+// SetRunningSeq records nodes started one after another since the last
+// frame and highlights the last, redrawing once.
+func (c *FlowCanvas) SetRunningSeq(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	c.Highlights = append(c.Highlights, ids...)
+	if len(c.Highlights) > 100000 {
+		c.Highlights = append(c.Highlights[:0], c.Highlights[len(c.Highlights)-50000:]...)
+	}
+	last := ids[len(ids)-1]
+	if last != c.running {
+		c.running = last
+		c.Refresh()
+	}
+}
+
 // Running returns the highlighted node.
 func (c *FlowCanvas) Running() string { return c.running }
 
@@ -673,6 +690,7 @@ func (c *FlowCanvas) AddSpecAt(spec *engine.Spec, p fyne.Position) string {
 	pt := engine.Point{X: snap(d.X - nodeW/2), Y: snap(d.Y - nodeHeight(nports)/2)}
 	id := c.doc.AddNode(spec, pt)
 	c.Select(id)
+	c.focus() // so that Delete and the arrow keys act on the new node
 	return id
 }
 

@@ -132,22 +132,22 @@ func (s *Studio) startRun(debug, paused bool) error {
 // goroutine, called by the bridge.
 func (s *Studio) applyBatch(b *runBatch) {
 	r := s.run
-	for _, id := range b.started {
-		s.Canvas.SetRunning(id)
-	}
+	s.Canvas.SetRunningSeq(b.started)
 	if r != nil {
 		r.steps += len(b.started)
 	}
+	lines := make([]string, 0, len(b.logs)+1)
 	for _, e := range b.logs {
 		lvl := ""
 		if e.Level != "" && e.Level != "info" {
 			lvl = strings.ToUpper(e.Level) + " "
 		}
-		s.appendOutput(fmt.Sprintf("%s %s[%s] %s", e.Time.Format("15:04:05.000"), lvl, e.NodeID, e.Message))
+		lines = append(lines, fmt.Sprintf("%s %s[%s] %s", e.Time.Format("15:04:05.000"), lvl, e.NodeID, e.Message))
 	}
 	if b.droppedLogs > 0 {
-		s.appendOutput(fmt.Sprintf("… %d %s", b.droppedLogs, lang.L("more log lines not shown")))
+		lines = append(lines, fmt.Sprintf("… %d %s", b.droppedLogs, lang.L("more log lines not shown")))
 	}
+	s.appendOutput(lines...)
 	if b.vars != nil {
 		s.setVars(b.vars)
 	}
@@ -221,8 +221,11 @@ func (s *Studio) updateButtons() {
 	set("stop", running)
 }
 
-func (s *Studio) appendOutput(line string) {
-	s.outLines = append(s.outLines, line)
+func (s *Studio) appendOutput(lines ...string) {
+	if len(lines) == 0 {
+		return
+	}
+	s.outLines = append(s.outLines, lines...)
 	if len(s.outLines) > maxOutput {
 		s.outLines = append(s.outLines[:0], s.outLines[len(s.outLines)-maxOutput*3/4:]...)
 	}

@@ -410,3 +410,82 @@ func TestSaveAndAutosaveRecovery(t *testing.T) {
 	}
 	_ = os.Remove(path)
 }
+
+// TestBusyRunKeepsUIResponsive runs a tight loop that logs every
+// iteration: each hand-over to the UI must stay short (the window never
+// freezes) and Stop must end the run promptly.
+func TestBusyRunKeepsUIResponsive(t *testing.T) {
+	s, ui := newTestStudio(t)
+	f := engine.NewFlow("busy")
+	f.Variables = []engine.Variable{{Name: "i", Type: "number", Default: 0.0}}
+	f.Nodes = append(f.Nodes,
+		&engine.Node{ID: "loop", Type: "control.while", Params: map[string]any{"condition": "true", "max_iterations": 1e9}, Position: engine.Point{X: 200}},
+		&engine.Node{ID: "inc", Type: "control.set_variable", Params: map[string]any{"variable": "i", "value": "i + 1"}, Position: engine.Point{X: 400}},
+		&engine.Node{ID: "say", Type: "control.log", Params: map[string]any{"message": "tick {{ i }}"}, Position: engine.Point{X: 600}},
+	)
+	f.Edges = []engine.Edge{{From: "start", Port: "next", To: "loop"}, {From: "loop", Port: "loop", To: "inc"}, {From: "inc", Port: "next", To: "say"}, {From: "say", Port: "next", To: "loop"}}
+	s.setDocument(NewDocument(f, ""))
+	s.Run(false)
+	var worst time.Duration
+	batches := 0
+	timed := make(chan func(), 4096)
+	go func() {
+		for fn := range ui {
+			timed <- fn
+		}
+	}()
+	end := time.Now().Add(1500 * time.Millisecond)
+	for time.Now().Before(end) {
+		select {
+		case fn := <-timed:
+			st := time.Now()
+			fn()
+			if d := time.Since(st); d > worst {
+				worst = d
+			}
+			batches++
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	done := s.RunDone()
+	stopAt := time.Now()
+	s.Stop()
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second):
+		t.Fatal("busy run did not stop within 2s")
+	}
+	stopped := time.Since(stopAt)
+	for s.Running() {
+		select {
+		case fn := <-timed:
+			fn()
+		case <-time.After(5 * time.Second):
+			t.Fatal("run end never reached the UI")
+		}
+	}
+	t.Logf("%d batches, worst hand-over %v, %d output lines, %v vars i, stop took %v", batches, worst, len(s.OutputLines()), s.Variables()["i"], stopped)
+	if batches < 10 {
+		t.Errorf("only %d batches reached the UI", batches)
+	}
+	if worst > 250*time.Millisecond {
+		t.Errorf("a hand-over to the UI took %v", worst)
+	}
+	if stopped > time.Second {
+		t.Errorf("stop took %v", stopped)
+	}
+}
+
+func TestCloseWithUnsavedChangesAsks(t *testing.T) {
+	s, _ := newTestStudio(t)
+	s.closeRequested()
+	if s.Win.Canvas().Overlays().Top() != nil {
+		t.Fatal("a clean document asked before closing")
+	}
+	s2, _ := newTestStudio(t)
+	dragPalette(t, s2, "control.log", fyne.NewPos(400, 200))
+	s2.closeRequested()
+	if s2.Win.Canvas().Overlays().Top() == nil {
+		t.Fatal("closing with unsaved changes did not ask")
+	}
+}
