@@ -63,15 +63,16 @@ type Studio struct {
 	bridge *bridge
 	run    *activeRun
 
-	outLines []string
-	Output   *widget.List
-	varNames []string
-	varVals  map[string]any
-	Vars     *widget.List
-	ProbList *widget.List
-	Tabs     *container.AppTabs
-	history  *historyPanel
-	status   *widget.Label
+	outLines   []string
+	Output     *widget.List
+	varNames   []string
+	varVals    map[string]any
+	Vars       *widget.List
+	ProbList   *widget.List
+	Tabs       *container.AppTabs
+	history    *historyPanel
+	status     *widget.Label
+	statusText string
 
 	main      fyne.CanvasObject
 	startPage fyne.CanvasObject
@@ -113,6 +114,7 @@ func NewStudio(a fyne.App, opts Options) *Studio {
 	s.Win.SetCloseIntercept(s.closeRequested)
 	s.Win.Resize(fyne.NewSize(1280, 800))
 	s.setDocument(s.Doc)
+	s.updateButtons()
 	s.ShowStartPage()
 	return s
 }
@@ -194,7 +196,8 @@ func (s *Studio) build() {
 			}
 		}
 	}
-	s.status = widget.NewLabel(lang.L("Ready"))
+	s.statusText = lang.L("Ready")
+	s.status = widget.NewLabel(s.statusText)
 	s.status.Truncation = fyne.TextTruncateEllipsis
 
 	centre := container.NewVSplit(s.Canvas, s.Tabs)
@@ -207,10 +210,19 @@ func (s *Studio) build() {
 }
 
 func (s *Studio) toolbar() fyne.CanvasObject {
-	b := func(key, label string, icon fyne.Resource, fn func()) *widget.Button {
-		btn := widget.NewButtonWithIcon(label, icon, fn)
+	hints := map[string]string{
+		"new": lang.L("New") + " — Ctrl+N", "open": lang.L("Open…") + " — Ctrl+O", "save": lang.L("Save") + " — Ctrl+S",
+		"undo": lang.L("Undo") + " — Ctrl+Z", "redo": lang.L("Redo") + " — Ctrl+Shift+Z / Ctrl+Y",
+		"run": lang.L("Run") + " — F5", "debug": lang.L("Debug") + " — F6", "step": lang.L("Step") + " — F10",
+		"stop": lang.L("Stop") + " — Shift+F5 / Esc", "zoomout": lang.L("Zoom out") + " — Ctrl+-",
+		"zoomin": lang.L("Zoom in") + " — Ctrl+=", "fit": lang.L("Fit to view") + " — Ctrl+0",
+	}
+	b := func(key, label string, icon fyne.Resource, fn func()) *toolButton {
+		btn := &toolButton{hint: hints[key], status: s.hoverStatus}
+		btn.Text, btn.Icon, btn.OnTapped = label, icon, fn
+		btn.ExtendBaseWidget(btn)
 		btn.Importance = widget.LowImportance
-		s.buttons[key] = btn
+		s.buttons[key] = &btn.Button
 		return btn
 	}
 	run := b("run", lang.L("Run"), theme.MediaPlayIcon(), func() { s.Run(false) })
@@ -554,7 +566,44 @@ func (s *Studio) contextMenu(id string, abs fyne.Position) {
 	widget.ShowPopUpMenuAtPosition(fyne.NewMenu("", items...), s.Win.Canvas(), abs)
 }
 
-func (s *Studio) setStatus(msg string) { s.status.SetText(msg) }
+func (s *Studio) setStatus(msg string) {
+	s.statusText = msg
+	s.status.SetText(msg)
+}
+
+// hoverStatus shows a toolbar button's name and shortcut while the pointer
+// is on it ("" restores the status).
+func (s *Studio) hoverStatus(hint string) {
+	if hint == "" {
+		s.status.SetText(s.statusText)
+		return
+	}
+	s.status.SetText(hint)
+}
+
+// toolButton is a toolbar button that shows its shortcut in the status line
+// while hovered.
+type toolButton struct {
+	widget.Button
+	hint   string
+	status func(string)
+}
+
+// MouseIn shows the hint (desktop.Hoverable).
+func (b *toolButton) MouseIn(e *desktop.MouseEvent) {
+	b.Button.MouseIn(e)
+	if b.hint != "" {
+		b.status(b.hint)
+	}
+}
+
+// MouseOut restores the status line (desktop.Hoverable).
+func (b *toolButton) MouseOut() {
+	b.Button.MouseOut()
+	if b.hint != "" {
+		b.status("")
+	}
+}
 
 // New starts an empty flow (asking first about unsaved changes).
 func (s *Studio) New() {
