@@ -23,6 +23,7 @@ const (
 	minZoom   = 0.15
 	maxZoom   = 2.5
 	lodZoom   = 0.45 // below this, subtitles and port labels are hidden
+	tinyZoom  = 0.3  // below this, titles too
 	edgeHit   = 6
 	arrowSize = 10
 )
@@ -564,7 +565,7 @@ func (c *FlowCanvas) Scrolled(e *fyne.ScrollEvent) {
 		}
 	}
 	if mods&(fyne.KeyModifierControl|fyne.KeyModifierSuper) != 0 {
-		f := float32(math.Pow(1.0015, float64(e.Scrolled.DY)))
+		f := float32(math.Pow(1.01, float64(e.Scrolled.DY))) // about 10% per wheel notch
 		c.ZoomAt(c.zoom*f, e.Position)
 		return
 	}

@@ -230,9 +230,11 @@ func (r *graphRenderer) build() {
 		if label == "" {
 			label = typeTitle
 		}
-		setText(v.title, ellipsize(label, 19), 12.5*z, fg, true)
-		v.title.Move(fyne.NewPos(tl.X+14*z, tl.Y+8*z))
-		objs = append(objs, v.title)
+		if z >= tinyZoom {
+			setText(v.title, ellipsize(label, 19), 12.5*z, fg, true)
+			v.title.Move(fyne.NewPos(tl.X+14*z, tl.Y+8*z))
+			objs = append(objs, v.title)
+		}
 		if lod {
 			setText(v.sub, ellipsize(typeTitle, 24), 10.5*z, sub, false)
 			v.sub.Move(fyne.NewPos(tl.X+14*z, tl.Y+28*z))
