@@ -1,6 +1,10 @@
 package ui
 
 import (
+	"context"
+	"errors"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -140,5 +144,79 @@ func TestBuildCSVToLettersFromEmptyCanvas(t *testing.T) {
 	s.history.stepList.Select(2)
 	if d := s.history.detail.Text; !strings.Contains(d, "customers") {
 		t.Errorf("step detail lacks the variables:\n%s", d)
+	}
+}
+
+// TestHistoryShowsFailureScreenshot runs a flow whose step saves a
+// screenshot into the run's artifact folder and fails, then finds the
+// error and the picture in the History tab.
+func TestHistoryShowsFailureScreenshot(t *testing.T) {
+	dir := t.TempDir()
+	db, err := store.OpenDir(filepath.Join(dir, "data"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	reg := engine.NewRegistry()
+	start, _ := engine.Default.Spec("control.start")
+	reg.MustRegister(*start)
+	reg.MustRegister(engine.Spec{Type: "test.snap_and_fail", Title: "Snap and fail", Category: "Test",
+		New: func(p *engine.Params) (engine.Activity, error) {
+			return engine.ActivityFunc(func(ctx context.Context, c *engine.Call) (string, error) {
+				d, err := c.ArtifactDir()
+				if err != nil {
+					return "", err
+				}
+				p := filepath.Join(d, "failure-snap-1.png")
+				img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+				fh, err := os.Create(p)
+				if err != nil {
+					return "", err
+				}
+				png.Encode(fh, img)
+				fh.Close()
+				c.Output("screenshot", p)
+				return "", errors.New("the button was not found")
+			}), nil
+		}})
+	a := test.NewApp()
+	defer a.Quit()
+	opts := Options{Registry: reg}
+	WireStore(&opts, db)
+	s := NewStudio(a, opts)
+	ui := make(chan func(), 4096)
+	s.bridge.do = func(f func()) { ui <- f }
+	f := engine.NewFlow("snap")
+	f.Nodes = append(f.Nodes, &engine.Node{ID: "snap", Type: "test.snap_and_fail", Position: engine.Point{X: 200}})
+	f.Edges = []engine.Edge{{From: "start", Port: "next", To: "snap"}}
+	s.setDocument(NewDocument(f, ""))
+	s.ShowEditor()
+	s.Run(false)
+	if !pump(t, ui, 10*time.Second, func() bool { return !s.Running() }) {
+		t.Fatal("run did not finish")
+	}
+	if sel := s.Canvas.Selection(); len(sel) != 1 || sel[0] != "snap" {
+		t.Errorf("the failed node is not selected: %v", sel)
+	}
+	s.history.Reload()
+	if len(s.history.runs) != 1 || s.history.runs[0].Status != engine.StatusFailed {
+		t.Fatalf("runs: %+v", s.history.runs)
+	}
+	s.history.runList.Select(0)
+	idx := -1
+	for i, st := range s.history.steps {
+		if st.Node == "snap" {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		t.Fatalf("no step for the failing node: %+v", s.history.steps)
+	}
+	s.history.stepList.Select(idx)
+	if !strings.Contains(s.history.detail.Text, "the button was not found") {
+		t.Errorf("detail lacks the error:\n%s", s.history.detail.Text)
+	}
+	if !s.history.shot.Visible() || !strings.HasSuffix(s.history.shot.File, "failure-snap-1.png") {
+		t.Errorf("screenshot not shown: visible %v file %q", s.history.shot.Visible(), s.history.shot.File)
 	}
 }

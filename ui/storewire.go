@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -122,22 +120,28 @@ func (h *storeHistory) VarsAt(runID string, seq int) (map[string]any, error) {
 	return h.db.VarsAt(context.Background(), runID, seq)
 }
 
-// Screenshot finds a failure screenshot among the run's artifacts: a PNG
-// whose name carries the node id or the step number.
+// Screenshot returns a step's failure screenshot: the "screenshot" output
+// the desktop activities record, or else a failure-NODE-*.png among the
+// run's artifacts.
 func (h *storeHistory) Screenshot(runID string, st HistoryStep) string {
+	if p, ok := st.Outputs["screenshot"].(string); ok && p != "" {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
 	if st.Status != engine.StatusFailed && st.Status != engine.StatusCaught && st.Error == "" {
 		return ""
 	}
-	dir := h.db.ArtifactDir(runID)
-	files, _ := filepath.Glob(filepath.Join(dir, "*.png"))
-	seq := strconv.Itoa(st.Seq)
+	safe := []byte(st.Node)
+	for i, c := range safe {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			safe[i] = '_'
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(h.db.ArtifactDir(runID), "failure-"+string(safe)+"-*.png"))
 	var best string
 	var bestTime time.Time
 	for _, p := range files {
-		base := filepath.Base(p)
-		if !strings.Contains(base, st.Node) && !strings.Contains(base, "-"+seq+".") && !strings.Contains(base, "_"+seq+".") {
-			continue
-		}
 		if fi, err := os.Stat(p); err == nil && (best == "" || fi.ModTime().After(bestTime)) {
 			best, bestTime = p, fi.ModTime()
 		}
