@@ -129,6 +129,8 @@ func BenchmarkFirstFrameXvfb(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Run(tc.name, func(b *testing.B) {
+			var total time.Duration
+			n := 0
 			for b.Loop() {
 				app := x.cmd(bin, path)
 				app.Env = append(app.Env, "DESKBOT_DATA="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"))
@@ -145,8 +147,10 @@ func BenchmarkFirstFrameXvfb(b *testing.B) {
 				if !ok {
 					b.Fatalf("no window; output:\n%s", logs.String())
 				}
-				b.ReportMetric(float64(el.Milliseconds()), "ms-to-window")
+				total += el
+				n++
 			}
+			b.ReportMetric(float64(total.Microseconds())/float64(n)/1000, "ms-to-window")
 		})
 	}
 }
