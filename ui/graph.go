@@ -83,6 +83,8 @@ type FlowCanvas struct {
 	rubberAdd bool
 
 	pendingFit bool
+	hover      fyne.Position // last pointer position over the canvas
+	hoverPort  [2]string     // node id and port under the pointer
 
 	ghost      bool
 	ghostPos   fyne.Position // widget coords
@@ -693,6 +695,39 @@ func (c *FlowCanvas) AddSpecAt(spec *engine.Spec, p fyne.Position) string {
 	c.Select(id)
 	c.focus() // so that Delete and the arrow keys act on the new node
 	return id
+}
+
+// MouseIn is part of desktop.Hoverable.
+func (c *FlowCanvas) MouseIn(e *desktop.MouseEvent) { c.MouseMoved(e) }
+
+// MouseMoved tracks the pointer to highlight the port under it.
+func (c *FlowCanvas) MouseMoved(e *desktop.MouseEvent) {
+	c.hover = e.Position
+	id, port := c.portAt(c.ToDoc(e.Position))
+	if hp := [2]string{id, port}; hp != c.hoverPort {
+		c.hoverPort = hp
+		c.Refresh()
+	}
+}
+
+// MouseOut is part of desktop.Hoverable.
+func (c *FlowCanvas) MouseOut() {
+	if c.hoverPort != [2]string{} {
+		c.hoverPort = [2]string{}
+		c.Refresh()
+	}
+}
+
+// Cursor is a crosshair over an output port (drag to connect) and a hand
+// over a node (drag to move) (desktop.Cursorable).
+func (c *FlowCanvas) Cursor() desktop.Cursor {
+	if c.hoverPort[0] != "" || c.mode == dragConnect {
+		return desktop.CrosshairCursor
+	}
+	if c.nodeAt(c.ToDoc(c.hover)) != nil {
+		return desktop.PointerCursor
+	}
+	return desktop.DefaultCursor
 }
 
 // FocusGained is part of fyne.Focusable.

@@ -263,8 +263,12 @@ func (r *graphRenderer) build() {
 				pv.dot.FillColor = pc
 				pv.dot.Refresh()
 			}
-			pv.dot.Move(fyne.NewPos(pp.X-pr, pp.Y-pr))
-			pv.dot.Resize(fyne.NewSize(2*pr, 2*pr))
+			dr := pr
+			if c.hoverPort[0] == n.ID && c.hoverPort[1] == ports[i] {
+				dr = pr * 1.7 // the port under the pointer grows: drag from here
+			}
+			pv.dot.Move(fyne.NewPos(pp.X-dr, pp.Y-dr))
+			pv.dot.Resize(fyne.NewSize(2*dr, 2*dr))
 			objs = append(objs, pv.dot)
 			if lod && ports[i] != engine.PortNext {
 				setText(pv.label, tr("port."+ports[i], ports[i]), 10*z, pc, false)
