@@ -196,9 +196,11 @@ func TestFailsafeStopsTyping(t *testing.T) {
 	if latency > 300*time.Millisecond {
 		t.Errorf("stop took %s, want at most 300ms", latency)
 	}
-	// Typing has stopped: the field does not grow any more.
+	// Typing has stopped: once the program has handled the key events sent
+	// before the stop, the field does not grow any more.
+	time.Sleep(500 * time.Millisecond)
 	n1 := len(target.read(t).Name)
-	time.Sleep(400 * time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
 	n2 := len(target.read(t).Name)
 	if n2 != n1 || n1 >= len(long) {
 		t.Errorf("typing went on after the stop: %d then %d characters (of %d)", n1, n2, len(long))

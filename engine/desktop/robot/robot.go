@@ -292,10 +292,10 @@ func (r *Robot) ClipboardSet(text string) error {
 	cmd := exec.Command(tool, args...)
 	cmd.Env = append(os.Environ(), "DISPLAY="+r.display)
 	cmd.Stdin = strings.NewReader(text)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	// No pipes for stdout and stderr: the selection owner that xclip
+	// leaves behind would hold them open and Run would never return.
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("set the clipboard with %s: %v: %s", tool, err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("set the clipboard with %s: %w", tool, err)
 	}
 	return nil
 }

@@ -1,0 +1,134 @@
+package robot_test
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/png"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"deskbot/engine/desktop"
+)
+
+func clickNameField(t *testing.T, r interface {
+	Capture(image.Rectangle) (*image.RGBA, error)
+	MoveMouse(int, int, bool) error
+	Click(desktop.Button, bool) error
+}, f *form) {
+	t.Helper()
+	shot, err := r.Capture(f.win.Bounds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("../testdata/formapp/name-anchor.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := desktop.FindImage(shot, anchor, 0.05)
+	if !ok {
+		t.Fatal("name anchor not found in the form window")
+	}
+	c := m.Center().Add(f.win.Bounds.Min)
+	r.MoveMouse(c.X+120, c.Y, false)
+	r.Click(desktop.Left, false)
+	time.Sleep(200 * time.Millisecond)
+}
+
+// TestTypeTextUnicode types many distinct non-ASCII characters, repeatedly,
+// quickly: each must arrive as itself (robotgo's single remapped keycode
+// garbles this; see unicode.go).
+func TestTypeTextUnicode(t *testing.T) {
+	r := xserver(t)
+	f := startForm(t, r, "Unicode Form")
+	if err := r.ActivateWindow(f.win.ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	clickNameField(t, r, f)
+	s := "ëØé✓日本ñüÄ€ab Ωß"
+	want := strings.Repeat(s, 4)
+	if err := r.TypeText(context.Background(), want, 0); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	waitFor(3*time.Second, func() bool { got = f.read(t).Name; return got == want })
+	if got != want {
+		t.Errorf("typed\n%q\ngot\n%q", want, got)
+	}
+}
+
+// TestClipboardRoundTrip sets and reads the clipboard through xclip.
+func TestClipboardRoundTrip(t *testing.T) {
+	r := xserver(t)
+	for _, s := range []string{"plain", "Ünïcödé ✓ 日本\nsecond line"} {
+		if err := r.ClipboardSet(s); err != nil {
+			t.Fatal(err)
+		}
+		got, err := r.ClipboardGet()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != s {
+			t.Errorf("clipboard %q, want %q", got, s)
+		}
+	}
+}
+
+// TestKeyToggleReleasedByReleaseAll holds shift and a mouse button, and
+// checks that ReleaseAll lets go of both (XQueryKeymap agrees).
+func TestKeyToggleReleasedByReleaseAll(t *testing.T) {
+	r := xserver(t)
+	k, _ := desktop.ParseKey("shift")
+	if err := r.KeyToggle(k, true); err != nil {
+		t.Fatal(err)
+	}
+	if held, _ := r.HeldKeys(); len(held) == 0 {
+		t.Fatal("shift is not down after KeyToggle")
+	}
+	if err := r.ReleaseAll(); err != nil {
+		t.Fatal(err)
+	}
+	if held, _ := r.HeldKeys(); len(held) != 0 {
+		t.Errorf("keys still down after ReleaseAll: %v", held)
+	}
+}
+
+// TestScreenAndPointer checks the screen size, pointer moves and a pixel
+// read against ImageMagick-free expectations (the root is black under
+// Xvfb with jwm's default background).
+func TestScreenAndPointer(t *testing.T) {
+	r := xserver(t)
+	w, h, err := r.ScreenSize()
+	if err != nil || w != 1280 || h != 800 {
+		t.Fatalf("screen %dx%d %v, want 1280x800", w, h, err)
+	}
+	if err := r.MoveMouse(700, 500, false); err != nil {
+		t.Fatal(err)
+	}
+	if x, y, _ := r.MousePos(); x != 700 || y != 500 {
+		t.Errorf("pointer at %d,%d, want 700,500", x, y)
+	}
+	if err := r.MoveMouse(900, 600, true); err != nil {
+		t.Fatal(err)
+	}
+	if x, y, _ := r.MousePos(); x != 900 || y != 600 {
+		t.Errorf("pointer at %d,%d after a smooth move, want 900,600", x, y)
+	}
+	if err := r.MoveMouse(-1, 5, false); err == nil {
+		t.Error("a move off the screen did not fail")
+	}
+	img, err := r.Capture(image.Rect(10, 20, 110, 70))
+	if err != nil || img.Bounds().Dx() != 100 || img.Bounds().Dy() != 50 {
+		t.Fatalf("capture: %v %v", img.Bounds(), err)
+	}
+	if _, err := r.Capture(image.Rect(1200, 700, 1400, 900)); err == nil {
+		t.Error("a capture off the screen did not fail")
+	}
+}
