@@ -58,26 +58,6 @@ func BenchmarkRecorder(b *testing.B) {
 	}
 }
 
-// BenchmarkRecorderEvent measures the runner's side alone: the cost of
-// handing one event to the recorder.
-func BenchmarkRecorderEvent(b *testing.B) {
-	db, _ := MustOpenFile(b)
-	rec, err := db.Recorder(context.Background(), store.RunInfo{Flow: "bench"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	e := engine.Event{Kind: engine.EventStepStarted, Time: time.Now(), NodeID: "inc", Type: "control.set_variable", Attempt: 1}
-	b.ReportAllocs()
-	seq := 0
-	for b.Loop() {
-		seq++
-		e.Seq = seq
-		rec.Event(e)
-	}
-	b.StopTimer()
-	rec.Close(&engine.Result{Status: engine.StatusOK, Steps: seq})
-}
-
 // benchLoop is engine/bench_test.go's LoopFlow: 10000 iterations of
 // set-variable plus if, 20001 steps.
 const benchLoop = `{"format":"deskbot.flow","version":1,"name":"bench loop",
