@@ -84,20 +84,8 @@ func (s *Studio) startRun(debug, paused bool) error {
 		ctl.Pause()
 	}
 	r := &activeRun{id: runID, cancel: cancel, ctl: ctl, debug: debug, started: time.Now(), done: make(chan struct{})}
-	obs := engine.Observers{s.bridge}
-	var finish func(*engine.Result, error)
-	if s.opts.Recorder != nil {
-		o, fin, err := s.opts.Recorder(ctx, flow, s.Doc.Path, runID)
-		if err != nil {
-			s.appendOutput(fmt.Sprintf("%s: %v", lang.L("run history is not recorded"), err))
-		} else {
-			obs = append(obs, o)
-			finish = fin
-		}
-	}
 	opts := engine.Options{
 		Registry: s.reg,
-		Observer: obs,
 		Control:  ctl,
 		BaseDir:  s.baseDir(),
 		RunID:    runID,
@@ -108,8 +96,23 @@ func (s *Studio) startRun(debug, paused bool) error {
 			return fmt.Errorf("%s: %w", lang.L("prepare the run"), err)
 		}
 	}
-	s.run = r
 	s.outLines = s.outLines[:0]
+	obs := engine.Observers{s.bridge}
+	if opts.Observer != nil { // one that Prepare added
+		obs = append(obs, opts.Observer)
+	}
+	var finish func(*engine.Result, error)
+	if s.opts.Recorder != nil {
+		o, fin, err := s.opts.Recorder(ctx, flow, s.Doc.Path, runID)
+		if err != nil {
+			s.appendOutput(fmt.Sprintf("%s: %v", lang.L("run history is not recorded"), err))
+		} else {
+			obs = append(obs, o)
+			finish = fin
+		}
+	}
+	opts.Observer = obs
+	s.run = r
 	s.Output.Refresh()
 	s.appendOutput(fmt.Sprintf("▶ %s %s (%s)", lang.L("run"), runID, flow.Name))
 	s.Canvas.Highlights = nil
@@ -198,6 +201,9 @@ func (s *Studio) runEnded(res *engine.Result, err error) {
 	}
 	s.appendOutput(msg)
 	s.setStatus(msg)
+	if err != nil && (res == nil || res.Steps == 0) && engine.HasErrors(s.Problems) {
+		s.Tabs.SelectIndex(2) // the flow did not start: show why
+	}
 	if s.history != nil {
 		s.history.Reload()
 	}
