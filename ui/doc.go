@@ -18,7 +18,7 @@
 // the flow into it and mirror every user change back, two truths kept in
 // step. Its links have no notion of named output ports with the engine's
 // one-edge-per-port rule, and it draws every element every frame. FlowCanvas
-// (graph.go, graph_render.go) is about 900 lines, reads node positions and
+// (graph.go, graph_render.go, about 1,250 lines) reads node positions and
 // edges straight from the engine.Flow, draws labelled ports from
 // Spec.OutPorts, reuses its canvas objects between frames and culls what is
 // off screen, so a 500-node flow opens and drags smoothly.
