@@ -14,10 +14,9 @@
 // fyne.io/x/fyne's widget/diagramwidget at the current revision needs fyne
 // v2.8 (and with it libwayland-dev and libxkbcommon-dev or the x11 tag),
 // while Deskbot pins v2.7.1. Beyond the version, diagramwidget keeps its own
-// model of nodes, links and anchored pads: the studio would have to mirror
-// the flow into it and mirror every user change back, two truths kept in
-// step. Its links have no notion of named output ports with the engine's
-// one-edge-per-port rule, and it draws every element every frame. FlowCanvas
+// model of nodes and links: the studio would have to mirror the flow into
+// it and mirror every user change back, two truths kept in step, and fit
+// the engine's named ports (one edge per port) onto its link pads. FlowCanvas
 // (graph.go, graph_render.go, about 1,250 lines) reads node positions and
 // edges straight from the engine.Flow, draws labelled ports from
 // Spec.OutPorts, reuses its canvas objects between frames and culls what is
