@@ -81,7 +81,8 @@ func newPress(p *engine.Params) (engine.Activity, error) {
 	return &act{run: func(ctx context.Context, e *env) (string, error) {
 		switch action {
 		case "down":
-			e.c.OnRunEnd(func() { e.d.KeyToggle(k, false) })
+			// Whatever ends the run lets go of held keys.
+			e.c.OnRunEnd(func() { e.d.ReleaseAll() })
 			return "", e.do(ctx, func() error { return e.d.KeyToggle(k, true) })
 		case "up":
 			return "", e.do(ctx, func() error { return e.d.KeyToggle(k, false) })

@@ -147,11 +147,11 @@ func newDrag(p *engine.Params) (engine.Activity, error) {
 		if err := e.d.MoveMouse(x0, y0, false); err != nil {
 			return "", err
 		}
-		e.c.OnRunEnd(func() { e.d.MouseButton(button, false) })
 		if err := e.d.MouseButton(button, true); err != nil {
 			return "", err
 		}
 		err = e.d.MoveMouse(x1, y1, true)
+		// Let go whatever happened (a crash is recovered by the runner).
 		if uerr := e.d.MouseButton(button, false); err == nil {
 			err = uerr
 		}
