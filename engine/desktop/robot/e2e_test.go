@@ -214,3 +214,64 @@ func TestFailsafeStopsTyping(t *testing.T) {
 	}
 	xdotool(t, "mousemove", "640", "400")
 }
+
+// TestHotkeyStopsRun stops a long typing flow with the global stop hotkey
+// (an X key grab on the root window), pressed through XTest by xdotool
+// while the form window has the focus.
+func TestHotkeyStopsRun(t *testing.T) {
+	r := xserver(t)
+	target := startForm(t, r, "Hotkey Form")
+	flow := parseFlow(t, `{
+  "format": "deskbot.flow", "version": 1, "name": "long typing",
+  "settings": {}, "variables": [],
+  "nodes": [
+    {"id": "start", "type": "control.start", "position": {"x": 0, "y": 0}},
+    {"id": "activate", "type": "window.activate", "position": {"x": 0, "y": 0}, "params": {"title": "Hotkey Form", "match": "exact"}},
+    {"id": "anchor", "type": "screen.find_image", "position": {"x": 0, "y": 0}, "params": {"image": "name-anchor.png", "output": "anchor", "region": "window"}},
+    {"id": "click", "type": "mouse.click", "position": {"x": 0, "y": 0}, "params": {"x": "anchor.x + 120", "y": "anchor.y"}},
+    {"id": "type", "type": "keyboard.type", "position": {"x": 0, "y": 0}, "params": {"text": "`+strings.Repeat("hotkey ", 400)+`", "char_delay": "5ms"}}
+  ],
+  "edges": [
+    {"from": "start", "port": "next", "to": "activate"},
+    {"from": "activate", "port": "next", "to": "anchor"},
+    {"from": "anchor", "port": "next", "to": "click"},
+    {"from": "click", "port": "next", "to": "type"}
+  ]
+}`)
+	opts := engine.Options{Observer: logObserver(t), BaseDir: formDir(t), ArtifactDir: t.TempDir()}
+	desktop.Use(&opts, r)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	stop, err := desktop.GuardWith(ctx, r, cancel, desktop.GuardOptions{Hotkey: desktop.DefaultStopHotkey})
+	if err != nil {
+		t.Fatalf("guard with hotkey: %v", err)
+	}
+	defer stop()
+	done := make(chan error, 1)
+	go func() { _, err := engine.Run(ctx, flow, opts); done <- err }()
+	if !waitFor(20*time.Second, func() bool { return len(target.read(t).Name) >= 14 }) {
+		t.Fatalf("typing did not start: %+v", target.read(t))
+	}
+	pressed := time.Now()
+	xdotool(t, "key", "ctrl+alt+q")
+	select {
+	case err := <-done:
+		t.Logf("hotkey stop latency: %s", time.Since(pressed))
+		if !errors.Is(err, desktop.ErrHotkey) {
+			t.Fatalf("run ended with %v, want the stop hotkey", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the hotkey did not stop the run within 5s")
+	}
+	if held, err := r.HeldKeys(); err != nil || len(held) > 0 {
+		t.Errorf("keys still held after the stop: %v %v", held, err)
+	}
+	// While the guard holds the combo, another grab of it fails clearly.
+	other, err := r.WatchHotkey("ctrl+alt+q", func() {})
+	if err == nil {
+		other()
+		t.Error("the hotkey could be grabbed twice")
+	} else if !strings.Contains(err.Error(), "already taken") {
+		t.Errorf("second grab: %v", err)
+	}
+}
