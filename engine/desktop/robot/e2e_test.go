@@ -1,8 +1,10 @@
 package robot_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -273,5 +275,70 @@ func TestHotkeyStopsRun(t *testing.T) {
 		t.Error("the hotkey could be grabbed twice")
 	} else if !strings.Contains(err.Error(), "already taken") {
 		t.Errorf("second grab: %v", err)
+	}
+}
+
+var updateScreenshot = flag.Bool("update-screenshot", false, "copy the sample flow's result screenshot to assets/screenshots/desktop-form.png")
+
+// TestSampleFillFormFromCSV runs assets/flows/fill-form-from-csv.json
+// against the form program and checks every contact of the CSV arrived.
+func TestSampleFillFormFromCSV(t *testing.T) {
+	r := xserver(t)
+	// The sample's pictures are the form program's.
+	for sample, app := range map[string]string{"fill-form-save.png": "save-button.png", "fill-form-name.png": "name-anchor.png", "fill-form-email.png": "email-anchor.png"} {
+		a, err1 := os.ReadFile(filepath.Join("../../../assets/flows", sample))
+		b, err2 := os.ReadFile(filepath.Join("../testdata/formapp", app))
+		if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
+			t.Fatalf("assets/flows/%s differs from testdata/formapp/%s (%v %v)", sample, app, err1, err2)
+		}
+	}
+	target := startForm(t, r, "Deskbot Test Form")
+	startForm(t, r, "Some Other Window")
+	path, _ := filepath.Abs("../../../assets/flows/fill-form-from-csv.json")
+	flow, err := engine.LoadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if probs := engine.Lint(flow, engine.Default, filepath.Dir(path)); len(probs) > 0 {
+		t.Fatalf("lint: %v", probs)
+	}
+	opts := engine.Options{Observer: logObserver(t), BaseDir: filepath.Dir(path), ArtifactDir: t.TempDir()}
+	desktop.Use(&opts, r)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	stop := desktop.Guard(ctx, r, cancel)
+	res, err := engine.Run(ctx, flow, opts)
+	stop()
+	if err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	want := []struct{ Name, Email, Notes string }{
+		{"Anna Kowalska", "anna.kowalska@example.org", "Prefers email"},
+		{"José Núñez", "jose.nunez@example.com", "Call after 14:00"},
+		{"Zoë Ørsted", "zoe@example.net", "Invoice in EUR ✓"},
+		{"李小龍", "lee@example.cn", ""},
+	}
+	var st formState
+	waitFor(3*time.Second, func() bool { st = target.read(t); return len(st.Saved) == len(want) })
+	if len(st.Saved) != len(want) {
+		t.Fatalf("saved %d contacts, want %d: %+v", len(st.Saved), len(want), st.Saved)
+	}
+	for i, w := range want {
+		if st.Saved[i] != w {
+			t.Errorf("contact %d: got %+v, want %+v", i+1, st.Saved[i], w)
+		}
+	}
+	if res.Vars["saved"] != 4.0 {
+		t.Errorf("saved = %v, want 4", res.Vars["saved"])
+	}
+	shot, _ := res.Vars["result_shot"].(string)
+	if _, err := os.Stat(shot); err != nil {
+		t.Fatalf("result screenshot: %v", err)
+	}
+	if *updateScreenshot {
+		b, _ := os.ReadFile(shot)
+		if err := os.WriteFile("../../../assets/screenshots/desktop-form.png", b, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"fyne.io/fyne/v2"
@@ -120,12 +121,18 @@ func main() {
 	email.OnChanged = func(s string) { mu.Lock(); st.Email = s; mu.Unlock(); write() }
 	notes.OnChanged = func(s string) { mu.Lock(); st.Notes = s; mu.Unlock(); write() }
 	saved := widget.NewLabel("Saved: 0")
+	list := widget.NewLabel("")
 	save := newPicture(saveButtonPNG, "save-button.png", func() {
 		mu.Lock()
 		st.SaveClicks++
 		st.Saved = append(st.Saved, Contact{Name: name.Text, Email: email.Text, Notes: notes.Text})
 		n := len(st.Saved)
+		var lines []string
+		for i, c := range st.Saved {
+			lines = append(lines, itoa(i+1)+". "+c.Name+" <"+c.Email+">")
+		}
 		mu.Unlock()
+		list.SetText(strings.Join(lines, "\n"))
 		name.SetText("")
 		email.SetText("")
 		notes.SetText("")
@@ -142,8 +149,9 @@ func main() {
 		row(emailAnchorPNG, "email-anchor.png", email),
 		notes,
 		container.NewHBox(save, saved),
+		list,
 	))
-	w.Resize(fyne.NewSize(420, 320))
+	w.Resize(fyne.NewSize(460, 420))
 	a.Lifecycle().SetOnStarted(func() {
 		mu.Lock()
 		st.Started = true
