@@ -507,3 +507,39 @@ func TestSpecs(t *testing.T) {
 		t.Errorf("%d desktop activities, want at least 17", n)
 	}
 }
+
+// TestLazy: a flow without desktop steps never opens the desktop (so it
+// runs without a display); the first desktop step does, and its error
+// names the node.
+func TestLazy(t *testing.T) {
+	opens := 0
+	lazy := desktop.Lazy(func() (desktop.Desktop, error) {
+		opens++
+		return nil, errors.New("desktop: no X display (DISPLAY is not set)")
+	})
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	stop := desktop.Guard(ctx, lazy, cancel)
+	opts := engine.Options{}
+	desktop.Use(&opts, lazy)
+	res, err := engine.Run(ctx, chain(step{"w", "control.wait", map[string]any{"duration": "120ms"}}), opts)
+	if err != nil || res.Status != engine.StatusOK || opens != 0 {
+		t.Fatalf("plain flow: %v %s, opened %d times", err, res.Status, opens)
+	}
+	_, err = engine.Run(ctx, chain(step{"k", "keyboard.press", map[string]any{"keys": "enter"}}), opts)
+	if err == nil || !strings.Contains(err.Error(), `"k"`) || !strings.Contains(err.Error(), "no X display") || opens != 1 {
+		t.Fatalf("desktop step: %v, opened %d times", err, opens)
+	}
+	stop()
+	// Once opened, it acts on the real (here: fake) desktop.
+	fake := desktop.NewFake()
+	ok := desktop.Lazy(func() (desktop.Desktop, error) { return fake, nil })
+	opts = engine.Options{}
+	desktop.Use(&opts, ok)
+	if _, err := engine.Run(context.Background(), chain(step{"k", "keyboard.press", map[string]any{"keys": "enter"}}), opts); err != nil || !ok.Connected() {
+		t.Fatalf("lazy fake: %v", err)
+	}
+	if lines := fake.Lines(); !slices.Equal(lines, []string{"press enter"}) {
+		t.Errorf("lines %v", lines)
+	}
+}

@@ -49,6 +49,16 @@ type HotkeyWatcher interface {
 	WatchHotkey(combo string, fn func()) (stop func(), err error)
 }
 
+var errNoHotkeys = errors.New("this desktop cannot watch hotkeys")
+
+// connected reports whether d is in use (a LazyDesktop may not be yet).
+func connected(d Desktop) bool {
+	if c, ok := d.(interface{ Connected() bool }); ok {
+		return c.Connected()
+	}
+	return true
+}
+
 // GuardOptions tune GuardWith.
 type GuardOptions struct {
 	// Interval between failsafe checks; 0 means 50 ms.
@@ -112,7 +122,7 @@ func GuardWith(ctx context.Context, d Desktop, cancel context.CancelCauseFunc, o
 				err = fmt.Errorf("stop hotkey %s: %w", o.Hotkey, err)
 			}
 		} else {
-			err = fmt.Errorf("stop hotkey %s: this desktop cannot watch hotkeys", o.Hotkey)
+			err = fmt.Errorf("stop hotkey %s: %w", o.Hotkey, errNoHotkeys)
 		}
 	}
 	done := make(chan struct{})
@@ -130,6 +140,9 @@ func GuardWith(ctx context.Context, d Desktop, cancel context.CancelCauseFunc, o
 				d.ReleaseAll()
 				return
 			case <-t.C:
+				if !connected(d) {
+					continue
+				}
 				if x, y, err := d.MousePos(); err == nil && InCorner(x, y) {
 					fire(ErrFailsafe)
 					return

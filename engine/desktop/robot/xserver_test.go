@@ -105,7 +105,7 @@ func startX() error {
 	}
 	xvfb := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset")
 	xvfb.ExtraFiles = []*os.File{pw}
-	xvfb.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	xvfb.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	xlog, _ := os.Create(filepath.Join(dir, "xvfb.log"))
 	xvfb.Stdout, xvfb.Stderr = xlog, xlog
 	if err := xvfb.Start(); err != nil {
@@ -133,7 +133,7 @@ func startX() error {
 	os.Setenv("LANG", "en_US.UTF-8")
 
 	jwm := exec.Command("jwm")
-	jwm.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	jwm.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	jlog, _ := os.Create(filepath.Join(dir, "jwm.log"))
 	jwm.Stdout, jwm.Stderr = jlog, jlog
 	if err := jwm.Start(); err != nil {
@@ -203,7 +203,7 @@ func startForm(t *testing.T, r *robot.Robot, title string) *form {
 	t.Helper()
 	f := &form{title: title, state: filepath.Join(t.TempDir(), "state.json")}
 	f.cmd = exec.Command(xs.formapp, "-state", f.state, "-title", title)
-	f.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	f.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	logf, _ := os.Create(filepath.Join(t.TempDir(), "formapp.log"))
 	f.cmd.Stdout, f.cmd.Stderr = logf, logf
 	if err := f.cmd.Start(); err != nil {
