@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"deskbot/engine/desktop"
+	"deskbot/engine/desktop/robot"
 )
 
 func clickNameField(t *testing.T, r interface {
@@ -130,5 +131,18 @@ func TestScreenAndPointer(t *testing.T) {
 	}
 	if _, err := r.Capture(image.Rect(1200, 700, 1400, 900)); err == nil {
 		t.Error("a capture off the screen did not fail")
+	}
+}
+
+// TestNewWithoutDisplay fails clearly when there is no X display.
+func TestNewWithoutDisplay(t *testing.T) {
+	t.Setenv("DISPLAY", "")
+	_, err := robot.New()
+	if err == nil || !strings.Contains(err.Error(), "no X display") {
+		t.Fatalf("New without DISPLAY: %v", err)
+	}
+	t.Setenv("DISPLAY", ":4242")
+	if _, err := robot.New(); err == nil || !strings.Contains(err.Error(), `cannot connect to X display ":4242"`) {
+		t.Fatalf("New with a dead display: %v", err)
 	}
 }
