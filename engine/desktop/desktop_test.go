@@ -386,8 +386,8 @@ func TestGuardWatcherStopsWaitAndReleases(t *testing.T) {
 	)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	var cause error
-	stop, err := desktop.GuardWith(ctx, fake, cancel, desktop.GuardOptions{OnStop: func(c error) { cause = c }})
+	causes := make(chan error, 1)
+	stop, err := desktop.GuardWith(ctx, fake, cancel, desktop.GuardOptions{OnStop: func(c error) { causes <- c }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +409,8 @@ func TestGuardWatcherStopsWaitAndReleases(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the watcher did not stop the run")
 	}
-	if cause != desktop.ErrFailsafe {
+	// OnStop comes after the release of held keys.
+	if cause := <-causes; cause != desktop.ErrFailsafe {
 		t.Errorf("OnStop got %v", cause)
 	}
 	if held := fake.Held(); len(held) != 0 {
