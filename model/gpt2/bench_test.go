@@ -151,23 +151,31 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// benchCases: kernels "" is the best this CPU runs (AVX-512 for q8 where
+// present, else AVX2/FMA); "avx2" and "portable" are the baselines
+// measured in the same run.
 var benchCases = []struct {
-	quant    string
-	threads  int
-	portable bool
+	quant   string
+	threads int
+	kernels string
 }{
-	{"", 1, false}, {"", 2, false}, {"q8", 1, false}, {"q8", 2, false},
-	{"", 2, true}, {"q8", 2, true},
+	{"", 1, ""}, {"", 2, ""}, {"q8", 1, ""}, {"q8", 2, ""},
+	{"q8", 2, "avx2"}, {"", 2, "portable"}, {"q8", 2, "portable"},
 }
 
-func benchName(quant string, threads int, portable bool) string {
+func benchName(quant string, threads int, kernels string) string {
 	q := quant
 	if q == "" {
 		q = "f32"
 	}
-	k := "asm"
-	if portable || !haveAsm {
+	k := kernels
+	switch {
+	case !haveAsm || k == "portable":
 		k = "portable"
+	case k == "" && haveAVX512 && quant == "q8":
+		k = "avx512"
+	case k == "":
+		k = "avx2"
 	}
 	return fmt.Sprintf("%s/threads=%d/%s", q, threads, k)
 }
@@ -176,10 +184,13 @@ func benchName(quant string, threads int, portable bool) string {
 // GPT-2-124M-shaped model with random weights.
 func BenchmarkPrompt128(b *testing.B) {
 	for _, c := range benchCases {
-		b.Run(benchName(c.quant, c.threads, c.portable), func(b *testing.B) {
+		name := benchName(c.quant, c.threads, c.kernels)
+		if c.kernels == "avx2" && (!haveAVX512 || !haveAsm) {
+			continue // the same as the default case here
+		}
+		b.Run(name, func(b *testing.B) {
 			m := benchModel(b, c.quant)
-			ForcePortable = c.portable
-			defer func() { ForcePortable = false }()
+			useVariant(b, c.kernels)
 			m.pool.threads = c.threads
 			ids := make([]int, 128)
 			for i := range ids {
@@ -202,10 +213,13 @@ func BenchmarkPrompt128(b *testing.B) {
 // cache) after an 8-token prompt; only the 128 steps are timed.
 func BenchmarkGenerate128(b *testing.B) {
 	for _, c := range benchCases {
-		b.Run(benchName(c.quant, c.threads, c.portable), func(b *testing.B) {
+		name := benchName(c.quant, c.threads, c.kernels)
+		if c.kernels == "avx2" && (!haveAVX512 || !haveAsm) {
+			continue // the same as the default case here
+		}
+		b.Run(name, func(b *testing.B) {
 			m := benchModel(b, c.quant)
-			ForcePortable = c.portable
-			defer func() { ForcePortable = false }()
+			useVariant(b, c.kernels)
 			m.pool.threads = c.threads
 			var total time.Duration
 			for i := 0; i < b.N; i++ {

@@ -4,6 +4,7 @@ import (
 	"math"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,12 @@ import (
 var ForcePortable bool
 
 func useAsm() bool { return haveAsm && !ForcePortable }
+
+// forceAVX2 keeps the q8 kernel on AVX2 where AVX-512 could run (tests and
+// benchmarks compare the two).
+var forceAVX2 bool
+
+func useAVX512() bool { return haveAVX512 && !ForcePortable && !forceAVX2 }
 
 // --- portable kernels ---
 
@@ -119,9 +126,13 @@ func matVec(m *matrix, x []float32, qx *qvec, y []float32, lo, hi int) {
 		if qx == nil {
 			qx = quantizeX(x, nb)
 		}
+		kern := dot4q8AVX
+		if useAVX512() {
+			kern = dot4q8AVX512
+		}
 		var out [4]float32
 		for g := lo / 4; 4*g < hi; g++ {
-			dot4q8AVX(&m.q[g*nb*4*qblock], &m.s[g*nb*4], &qx.q[0], &qx.s[0], full, &out[0])
+			kern(&m.q[g*nb*4*qblock], &m.s[g*nb*4], &qx.q[0], &qx.s[0], full, &out[0])
 			for i := 0; i < 4 && 4*g+i < hi; i++ {
 				s := out[i]
 				if full < nb {
@@ -279,8 +290,9 @@ func IdleCores() int {
 // last), and calls fn(part, lo, hi) on them from k goroutines (the caller
 // is one); part < k names the goroutine, for its scratch space. There are
 // a few pieces per goroutine, taken in turn, so a goroutine whose core is
-// busy with another program does not hold the others up. Goroutines that
-// run out of pieces exit; the caller waits on a WaitGroup, nothing spins.
+// busy with another program does not hold the others up. The other
+// goroutines are helpers parked on a channel (see helpers); the caller
+// waits on a WaitGroup: nothing spins.
 func run(k, n, align int, fn func(part, lo, hi int)) {
 	units := (n + align - 1) / align
 	if k <= 1 || units <= 1 {
@@ -291,24 +303,98 @@ func run(k, n, align int, fn func(part, lo, hi int)) {
 	pieces := min(units, 4*k)
 	per := (units + pieces - 1) / pieces * align
 	pieces = (n + per - 1) / per
+	runN(k, pieces, func(part, i int) { fn(part, i*per, min((i+1)*per, n)) })
+}
+
+// runN calls fn(part, i) for every i in [0, n) from min(k, n) goroutines
+// (the caller is part 0) that take the i in turn.
+func runN(k, n int, fn func(part, i int)) {
+	k = min(k, n)
+	if k <= 1 {
+		for i := 0; i < n; i++ {
+			fn(0, i)
+		}
+		return
+	}
 	var next atomic.Int64
 	work := func(part int) {
 		for {
 			i := int(next.Add(1) - 1)
-			if i >= pieces {
+			if i >= n {
 				return
 			}
-			fn(part, i*per, min((i+1)*per, n))
+			fn(part, i)
 		}
 	}
 	var wg sync.WaitGroup
+	wg.Add(k - 1)
 	for part := 1; part < k; part++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			work(part)
-		}()
+		helpers.get().jobs <- job{part: part, work: work, wg: &wg}
 	}
 	work(0)
 	wg.Wait()
+}
+
+// helpers are goroutines kept between steps, parked on a channel receive
+// (not spinning) until run hands them a piece of work. A fresh goroutine
+// per step starts late: the Go scheduler queues it on the creating P and
+// other Ps pick it up only after a delay, often not before the step is
+// done; a parked helper is woken at once. Helpers idle for helperIdle exit.
+var helpers helperPool
+
+const helperIdle = 2 * time.Second
+
+type job struct {
+	part int
+	work func(part int)
+	wg   *sync.WaitGroup
+}
+
+type helper struct{ jobs chan job }
+
+type helperPool struct {
+	mu   sync.Mutex
+	idle []*helper
+}
+
+// get returns a parked helper, starting one if none is idle.
+func (p *helperPool) get() *helper {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		h := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return h
+	}
+	p.mu.Unlock()
+	h := &helper{jobs: make(chan job, 1)}
+	go h.loop(p)
+	return h
+}
+
+func (h *helper) loop(p *helperPool) {
+	t := time.NewTimer(helperIdle)
+	defer t.Stop()
+	for {
+		select {
+		case j := <-h.jobs:
+			j.work(j.part)
+			p.mu.Lock()
+			p.idle = append(p.idle, h)
+			p.mu.Unlock()
+			j.wg.Done()
+			t.Reset(helperIdle)
+		case <-t.C:
+			p.mu.Lock()
+			i := slices.Index(p.idle, h)
+			if i < 0 { // handed out just now: a job is on its way
+				p.mu.Unlock()
+				t.Reset(helperIdle)
+				continue
+			}
+			p.idle = slices.Delete(p.idle, i, i+1)
+			p.mu.Unlock()
+			return
+		}
+	}
 }

@@ -6,6 +6,10 @@ import "golang.org/x/sys/cpu"
 
 var haveAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
 
+// haveAVX512 says the q8 kernel can use 512-bit registers (AVX-512 F and
+// BW, with the OS saving their state, which x/sys/cpu checks).
+var haveAVX512 = haveAsm && cpu.X86.HasAVX512F && cpu.X86.HasAVX512BW
+
 // dotAVX returns a·b over n floats; n is a multiple of 8.
 //
 //go:noescape
@@ -34,3 +38,8 @@ func dot3x4AVX(w *float32, ldw int, x *float32, ldx int, n int, out *float32)
 //
 //go:noescape
 func dot4q8AVX(q *int8, s *float32, xq *int16, xs *float32, nblk int, out *float32)
+
+// dot4q8AVX512 is dot4q8AVX with AVX-512 (F, BW) instructions.
+//
+//go:noescape
+func dot4q8AVX512(q *int8, s *float32, xq *int16, xs *float32, nblk int, out *float32)

@@ -249,3 +249,65 @@ q8_done:
 	HSUM4(Y0, Y1, Y2, Y3, X0, (DI))
 	VZEROUPPER
 	RET
+
+// func dot4q8AVX512(q *int8, s *float32, xq *int16, xs *float32, nblk int, out *float32)
+//
+// The same as dot4q8AVX with 512-bit registers: one VPMOVSXBW + VPMADDWD
+// per row and block, and the block's scale (row scale * xs) applied with
+// an embedded broadcast from a 16-byte stack slot.
+TEXT ·dot4q8AVX512(SB), NOSPLIT, $16-48
+	MOVQ q+0(FP), AX
+	MOVQ s+8(FP), BX
+	MOVQ xq+16(FP), CX
+	MOVQ xs+24(FP), R8
+	MOVQ nblk+32(FP), DX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+q8z_loop:
+	TESTQ DX, DX
+	JEQ   q8z_done
+	PREFETCHT0 4096(AX)
+	PREFETCHT0 4160(AX)
+	VMOVDQU64 (CX), Z8
+	VBROADCASTSS (R8), X10
+	VMULPS (BX), X10, X11
+	VMOVUPS X11, 0(SP)
+	VPMOVSXBW 0(AX), Z4
+	VPMOVSXBW 32(AX), Z5
+	VPMOVSXBW 64(AX), Z6
+	VPMOVSXBW 96(AX), Z7
+	VPMADDWD Z8, Z4, Z4
+	VPMADDWD Z8, Z5, Z5
+	VPMADDWD Z8, Z6, Z6
+	VPMADDWD Z8, Z7, Z7
+	VCVTDQ2PS Z4, Z4
+	VCVTDQ2PS Z5, Z5
+	VCVTDQ2PS Z6, Z6
+	VCVTDQ2PS Z7, Z7
+	VFMADD231PS.BCST 0(SP), Z4, Z0
+	VFMADD231PS.BCST 4(SP), Z5, Z1
+	VFMADD231PS.BCST 8(SP), Z6, Z2
+	VFMADD231PS.BCST 12(SP), Z7, Z3
+	ADDQ $128, AX
+	ADDQ $16, BX
+	ADDQ $64, CX
+	ADDQ $4, R8
+	DECQ DX
+	JMP  q8z_loop
+
+q8z_done:
+	VEXTRACTF64X4 $1, Z0, Y4
+	VADDPS Y4, Y0, Y0
+	VEXTRACTF64X4 $1, Z1, Y5
+	VADDPS Y5, Y1, Y1
+	VEXTRACTF64X4 $1, Z2, Y6
+	VADDPS Y6, Y2, Y2
+	VEXTRACTF64X4 $1, Z3, Y7
+	VADDPS Y7, Y3, Y3
+	MOVQ out+40(FP), DI
+	HSUM4(Y0, Y1, Y2, Y3, X0, (DI))
+	VZEROUPPER
+	RET

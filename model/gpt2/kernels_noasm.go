@@ -2,7 +2,10 @@
 
 package gpt2
 
-const haveAsm = false
+const (
+	haveAsm    = false
+	haveAVX512 = false
+)
 
 func dotAVX(a, b *float32, n int) float32     { panic("gpt2: no assembly kernels") }
 func axpyAVX(y, x *float32, a float32, n int) { panic("gpt2: no assembly kernels") }
@@ -13,5 +16,8 @@ func dot3x4AVX(w *float32, ldw int, x *float32, ldx int, n int, out *float32) {
 	panic("gpt2: no assembly kernels")
 }
 func dot4q8AVX(q *int8, s *float32, xq *int16, xs *float32, nblk int, out *float32) {
+	panic("gpt2: no assembly kernels")
+}
+func dot4q8AVX512(q *int8, s *float32, xq *int16, xs *float32, nblk int, out *float32) {
 	panic("gpt2: no assembly kernels")
 }

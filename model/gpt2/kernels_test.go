@@ -155,3 +155,84 @@ func TestRunCoversOnce(t *testing.T) {
 		}
 	}
 }
+
+// kernelVariants are the kernel sets this CPU can run: "avx512" (q8 only),
+// "avx2", "portable".
+func kernelVariants() []string {
+	v := []string{"portable"}
+	if haveAsm {
+		v = append(v, "avx2")
+	}
+	if haveAVX512 {
+		v = append(v, "avx512")
+	}
+	return v
+}
+
+// useVariant selects a kernel set until the test or benchmark ends.
+func useVariant(tb testing.TB, v string) {
+	oldP, oldA := ForcePortable, forceAVX2
+	ForcePortable, forceAVX2 = v == "portable", v == "avx2"
+	tb.Cleanup(func() { ForcePortable, forceAVX2 = oldP, oldA })
+}
+
+// TestQ8KernelVariants checks every q8 matrix-vector kernel this CPU runs
+// against the portable one, on rows that do not fill a group and columns
+// that do not fill a block.
+func TestQ8KernelVariants(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, K := range []int{32, 40, 96, 768, 3072} {
+		for _, rows := range []int{4, 7, 64} {
+			w := randVec(r, rows*K)
+			x := randVec(r, K)
+			m := matrix{rows: rows, cols: K}
+			m.quantize(w)
+			want := make([]float32, rows)
+			useVariant(t, "portable")
+			matVec(&m, x, nil, want, 0, rows)
+			for _, v := range kernelVariants() {
+				useVariant(t, v)
+				got := make([]float32, rows)
+				matVec(&m, x, nil, got, 0, rows)
+				for i := range got {
+					if !close32(got[i], want[i], 10*math.Sqrt(float64(K))) {
+						t.Fatalf("%s K=%d rows=%d: y[%d] = %v, portable %v", v, K, rows, i, got[i], want[i])
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkMatVec runs one matrix-vector product on one goroutine over
+// the lm_head shape (50257 x 768, larger than the caches) and reports the
+// weight bytes streamed per second.
+func BenchmarkMatVec(b *testing.B) {
+	const rows, K = 50257, 768
+	r := rand.New(rand.NewPCG(7, 8))
+	w := randVec(r, rows*K)
+	x := randVec(r, K)
+	y := make([]float32, rows)
+	for _, quant := range []string{"f32", "q8"} {
+		m := matrix{rows: rows, cols: K}
+		bytes := int64(rows * K * 4)
+		if quant == "q8" {
+			m.quantize(w)
+			bytes = int64(len(m.q) + 4*len(m.s))
+		} else {
+			m.f = w
+		}
+		for _, v := range kernelVariants() {
+			if v == "avx512" && quant == "f32" {
+				continue
+			}
+			b.Run(quant+"/"+v, func(b *testing.B) {
+				useVariant(b, v)
+				b.SetBytes(bytes)
+				for i := 0; i < b.N; i++ {
+					matVec(&m, x, nil, y, 0, rows)
+				}
+			})
+		}
+	}
+}
