@@ -88,8 +88,13 @@ func Open() (*Robot, error) {
 	return r, nil
 }
 
-// Close drops the X connection.
+// Close drops the X connections (robotgo's Xlib display too). Call it
+// before the X server goes away: Xlib ends the process on a broken
+// connection.
 func (r *Robot) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	robotgo.CloseMainDisplay()
 	r.conn.Close()
 	return nil
 }
