@@ -544,3 +544,33 @@ func TestLazy(t *testing.T) {
 		t.Errorf("lines %v", lines)
 	}
 }
+
+// TestWaits: wait for a colour and for an image to vanish while the screen
+// changes; timeouts follow the timeout port.
+func TestWaits(t *testing.T) {
+	dir := t.TempDir()
+	tmpl := pattern(30, 30, 6)
+	img := writePNG(t, dir, "spinner.png", tmpl)
+	fake := desktop.NewFake()
+	fake.SetScreen(screenWith(tmpl, image.Pt(50, 60)))
+	go func() {
+		time.Sleep(150 * time.Millisecond)
+		s := image.NewRGBA(image.Rect(0, 0, 1280, 800))
+		draw.Draw(s, s.Bounds(), &image.Uniform{color.RGBA{0x3a, 0x7b, 0xd5, 255}}, image.Point{}, draw.Src)
+		fake.SetScreen(s)
+	}()
+	f := chain(
+		step{"gone", "screen.wait_image", map[string]any{"image": img, "until": "vanishes", "timeout": "5s", "interval": "20ms"}},
+		step{"blue", "screen.wait_color", map[string]any{"x": 10.0, "y": 10.0, "color": "#3b7cd4", "tolerance": 2.0, "timeout": "5s", "interval": "20ms"}},
+		step{"never", "screen.wait_color", map[string]any{"x": 10.0, "y": 10.0, "color": "#ff0000", "timeout": "60ms", "interval": "20ms"}},
+	)
+	f.Nodes = append(f.Nodes, &engine.Node{ID: "late", Type: "control.log", Params: map[string]any{"message": "timed out"}})
+	f.Edges = append(f.Edges, engine.Edge{From: "never", Port: "timeout", To: "late"})
+	r := runFlow(t, f, fake, nil)
+	if r.err != nil {
+		t.Fatalf("run: %v", r.err)
+	}
+	if r.finished("never").Port != "timeout" || r.finished("never").Outputs["color"] != "#3a7bd5" {
+		t.Errorf("never: %+v", r.finished("never"))
+	}
+}
