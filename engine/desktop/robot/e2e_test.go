@@ -62,7 +62,7 @@ func TestFlowDrivesForm(t *testing.T) {
 	}
 	flow := parseFlow(t, `{
   "format": "deskbot.flow", "version": 1, "name": "drive the form",
-  "settings": {"action_delay": "50ms"},
+  "settings": {"action_delay": "150ms"},
   "variables": [{"name": "text", "type": "string", "default": "`+unicodeText+`"}],
   "nodes": [
     {"id": "start", "type": "control.start", "position": {"x": 0, "y": 0}},
@@ -200,12 +200,17 @@ func TestFailsafeStopsTyping(t *testing.T) {
 	}
 	// Typing has stopped: once the program has handled the key events sent
 	// before the stop, the field does not grow any more.
-	time.Sleep(500 * time.Millisecond)
-	n1 := len(target.read(t).Name)
-	time.Sleep(500 * time.Millisecond)
-	n2 := len(target.read(t).Name)
-	if n2 != n1 || n1 >= len(long) {
-		t.Errorf("typing went on after the stop: %d then %d characters (of %d)", n1, n2, len(long))
+	n1, n2 := -1, -2
+	waitFor(5*time.Second, func() bool {
+		n1 = len(target.read(t).Name)
+		time.Sleep(300 * time.Millisecond)
+		n2 = len(target.read(t).Name)
+		return n1 == n2
+	})
+	time.Sleep(time.Second)
+	n3 := len(target.read(t).Name)
+	if n1 != n2 || n3 != n2 || n3 >= len(long) {
+		t.Errorf("typing went on after the stop: %d, %d, then %d characters (of %d)", n1, n2, n3, len(long))
 	}
 	if held, err := r.HeldKeys(); err != nil || len(held) > 0 {
 		t.Errorf("keys still held after the stop (XQueryKeymap): %v %v", held, err)
