@@ -21,7 +21,18 @@ type state struct {
 	scr     [][]float32 // per goroutine: 3*max(E,F) dequant scratch
 	cap     int         // T the buffers hold
 	threads int         // goroutines per step
+
+	// one-token steps (decode)
+	parts  []float32 // per piece: E partial sums of a split-K product
+	logits []float32 // vocab
+	qh     *qvec     // normed input, quantised (q8)
+	qatt   *qvec     // attention output, quantised (q8)
+	qff    *qvec     // MLP hidden, quantised (q8)
 }
+
+// unfused makes one-token steps take the batch path (one parallel step
+// per matrix); tests compare the two.
+var unfused bool
 
 func (m *Model) newState(ctxN int) *state {
 	E := m.cfg.NEmbd
@@ -65,6 +76,9 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 		s.threads = m.pool.size() // fixed for the whole generation
 	}
 	threads := s.threads
+	if T == 1 && !all && !unfused {
+		return s.decode(ctx, tokens[0])
+	}
 	s.grow(T, threads)
 	pos0 := s.n
 	x := s.x[:T*E]
@@ -131,26 +145,7 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 		run(threads, H*T, 1, func(part, lo, hi int) {
 			for j := lo; j < hi; j++ {
 				hh, t := j%H, j/H
-				q := qkv[t*3*E+hh*hd : t*3*E+(hh+1)*hd]
-				n := pos0 + t + 1
-				p := s.probs[part][:n]
-				mx := float32(math.Inf(-1))
-				for u := 0; u < n; u++ {
-					p[u] = dot(q, kc[u*E+hh*hd:u*E+(hh+1)*hd]) * sc
-					mx = max(mx, p[u])
-				}
-				var sum float64
-				for u := range p {
-					e := float32(math.Exp(float64(p[u] - mx)))
-					p[u] = e
-					sum += float64(e)
-				}
-				inv := float32(1 / sum)
-				o := att[t*E+hh*hd : t*E+(hh+1)*hd]
-				clear(o)
-				for u := range p {
-					axpy(o, p[u]*inv, vc[u*E+hh*hd:u*E+(hh+1)*hd])
-				}
+				attend(att[t*E+hh*hd:t*E+(hh+1)*hd], qkv[t*3*E+hh*hd:t*3*E+(hh+1)*hd], kc, vc, E, hh*hd, pos0+t+1, sc, s.probs[part])
 			}
 		})
 		tmp := s.tmp[:T*E]
@@ -189,6 +184,181 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 		run(threads, V, 4, func(_, lo, hi int) { matVec(&m.wte, hn, qx, out, lo, hi) })
 	}
 	return logits, nil
+}
+
+// attend sets o to the attention of query q over the first n cached
+// positions of one head: the head's keys and values are k[u*E+off:][:len(q)]
+// and v[u*E+off:][:len(q)]; p (at least n long) is scratch.
+func attend(o, q, k, v []float32, E, off, n int, sc float32, p []float32) {
+	hd := len(q)
+	p = p[:n]
+	u := 0
+	if useAsm() && hd >= 8 {
+		hd8 := hd &^ 7
+		var out [4]float32
+		for ; u+4 <= n; u += 4 {
+			dot4AVX(&k[u*E+off], E, &q[0], hd8, &out[0])
+			for i := 0; i < 4; i++ {
+				s := out[i]
+				for j := hd8; j < hd; j++ {
+					s += q[j] * k[(u+i)*E+off+j]
+				}
+				p[u+i] = s
+			}
+		}
+	}
+	for ; u < n; u++ {
+		p[u] = dot(q, k[u*E+off:u*E+off+hd])
+	}
+	mx := float32(math.Inf(-1))
+	for u := range p {
+		p[u] *= sc
+		mx = max(mx, p[u])
+	}
+	var sum float64
+	for u := range p {
+		e := float32(math.Exp(float64(p[u] - mx)))
+		p[u] = e
+		sum += float64(e)
+	}
+	inv := float32(1 / sum)
+	clear(o)
+	for u := range p {
+		axpy(o, p[u]*inv, v[u*E+off:u*E+off+hd])
+	}
+}
+
+// decode runs one token at position s.n (the generation step). Each layer
+// is two parallel steps instead of five:
+//   - per head: its q, k and v rows, its attention, and its share of the
+//     output projection (the columns that read this head), summed after;
+//   - per slice of the MLP's hidden units: those fc rows, the activation,
+//     and their share of fc2 (the columns that read them), summed after.
+//
+// The partial sums are added in a fixed order, so the result does not
+// depend on the thread count. A q8 projection whose head width is not a
+// multiple of qblock gets its own step.
+func (s *state) decode(ctx context.Context, id int) ([]float32, error) {
+	m := s.m
+	cfg := m.cfg
+	E, F, H := cfg.NEmbd, cfg.inner(), cfg.NHead
+	hd := E / H
+	threads := s.threads
+	s.grow(1, threads)
+	eps := float32(cfg.LayerNormEpsilon)
+	// pieces of the MLP: nf slices of F, multiples of qblock but the last
+	fb := (F + qblock - 1) / qblock
+	nf := min(8, fb)
+	perF := (fb + nf - 1) / nf * qblock
+	nf = (F + perF - 1) / perF
+	if s.parts == nil {
+		s.parts = make([]float32, max(H, nf)*E)
+		s.logits = make([]float32, cfg.VocabSize)
+		nbE := (E + qblock - 1) / qblock
+		s.qh, s.qatt, s.qff = newQvec(nbE), newQvec(nbE), newQvec(fb)
+	}
+	q8 := m.wte.q != nil && useAsm()
+	pos := s.n
+	x := s.x[:E]
+	m.wte.row(id, x)
+	p := m.wpe[pos*E : (pos+1)*E]
+	for i := range x {
+		x[i] += p[i]
+	}
+	h, qkv, att, ff := s.h[:E], s.qkv[:3*E], s.att[:E], s.ff[:F]
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	for li := range m.layers {
+		if err := ctx.Err(); err != nil {
+			return nil, context.Cause(ctx)
+		}
+		ly := &m.layers[li]
+		layerNorm(h, x, ly.ln1g, ly.ln1b, eps)
+		if q8 {
+			s.qh.quantize(h, 0, ly.attn.nblk)
+		}
+		sc := scale
+		if cfg.ScaleAttnByInverseLayerIdx {
+			sc /= float32(li + 1)
+		}
+		kc, vc := s.k[li], s.v[li]
+		fuse := ly.proj.q == nil || hd%qblock == 0
+		runN(threads, H, func(part, hh int) {
+			lo, hi := hh*hd, (hh+1)*hd
+			for j := 0; j < 3; j++ {
+				r0, r1 := j*E+lo, j*E+hi
+				matVec(&ly.attn, h, s.qh, qkv, r0, r1)
+				for r := r0; r < r1; r++ {
+					qkv[r] += ly.attnB[r]
+				}
+			}
+			copy(kc[pos*E+lo:pos*E+hi], qkv[E+lo:E+hi])
+			copy(vc[pos*E+lo:pos*E+hi], qkv[2*E+lo:2*E+hi])
+			attend(att[lo:hi], qkv[lo:hi], kc, vc, E, lo, pos+1, sc, s.probs[part])
+			if fuse {
+				if q8 {
+					s.qatt.quantize(att, lo/qblock, (hi+qblock-1)/qblock)
+				}
+				matVecCols(&ly.proj, att, s.qatt, s.parts[hh*E:(hh+1)*E], 0, E, lo, hi)
+			}
+		})
+		if fuse {
+			s.addParts(x, ly.projB, H)
+		} else {
+			tmp := s.tmp[:E]
+			var qx *qvec
+			if q8 {
+				qx = s.qatt
+				qx.quantize(att, 0, ly.proj.nblk)
+			}
+			run(threads, E, 4, func(_, lo, hi int) { matVec(&ly.proj, att, qx, tmp, lo, hi) })
+			for i := range x {
+				x[i] += tmp[i] + ly.projB[i]
+			}
+		}
+		layerNorm(h, x, ly.ln2g, ly.ln2b, eps)
+		if q8 {
+			s.qh.quantize(h, 0, ly.fc.nblk)
+		}
+		runN(threads, nf, func(_, i int) {
+			c0, c1 := i*perF, min((i+1)*perF, F)
+			matVec(&ly.fc, h, s.qh, ff, c0, c1)
+			o := ff[c0:c1]
+			for j := range o {
+				o[j] += ly.fcB[c0+j]
+			}
+			activate(cfg.Activation, o)
+			if q8 {
+				s.qff.quantize(ff, c0/qblock, (c1+qblock-1)/qblock)
+			}
+			matVecCols(&ly.fc2, ff, s.qff, s.parts[i*E:(i+1)*E], 0, E, c0, c1)
+		})
+		s.addParts(x, ly.fc2B, nf)
+	}
+	s.n++
+	if err := ctx.Err(); err != nil {
+		return nil, context.Cause(ctx)
+	}
+	layerNorm(h, x, m.lnfg, m.lnfb, eps)
+	if q8 {
+		s.qh.quantize(h, 0, m.wte.nblk)
+	}
+	out := s.logits
+	run(threads, cfg.VocabSize, 4, func(_, lo, hi int) { matVec(&m.wte, h, s.qh, out, lo, hi) })
+	return out, nil
+}
+
+// addParts adds the bias and the first n partial sums in s.parts to x.
+func (s *state) addParts(x, bias []float32, n int) {
+	E := len(x)
+	for i := range x {
+		x[i] += bias[i]
+	}
+	for j := 0; j < n; j++ {
+		pj := s.parts[j*E : (j+1)*E]
+		for i := range x {
+			x[i] += pj[i]
+		}
+	}
 }
 
 func layerNorm(dst, x, g, b []float32, eps float32) {

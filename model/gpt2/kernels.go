@@ -51,10 +51,10 @@ func axpyGo(y []float32, a float32, x []float32) {
 }
 
 // dotQ8Go is the dot product of quantised row r of m with x, over blocks
-// from b0 on.
-func dotQ8Go(m *matrix, r, b0 int, x []float32) float32 {
+// b0 to b1.
+func dotQ8Go(m *matrix, r, b0, b1 int, x []float32) float32 {
 	var sum float32
-	for b := b0; b < m.nblk; b++ {
+	for b := b0; b < b1; b++ {
 		q, si := m.qblk(r, b)
 		xb := x[b*qblock : min((b+1)*qblock, m.cols)]
 		var acc float32
@@ -97,18 +97,26 @@ func axpy(y []float32, a float32, x []float32) {
 // matVec sets y[r] = row r of m · x for r in [lo, hi). For a q8 matrix,
 // qx may hold x already quantised by quantizeX (nil: quantised here).
 func matVec(m *matrix, x []float32, qx *qvec, y []float32, lo, hi int) {
+	matVecCols(m, x, qx, y, lo, hi, 0, m.cols)
+}
+
+// matVecCols sets y[r] = row r of m · x over columns [c0, c1) only, for r
+// in [lo, hi). For a q8 matrix c0 is a multiple of qblock, and so is c1
+// unless it is m.cols; qx (nil: quantised here) must hold those blocks.
+func matVecCols(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1 int) {
 	K := m.cols
+	n := c1 - c0
 	if m.f != nil {
 		r := lo
-		if useAsm() && K >= 8 {
-			K8 := K &^ 7
+		if useAsm() && n >= 8 {
+			n8 := n &^ 7
 			var out [4]float32
 			for ; r+4 <= hi; r += 4 {
-				dot4AVX(&m.f[r*K], K, &x[0], K8, &out[0])
+				dot4AVX(&m.f[r*K+c0], K, &x[c0], n8, &out[0])
 				for i := 0; i < 4; i++ {
 					s := out[i]
 					row := m.f[(r+i)*K : (r+i+1)*K]
-					for k := K8; k < K; k++ {
+					for k := c0 + n8; k < c1; k++ {
 						s += row[k] * x[k]
 					}
 					y[r+i] = s
@@ -116,13 +124,14 @@ func matVec(m *matrix, x []float32, qx *qvec, y []float32, lo, hi int) {
 			}
 		}
 		for ; r < hi; r++ {
-			y[r] = dot(m.f[r*K:(r+1)*K], x)
+			y[r] = dot(m.f[r*K+c0:r*K+c1], x[c0:c1])
 		}
 		return
 	}
 	nb := m.nblk
-	full := K / qblock
-	if useAsm() && full > 0 && lo%4 == 0 {
+	b0, b1 := c0/qblock, (c1+qblock-1)/qblock
+	full := min(b1, K/qblock) // blocks [b0, full) have all qblock columns
+	if useAsm() && full > b0 && lo%4 == 0 {
 		if qx == nil {
 			qx = quantizeX(x, nb)
 		}
@@ -130,13 +139,20 @@ func matVec(m *matrix, x []float32, qx *qvec, y []float32, lo, hi int) {
 		if useAVX512() {
 			kern = dot4q8AVX512
 		}
+		// Prefetch ahead only when whole rows stream by: with a column
+		// range, the bytes ahead belong to other blocks.
+		pf := 0
+		if b0 == 0 && b1 == nb {
+			pf = 4096
+		}
 		var out [4]float32
 		for g := lo / 4; 4*g < hi; g++ {
-			kern(&m.q[g*nb*4*qblock], &m.s[g*nb*4], &qx.q[0], &qx.s[0], full, &out[0])
+			o := g*nb + b0
+			kern(&m.q[o*4*qblock], &m.s[o*4], &qx.q[b0*qblock], &qx.s[b0], full-b0, pf, &out[0])
 			for i := 0; i < 4 && 4*g+i < hi; i++ {
 				s := out[i]
-				if full < nb {
-					s += dotQ8Go(m, 4*g+i, full, x)
+				if full < b1 {
+					s += dotQ8Go(m, 4*g+i, full, b1, x)
 				}
 				y[4*g+i] = s
 			}
@@ -144,7 +160,7 @@ func matVec(m *matrix, x []float32, qx *qvec, y []float32, lo, hi int) {
 		return
 	}
 	for r := lo; r < hi; r++ {
-		y[r] = dotQ8Go(m, r, 0, x)
+		y[r] = dotQ8Go(m, r, b0, b1, x)
 	}
 }
 
@@ -159,7 +175,19 @@ type qvec struct {
 // under 1/65534 of each block's largest value, is far below q8's own.
 func quantizeX(x []float32, nblk int) *qvec {
 	v := &qvec{q: make([]int16, nblk*qblock), s: make([]float32, nblk)}
-	for b := 0; b < nblk; b++ {
+	v.quantize(x, 0, nblk)
+	return v
+}
+
+// quantize sets blocks [b0, b1) of v from x (blocks past len(x) are zero).
+func (v *qvec) quantize(x []float32, b0, b1 int) {
+	for b := b0; b < b1; b++ {
+		q := v.q[b*qblock : (b+1)*qblock]
+		clear(q)
+		v.s[b] = 0
+		if b*qblock >= len(x) {
+			continue
+		}
 		xb := x[b*qblock : min((b+1)*qblock, len(x))]
 		var amax float32
 		for _, f := range xb {
@@ -172,10 +200,13 @@ func quantizeX(x []float32, nblk int) *qvec {
 		v.s[b] = s
 		inv := 1 / s
 		for j, f := range xb {
-			v.q[b*qblock+j] = int16(round32(f * inv))
+			q[j] = int16(round32(f * inv))
 		}
 	}
-	return v
+}
+
+func newQvec(nblk int) *qvec {
+	return &qvec{q: make([]int16, nblk*qblock), s: make([]float32, nblk)}
 }
 
 // matMul sets Y[t][r] = row r of m · X[t] for t < T and r in [lo, hi).

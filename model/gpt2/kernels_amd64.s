@@ -213,13 +213,14 @@ d34_done:
 	VMULPS Y10, TB, TB; \
 	VFMADD231PS TB, TA, TOT
 
-// func dot4q8AVX(q *int8, s *float32, xq *int16, xs *float32, nblk int, out *float32)
-TEXT ·dot4q8AVX(SB), NOSPLIT, $0-48
+// func dot4q8AVX(q *int8, s *float32, xq *int16, xs *float32, nblk, pf int, out *float32)
+TEXT ·dot4q8AVX(SB), NOSPLIT, $0-56
 	MOVQ q+0(FP), AX
 	MOVQ s+8(FP), BX
 	MOVQ xq+16(FP), CX
 	MOVQ xs+24(FP), R8
 	MOVQ nblk+32(FP), DX
+	MOVQ pf+40(FP), R9
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -228,8 +229,8 @@ TEXT ·dot4q8AVX(SB), NOSPLIT, $0-48
 q8_loop:
 	TESTQ DX, DX
 	JEQ   q8_done
-	PREFETCHT0 4096(AX)
-	PREFETCHT0 4160(AX)
+	PREFETCHT0 (AX)(R9*1)
+	PREFETCHT0 64(AX)(R9*1)
 	VMOVDQU (CX), Y8
 	VMOVDQU 32(CX), Y9
 	VBROADCASTSS (R8), Y10
@@ -245,22 +246,23 @@ q8_loop:
 	JMP  q8_loop
 
 q8_done:
-	MOVQ out+40(FP), DI
+	MOVQ out+48(FP), DI
 	HSUM4(Y0, Y1, Y2, Y3, X0, (DI))
 	VZEROUPPER
 	RET
 
-// func dot4q8AVX512(q *int8, s *float32, xq *int16, xs *float32, nblk int, out *float32)
+// func dot4q8AVX512(q *int8, s *float32, xq *int16, xs *float32, nblk, pf int, out *float32)
 //
 // The same as dot4q8AVX with 512-bit registers: one VPMOVSXBW + VPMADDWD
 // per row and block, and the block's scale (row scale * xs) applied with
 // an embedded broadcast from a 16-byte stack slot.
-TEXT ·dot4q8AVX512(SB), NOSPLIT, $16-48
+TEXT ·dot4q8AVX512(SB), NOSPLIT, $16-56
 	MOVQ q+0(FP), AX
 	MOVQ s+8(FP), BX
 	MOVQ xq+16(FP), CX
 	MOVQ xs+24(FP), R8
 	MOVQ nblk+32(FP), DX
+	MOVQ pf+40(FP), R9
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -269,8 +271,8 @@ TEXT ·dot4q8AVX512(SB), NOSPLIT, $16-48
 q8z_loop:
 	TESTQ DX, DX
 	JEQ   q8z_done
-	PREFETCHT0 4096(AX)
-	PREFETCHT0 4160(AX)
+	PREFETCHT0 (AX)(R9*1)
+	PREFETCHT0 64(AX)(R9*1)
 	VMOVDQU64 (CX), Z8
 	VBROADCASTSS (R8), X10
 	VMULPS (BX), X10, X11
@@ -307,7 +309,7 @@ q8z_done:
 	VADDPS Y6, Y2, Y2
 	VEXTRACTF64X4 $1, Z3, Y7
 	VADDPS Y7, Y3, Y3
-	MOVQ out+40(FP), DI
+	MOVQ out+48(FP), DI
 	HSUM4(Y0, Y1, Y2, Y3, X0, (DI))
 	VZEROUPPER
 	RET
