@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -298,7 +299,7 @@ func TestSampleFillFormFromCSV(t *testing.T) {
 		}
 	}
 	target := startForm(t, r, "Deskbot Test Form")
-	startForm(t, r, "Some Other Window")
+	other := startForm(t, r, "Some Other Window")
 	path, _ := filepath.Abs("../../../assets/flows/fill-form-from-csv.json")
 	flow, err := engine.LoadFile(path)
 	if err != nil {
@@ -326,7 +327,7 @@ func TestSampleFillFormFromCSV(t *testing.T) {
 	var st formState
 	waitFor(3*time.Second, func() bool { st = target.read(t); return len(st.Saved) == len(want) })
 	if len(st.Saved) != len(want) {
-		t.Fatalf("saved %d contacts, want %d: %+v", len(st.Saved), len(want), st.Saved)
+		t.Fatalf("saved %d contacts, want %d: %+v\nform now: %+v\nthe other window: %+v", len(st.Saved), len(want), st.Saved, st, other.read(t))
 	}
 	for i, w := range want {
 		if st.Saved[i] != w {
@@ -345,5 +346,41 @@ func TestSampleFillFormFromCSV(t *testing.T) {
 		if err := os.WriteFile("../../../assets/screenshots/desktop-form.png", b, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// TestFailedStepLeavesScreenshot: a desktop step that fails on the real
+// screen leaves a full-screen PNG as the step output "screenshot".
+func TestFailedStepLeavesScreenshot(t *testing.T) {
+	r := xserver(t)
+	flow := parseFlow(t, `{
+  "format": "deskbot.flow", "version": 1, "name": "failing", "settings": {}, "variables": [],
+  "nodes": [
+    {"id": "start", "type": "control.start", "position": {"x": 0, "y": 0}},
+    {"id": "activate", "type": "window.activate", "position": {"x": 0, "y": 0}, "params": {"title": "No Such Window", "timeout": "200ms"}}
+  ],
+  "edges": [{"from": "start", "port": "next", "to": "activate"}]
+}`)
+	rec := &engine.Recorder{}
+	opts := engine.Options{Observer: rec, ArtifactDir: t.TempDir()}
+	desktop.Use(&opts, r)
+	_, err := engine.Run(context.Background(), flow, opts)
+	if err == nil || !errors.Is(err, desktop.ErrNotFound) {
+		t.Fatalf("run: %v, want not found", err)
+	}
+	var shot string
+	for _, e := range rec.Events() {
+		if e.Kind == engine.EventStepFinished && e.NodeID == "activate" {
+			shot, _ = e.Outputs["screenshot"].(string)
+		}
+	}
+	f, err := os.Open(shot)
+	if err != nil {
+		t.Fatalf("failure screenshot %q: %v", shot, err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil || cfg.Width != 1280 || cfg.Height != 800 {
+		t.Errorf("failure screenshot: %+v %v", cfg, err)
 	}
 }

@@ -27,6 +27,8 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
+	"io"
+	"log"
 	"net/url"
 	"os"
 	"os/exec"
@@ -61,6 +63,16 @@ type Robot struct {
 
 var _ desktop.Desktop = (*Robot)(nil)
 var _ desktop.HotkeyWatcher = (*Robot)(nil)
+
+func init() {
+	// xgb and xgbutil log to stderr, e.g. "Could not get authority info"
+	// on every connection without ~/.Xauthority: noise in a run's output.
+	// DESKBOT_DEBUG_X=1 keeps their messages.
+	if os.Getenv("DESKBOT_DEBUG_X") == "" {
+		xgb.Logger = log.New(io.Discard, "", 0)
+		xgbutil.Logger = log.New(io.Discard, "", 0)
+	}
+}
 
 // New connects to the X display named by $DISPLAY. It fails clearly when
 // there is none.

@@ -209,7 +209,24 @@ func startForm(t *testing.T, r *robot.Robot, title string) *form {
 	if err := f.cmd.Start(); err != nil {
 		t.Fatalf("start the form program: %v", err)
 	}
-	t.Cleanup(func() { stopProc(f.cmd) })
+	t.Cleanup(func() {
+		stopProc(f.cmd)
+		// Wait until the window manager has dropped the window, so that its
+		// focus change does not land in the next test.
+		waitFor(5*time.Second, func() bool {
+			ws, err := r.Windows()
+			if err != nil {
+				return true
+			}
+			for _, w := range ws {
+				if w.Title == title {
+					return false
+				}
+			}
+			return true
+		})
+		time.Sleep(200 * time.Millisecond)
+	})
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ws, err := r.Windows()
