@@ -219,6 +219,11 @@ func ParseRegion(s string) (image.Rectangle, error) {
 		}
 		n[i] = v
 	}
+	for _, v := range n {
+		if v > 1<<20 {
+			return image.Rectangle{}, fmt.Errorf("region %q: %d is beyond any screen", s, v)
+		}
+	}
 	if n[2] <= 0 || n[3] <= 0 || n[0] < 0 || n[1] < 0 {
 		return image.Rectangle{}, fmt.Errorf("region %q: left and top must be >= 0, width and height > 0", s)
 	}

@@ -1,0 +1,45 @@
+package desktop_test
+
+import (
+	"testing"
+
+	"deskbot/engine/desktop"
+)
+
+// FuzzParseKey: any input either fails or gives a key whose text parses
+// back to the same key.
+func FuzzParseKey(f *testing.F) {
+	for _, s := range []string{"ctrl+s", "alt+F4", "ctrl++", "+", "A", "shift+tab", "ctrl+alt+delete", "win+e", "f24", "ctrl+", "é"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k, err := desktop.ParseKey(s)
+		if err != nil {
+			return
+		}
+		k2, err := desktop.ParseKey(k.String())
+		if err != nil || k2.String() != k.String() {
+			t.Fatalf("%q -> %q -> %q, %v", s, k, k2, err)
+		}
+	})
+}
+
+// FuzzParseRegion: a parsed region is never empty and starts on screen
+// coordinates >= 0, except for "" and "window".
+func FuzzParseRegion(f *testing.F) {
+	for _, s := range []string{"0,0,800,600", " 10, 20 ,30,40", "window", "", "1,2,3", "-1,0,5,5", "1,1,0,5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r, err := desktop.ParseRegion(s)
+		if err != nil {
+			return
+		}
+		if r.Empty() {
+			return // "" or "window"
+		}
+		if r.Min.X < 0 || r.Min.Y < 0 || r.Dx() <= 0 || r.Dy() <= 0 {
+			t.Fatalf("%q -> %v", s, r)
+		}
+	})
+}
