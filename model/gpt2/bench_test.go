@@ -84,30 +84,6 @@ func writeCheckpoint(dir string, cfg Config) error {
 	return os.WriteFile(filepath.Join(dir, "config.json"), cb, 0o644)
 }
 
-// f32ToF16 rounds to the nearest half (normal range; enough for weights).
-func f32ToF16(f float32) uint16 {
-	b := math.Float32bits(f)
-	sign := uint16(b>>16) & 0x8000
-	exp := int(b>>23&0xff) - 127 + 15
-	mant := b & 0x7fffff
-	switch {
-	case exp <= 0:
-		if exp < -10 {
-			return sign
-		}
-		mant |= 0x800000
-		shift := uint(14 - exp)
-		return sign | uint16((mant+(1<<(shift-1)))>>shift)
-	case exp >= 31:
-		return sign | 0x7c00
-	}
-	h := uint32(exp)<<10 | mant>>13
-	if mant&0x1fff > 0x1000 || mant&0x1fff == 0x1000 && h&1 == 1 {
-		h++
-	}
-	return sign | uint16(h)
-}
-
 var (
 	benchOnce sync.Once
 	benchDir  string

@@ -61,9 +61,9 @@ func dotQ8Go(m *matrix, r, b0, b1 int, x []float32) float32 {
 		for j, v := range xb {
 			acc += float32(q[j]) * v
 		}
-		sum += acc * m.s[si]
+		sum += acc * f16ToF32(m.s[si])
 	}
-	return sum
+	return sum * m.smul
 }
 
 // --- dispatching kernels ---
@@ -150,7 +150,7 @@ func matVecCols(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1 in
 			o := g*nb + b0
 			kern(&m.q[o*4*qblock], &m.s[o*4], &qx.q[b0*qblock], &qx.s[b0], full-b0, pf, &out[0])
 			for i := 0; i < 4 && 4*g+i < hi; i++ {
-				s := out[i]
+				s := out[i] * m.smul
 				if full < b1 {
 					s += dotQ8Go(m, 4*g+i, full, b1, x)
 				}

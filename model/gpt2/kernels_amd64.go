@@ -33,14 +33,16 @@ func dot3x4AVX(w *float32, ldw int, x *float32, ldx int, n int, out *float32)
 
 // dot4q8AVX computes four rows of a q8 matrix group (see
 // matrix.quantize) against x quantised to int16 (see quantizeX):
-// out[i] = sum over nblk blocks b of s[4b+i] * xs[b] *
+// out[i] = sum over nblk blocks b of f16(s[4b+i]) * xs[b] *
 // (q[128b+32i:][:32] · xq[32b:][:32]) for i < 4. It prefetches the
-// weights pf bytes ahead (0: none beyond the current line).
+// weights pf bytes ahead (0: none beyond the current line). The scales
+// are positive normal float16 values or 0 (their blocks are all zero):
+// they are widened with integer shifts, which needs no F16C.
 //
 //go:noescape
-func dot4q8AVX(q *int8, s *float32, xq *int16, xs *float32, nblk, pf int, out *float32)
+func dot4q8AVX(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *float32)
 
 // dot4q8AVX512 is dot4q8AVX with AVX-512 (F, BW) instructions.
 //
 //go:noescape
-func dot4q8AVX512(q *int8, s *float32, xq *int16, xs *float32, nblk, pf int, out *float32)
+func dot4q8AVX512(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *float32)

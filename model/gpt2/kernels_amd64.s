@@ -201,7 +201,7 @@ d34_done:
 	RET
 
 // One row of a q8 block: isum = q[0:32]·xq (Y8, Y9 hold xq as int16),
-// total += (scale * xs) * isum, Y10 = xs broadcast.
+// total += scale * isum, scale being the row's float32 (scale * xs).
 #define Q8ROW(QLO, QHI, TA, TB, TOT, SCALE) \
 	VPMOVSXBW QLO, TA; \
 	VPMADDWD Y8, TA, TA; \
@@ -210,17 +210,29 @@ d34_done:
 	VPADDD TB, TA, TA; \
 	VCVTDQ2PS TA, TA; \
 	VBROADCASTSS SCALE, TB; \
-	VMULPS Y10, TB, TB; \
 	VFMADD231PS TB, TA, TOT
 
-// func dot4q8AVX(q *int8, s *float32, xq *int16, xs *float32, nblk, pf int, out *float32)
-TEXT ·dot4q8AVX(SB), NOSPLIT, $0-56
+// The four float16 scales at (BX) (positive normal, or 0) widened to
+// float32 (X11 holds 112<<23 in each lane: the exponent bias difference),
+// times xs (X10), stored at 0(SP).
+#define SCALES4 \
+	VPMOVZXWD (BX), X4; \
+	VPSLLD $13, X4, X4; \
+	VPADDD X11, X4, X4; \
+	VMULPS X10, X4, X4; \
+	VMOVUPS X4, 0(SP)
+
+// func dot4q8AVX(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *float32)
+TEXT ·dot4q8AVX(SB), NOSPLIT, $16-56
 	MOVQ q+0(FP), AX
 	MOVQ s+8(FP), BX
 	MOVQ xq+16(FP), CX
 	MOVQ xs+24(FP), R8
 	MOVQ nblk+32(FP), DX
 	MOVQ pf+40(FP), R9
+	MOVL $0x38000000, R10
+	VMOVD R10, X11
+	VPBROADCASTD X11, X11
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -233,13 +245,14 @@ q8_loop:
 	PREFETCHT0 64(AX)(R9*1)
 	VMOVDQU (CX), Y8
 	VMOVDQU 32(CX), Y9
-	VBROADCASTSS (R8), Y10
-	Q8ROW(0(AX), 16(AX), Y12, Y13, Y0, 0(BX))
-	Q8ROW(32(AX), 48(AX), Y14, Y15, Y1, 4(BX))
-	Q8ROW(64(AX), 80(AX), Y12, Y13, Y2, 8(BX))
-	Q8ROW(96(AX), 112(AX), Y14, Y15, Y3, 12(BX))
+	VBROADCASTSS (R8), X10
+	SCALES4
+	Q8ROW(0(AX), 16(AX), Y12, Y13, Y0, 0(SP))
+	Q8ROW(32(AX), 48(AX), Y14, Y15, Y1, 4(SP))
+	Q8ROW(64(AX), 80(AX), Y12, Y13, Y2, 8(SP))
+	Q8ROW(96(AX), 112(AX), Y14, Y15, Y3, 12(SP))
 	ADDQ $128, AX
-	ADDQ $16, BX
+	ADDQ $8, BX
 	ADDQ $64, CX
 	ADDQ $4, R8
 	DECQ DX
@@ -251,11 +264,11 @@ q8_done:
 	VZEROUPPER
 	RET
 
-// func dot4q8AVX512(q *int8, s *float32, xq *int16, xs *float32, nblk, pf int, out *float32)
+// func dot4q8AVX512(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *float32)
 //
 // The same as dot4q8AVX with 512-bit registers: one VPMOVSXBW + VPMADDWD
-// per row and block, and the block's scale (row scale * xs) applied with
-// an embedded broadcast from a 16-byte stack slot.
+// per row and block, and the block's scale applied with an embedded
+// broadcast from the stack slot.
 TEXT ·dot4q8AVX512(SB), NOSPLIT, $16-56
 	MOVQ q+0(FP), AX
 	MOVQ s+8(FP), BX
@@ -263,6 +276,9 @@ TEXT ·dot4q8AVX512(SB), NOSPLIT, $16-56
 	MOVQ xs+24(FP), R8
 	MOVQ nblk+32(FP), DX
 	MOVQ pf+40(FP), R9
+	MOVL $0x38000000, R10
+	VMOVD R10, X11
+	VPBROADCASTD X11, X11
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -275,8 +291,7 @@ q8z_loop:
 	PREFETCHT0 64(AX)(R9*1)
 	VMOVDQU64 (CX), Z8
 	VBROADCASTSS (R8), X10
-	VMULPS (BX), X10, X11
-	VMOVUPS X11, 0(SP)
+	SCALES4
 	VPMOVSXBW 0(AX), Z4
 	VPMOVSXBW 32(AX), Z5
 	VPMOVSXBW 64(AX), Z6
@@ -294,7 +309,7 @@ q8z_loop:
 	VFMADD231PS.BCST 8(SP), Z6, Z2
 	VFMADD231PS.BCST 12(SP), Z7, Z3
 	ADDQ $128, AX
-	ADDQ $16, BX
+	ADDQ $8, BX
 	ADDQ $64, CX
 	ADDQ $4, R8
 	DECQ DX

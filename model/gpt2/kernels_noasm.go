@@ -15,9 +15,9 @@ func dot4AVX(w *float32, ldw int, x *float32, n int, out *float32) {
 func dot3x4AVX(w *float32, ldw int, x *float32, ldx int, n int, out *float32) {
 	panic("gpt2: no assembly kernels")
 }
-func dot4q8AVX(q *int8, s *float32, xq *int16, xs *float32, nblk, pf int, out *float32) {
+func dot4q8AVX(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *float32) {
 	panic("gpt2: no assembly kernels")
 }
-func dot4q8AVX512(q *int8, s *float32, xq *int16, xs *float32, nblk, pf int, out *float32) {
+func dot4q8AVX512(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *float32) {
 	panic("gpt2: no assembly kernels")
 }

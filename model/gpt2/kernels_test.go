@@ -115,7 +115,7 @@ func TestQuantizeError(t *testing.T) {
 			}
 		}
 	}
-	if worst > 0.5/127+1e-6 {
+	if worst > 0.5/127*(1+1.0/1024)+1e-7 { // half a step; the float16 scale rounds by up to 2^-11
 		t.Fatalf("q8 rounding error %.4g of block max, want <= half a step", worst)
 	}
 }
@@ -218,7 +218,7 @@ func BenchmarkMatVec(b *testing.B) {
 		bytes := int64(rows * K * 4)
 		if quant == "q8" {
 			m.quantize(w)
-			bytes = int64(len(m.q) + 4*len(m.s))
+			bytes = int64(len(m.q) + 2*len(m.s))
 		} else {
 			m.f = w
 		}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,7 +127,8 @@ type matrix struct {
 	rows, cols int
 	f          []float32 // rows*cols, when not quantised
 	q          []int8    // rows*cols, q8
-	s          []float32 // rows*nblk scales, q8
+	s          []uint16  // rows*nblk scales, q8: float16 bits, times 2^e
+	smul       float32   // 2^-e: the scales' common factor, q8
 	nblk       int
 }
 
@@ -392,28 +394,45 @@ func transpose(dst, src []float32, r, c int) {
 // Layout: rows in groups of 4; for each group and block, the 4 rows' 32
 // int8 values lie side by side (128 bytes) and their 4 scales too, so the
 // matrix-vector kernel reads one sequential stream. Padding is zero.
+//
+// A scale is a float16 times a factor 2^-e common to the matrix, chosen so
+// the largest scale is about 2^13: the scales keep 11 significant bits and
+// 27 octaves of range below the largest (a block smaller than that, or
+// one whose scale would be a float16 subnormal, is stored as zeros). The
+// weights are rounded with the scale as stored.
 func (m *matrix) quantize(w []float32) {
 	m.nblk = (m.cols + qblock - 1) / qblock
 	groups := (m.rows + 3) / 4
 	m.q = make([]int8, groups*m.nblk*4*qblock)
-	m.s = make([]float32, groups*m.nblk*4)
+	m.s = make([]uint16, groups*m.nblk*4)
+	var amax float32
+	for _, v := range w[:m.rows*m.cols] {
+		amax = max(amax, abs32(v))
+	}
+	e := 0
+	if amax > 0 && !math.IsInf(float64(amax), 0) && !math.IsNaN(float64(amax)) {
+		_, exp := math.Frexp(float64(amax / 127)) // amax/127 in [2^(exp-1), 2^exp)
+		e = 14 - exp
+	}
+	up := float32(math.Ldexp(1, e))
+	m.smul = float32(math.Ldexp(1, -e))
 	for r := 0; r < m.rows; r++ {
 		row := w[r*m.cols : (r+1)*m.cols]
 		for b := 0; b < m.nblk; b++ {
 			lo, hi := b*qblock, min((b+1)*qblock, m.cols)
-			var amax float32
+			var bmax float32
 			for _, v := range row[lo:hi] {
-				amax = max(amax, abs32(v))
+				bmax = max(bmax, abs32(v))
 			}
-			s := amax / 127
-			q, si := m.qblk(r, b)
-			m.s[si] = s
-			if s == 0 {
+			h := f32ToF16(bmax / 127 * up)
+			if h&0x7c00 == 0 || h&0x7c00 == 0x7c00 { // zero, subnormal, inf
 				continue
 			}
-			inv := 1 / s
+			q, si := m.qblk(r, b)
+			m.s[si] = h
+			inv := 1 / (f16ToF32(h) * m.smul)
 			for j := lo; j < hi; j++ {
-				q[j-lo] = int8(round32(row[j] * inv))
+				q[j-lo] = int8(max(-127, min(127, round32(row[j]*inv))))
 			}
 		}
 	}
@@ -435,7 +454,7 @@ func (m *matrix) row(r int, dst []float32) {
 	}
 	for b := 0; b < m.nblk; b++ {
 		q, si := m.qblk(r, b)
-		s := m.s[si]
+		s := f16ToF32(m.s[si]) * m.smul
 		lo := b * qblock
 		d := dst[lo:min(lo+qblock, m.cols)]
 		for j := range d {
@@ -456,6 +475,30 @@ func round32(v float32) float32 {
 		return -float32(int32(-v + 0.5))
 	}
 	return float32(int32(v + 0.5))
+}
+
+// f32ToF16 rounds to the nearest half (normal range; enough for weights).
+func f32ToF16(f float32) uint16 {
+	b := math.Float32bits(f)
+	sign := uint16(b>>16) & 0x8000
+	exp := int(b>>23&0xff) - 127 + 15
+	mant := b & 0x7fffff
+	switch {
+	case exp <= 0:
+		if exp < -10 {
+			return sign
+		}
+		mant |= 0x800000
+		shift := uint(14 - exp)
+		return sign | uint16((mant+(1<<(shift-1)))>>shift)
+	case exp >= 31:
+		return sign | 0x7c00
+	}
+	h := uint32(exp)<<10 | mant>>13
+	if mant&0x1fff > 0x1000 || mant&0x1fff == 0x1000 && h&1 == 1 {
+		h++
+	}
+	return sign | uint16(h)
 }
 
 var errClosed = errors.New("gpt2: model is closed")
