@@ -76,7 +76,9 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 		s.threads = m.pool.size() // fixed for the whole generation
 	}
 	threads := s.threads
-	if T == 1 && !all && !unfused {
+	// One thread has no steps to save, and the split-K shares read the
+	// output projections in strided pieces, slower than whole rows.
+	if T == 1 && !all && !unfused && threads > 1 {
 		return s.decode(ctx, tokens[0])
 	}
 	s.grow(T, threads)
