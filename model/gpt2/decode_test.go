@@ -18,25 +18,26 @@ func randomModel(cfg Config, quant string, seed uint64) *Model {
 		}
 		return v
 	}
-	mat := func(rows, cols int) matrix {
-		m := matrix{rows: rows, cols: cols}
+	mat := func(rows, cols, pw int) matrix {
+		m := matrix{rows: rows, cols: cols, pw: pw}
 		w := vec(rows*cols, 0.2, 0)
 		if quant == "q8" {
 			m.quantize(w)
 		} else {
-			m.f = w
+			m.setF(w)
 		}
 		return m
 	}
+	projPW, fc2PW := cfg.panels(quant == "q8")
 	m := &Model{cfg: cfg, quant: quant, pool: newPool(1)}
-	m.wte = mat(V, E)
+	m.wte = mat(V, E, 0)
 	m.wpe = vec(cfg.NPositions*E, 0.1, 0)
 	m.lnfg, m.lnfb = vec(E, 0.1, 1), vec(E, 0.1, 0)
 	m.layers = make([]layer, cfg.NLayer)
 	for i := range m.layers {
 		ly := &m.layers[i]
 		ly.ln1g, ly.ln1b, ly.ln2g, ly.ln2b = vec(E, 0.1, 1), vec(E, 0.1, 0), vec(E, 0.1, 1), vec(E, 0.1, 0)
-		ly.attn, ly.proj, ly.fc, ly.fc2 = mat(3*E, E), mat(E, E), mat(F, E), mat(E, F)
+		ly.attn, ly.proj, ly.fc, ly.fc2 = mat(3*E, E, 0), mat(E, E, projPW), mat(F, E, 0), mat(E, F, fc2PW)
 		ly.attnB, ly.projB, ly.fcB, ly.fc2B = vec(3*E, 0.1, 0), vec(E, 0.1, 0), vec(F, 0.1, 0), vec(E, 0.1, 0)
 	}
 	return m

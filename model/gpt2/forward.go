@@ -250,9 +250,7 @@ func (s *state) decode(ctx context.Context, id int) ([]float32, error) {
 	eps := float32(cfg.LayerNormEpsilon)
 	// pieces of the MLP: nf slices of F, multiples of qblock but the last
 	fb := (F + qblock - 1) / qblock
-	nf := min(8, fb)
-	perF := (fb + nf - 1) / nf * qblock
-	nf = (F + perF - 1) / perF
+	perF, nf := cfg.mlpSlice()
 	if s.parts == nil {
 		s.parts = make([]float32, max(H, nf)*E)
 		s.logits = make([]float32, cfg.VocabSize)
@@ -283,7 +281,7 @@ func (s *state) decode(ctx context.Context, id int) ([]float32, error) {
 			sc /= float32(li + 1)
 		}
 		kc, vc := s.k[li], s.v[li]
-		fuse := ly.proj.q == nil || hd%qblock == 0
+		fuse := cfg.fuseProj(ly.proj.q != nil)
 		runN(threads, H, func(part, hh int) {
 			lo, hi := hh*hd, (hh+1)*hd
 			for j := 0; j < 3; j++ {

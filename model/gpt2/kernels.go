@@ -104,63 +104,88 @@ func matVec(m *matrix, x []float32, qx *qvec, y []float32, lo, hi int) {
 // in [lo, hi). For a q8 matrix c0 is a multiple of qblock, and so is c1
 // unless it is m.cols; qx (nil: quantised here) must hold those blocks.
 func matVecCols(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1 int) {
+	if m.q != nil && qx == nil && useAsm() {
+		qx = quantizeX(x, m.nblk)
+	}
+	for c, add := c0, false; c < c1 || !add; add = true {
+		p0, w := m.panel(c)
+		e := min(c1, p0+w)
+		matVecPanel(m, x, qx, y, lo, hi, c, e, add)
+		c = e
+		if c >= c1 {
+			break
+		}
+	}
+}
+
+// matVecPanel is matVecCols over columns [c0, c1) of one panel; add says
+// to add to y rather than set it.
+func matVecPanel(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1 int, add bool) {
 	K := m.cols
+	p0, w := m.panel(c0)
 	n := c1 - c0
+	set := func(r int, v float32) {
+		if add {
+			y[r] += v
+		} else {
+			y[r] = v
+		}
+	}
 	if m.f != nil {
+		base := p0*m.rows + (c0 - p0) // row r of this range: f[base+r*w:][:n]
 		r := lo
 		if useAsm() && n >= 8 {
 			n8 := n &^ 7
 			var out [4]float32
 			for ; r+4 <= hi; r += 4 {
-				dot4AVX(&m.f[r*K+c0], K, &x[c0], n8, &out[0])
+				dot4AVX(&m.f[base+r*w], w, &x[c0], n8, &out[0])
 				for i := 0; i < 4; i++ {
 					s := out[i]
-					row := m.f[(r+i)*K : (r+i+1)*K]
-					for k := c0 + n8; k < c1; k++ {
-						s += row[k] * x[k]
+					row := m.f[base+(r+i)*w : base+(r+i)*w+n]
+					for k := n8; k < n; k++ {
+						s += row[k] * x[c0+k]
 					}
-					y[r+i] = s
+					set(r+i, s)
 				}
 			}
 		}
 		for ; r < hi; r++ {
-			y[r] = dot(m.f[r*K+c0:r*K+c1], x[c0:c1])
+			set(r, dot(m.f[base+r*w:base+r*w+n], x[c0:c1]))
 		}
 		return
 	}
-	nb := m.nblk
 	b0, b1 := c0/qblock, (c1+qblock-1)/qblock
 	full := min(b1, K/qblock) // blocks [b0, full) have all qblock columns
 	if useAsm() && full > b0 && lo%4 == 0 {
-		if qx == nil {
-			qx = quantizeX(x, nb)
-		}
 		kern := dot4q8AVX
 		if useAVX512() {
 			kern = dot4q8AVX512
 		}
-		// Prefetch ahead only when whole rows stream by: with a column
-		// range, the bytes ahead belong to other blocks.
+		pb0 := p0 / qblock               // the panel's first block
+		nbp := (w + qblock - 1) / qblock // its blocks per row
+		groups := (m.rows + 3) / 4
+		// Prefetch ahead only when the panel's groups stream by whole;
+		// with part of their blocks, the bytes ahead belong to others.
 		pf := 0
-		if b0 == 0 && b1 == nb {
+		if b0 == pb0 && b1 == pb0+nbp {
 			pf = 4096
 		}
 		var out [4]float32
 		for g := lo / 4; 4*g < hi; g++ {
-			o := g*nb + b0
+			o := pb0*groups + g*nbp + (b0 - pb0)
 			kern(&m.q[o*4*qblock], &m.s[o*4], &qx.q[b0*qblock], &qx.s[b0], full-b0, pf, &out[0])
 			for i := 0; i < 4 && 4*g+i < hi; i++ {
 				s := out[i] * m.smul
 				if full < b1 {
 					s += dotQ8Go(m, 4*g+i, full, b1, x)
 				}
-				y[4*g+i] = s
+				set(4*g+i, s)
 			}
 		}
 		return
 	}
 	for r := lo; r < hi; r++ {
-		y[r] = dotQ8Go(m, r, b0, b1, x)
+		set(r, dotQ8Go(m, r, b0, b1, x))
 	}
 }
 
@@ -224,7 +249,7 @@ func matMul(m *matrix, X []float32, T int, Y []float32, ldy, lo, hi int, scratch
 		for r := lo; r < hi; r += 3 {
 			nr := min(3, hi-r)
 			var w []float32
-			if m.f != nil {
+			if m.f != nil && m.pw == 0 {
 				w = m.f[r*K : (r+nr)*K]
 			} else {
 				w = scratch[:nr*K]

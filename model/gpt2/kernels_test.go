@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -29,17 +30,24 @@ func TestKernelsAgree(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for _, K := range []int{1, 7, 8, 20, 33, 64, 100, 768} {
 		for _, rows := range []int{1, 3, 4, 5, 13} {
-			for _, q8 := range []bool{false, true} {
+			for _, c := range []struct {
+				q8 bool
+				pw int
+			}{{false, 0}, {true, 0}, {false, 8}, {false, 64}, {true, 32}, {true, 64}} {
+				q8 := c.q8
 				w := randVec(r, rows*K)
-				m := matrix{rows: rows, cols: K}
+				m := matrix{rows: rows, cols: K, pw: c.pw}
 				if q8 {
 					m.quantize(w)
 				} else {
-					m.f = w
+					m.setF(w)
 				}
 				deq := make([]float32, rows*K)
 				for i := 0; i < rows; i++ {
 					m.row(i, deq[i*K:(i+1)*K])
+				}
+				if !q8 && !slices.Equal(deq, w) {
+					t.Fatalf("K=%d rows=%d pw=%d: row() does not give back the weights", K, rows, c.pw)
 				}
 				for _, T := range []int{1, 2, 4, 5, 9} {
 					X := randVec(r, T*K)
@@ -69,7 +77,7 @@ func TestKernelsAgree(t *testing.T) {
 						}
 						for i := range got {
 							if !close32(got[i], want[i], tol) {
-								t.Fatalf("K=%d rows=%d T=%d q8=%v portable=%v: [%d] got %v want %v", K, rows, T, q8, portable, i, got[i], want[i])
+								t.Fatalf("K=%d rows=%d T=%d q8=%v pw=%d portable=%v: [%d] got %v want %v", K, rows, T, q8, c.pw, portable, i, got[i], want[i])
 							}
 						}
 						// dot and axpy

@@ -44,6 +44,33 @@ func (c Config) inner() int {
 	return 4 * c.NEmbd
 }
 
+// mlpSlice is the width of the MLP's hidden slices in a one-token step (a
+// multiple of qblock; the last slice may be narrower) and their number.
+func (c Config) mlpSlice() (width, n int) {
+	F := c.inner()
+	fb := (F + qblock - 1) / qblock
+	n = min(8, fb)
+	width = (fb + n - 1) / n * qblock
+	return width, (F + width - 1) / width
+}
+
+// fuseProj says whether a one-token step computes the attention output
+// projection per head (split-K): a q8 head must fill whole blocks.
+func (c Config) fuseProj(q8 bool) bool {
+	return !q8 || (c.NEmbd/c.NHead)%qblock == 0
+}
+
+// panels are the panel widths (see matrix.pw) of c_proj and mlp.c_proj:
+// the column slices that one-token steps read per head and per hidden
+// slice.
+func (c Config) panels(q8 bool) (proj, fc2 int) {
+	if c.fuseProj(q8) {
+		proj = c.NEmbd / c.NHead
+	}
+	fc2, _ = c.mlpSlice()
+	return proj, fc2
+}
+
 // Params is the number of weights (wte counted once: lm_head is tied).
 func (c Config) Params() int64 {
 	e, f := int64(c.NEmbd), int64(c.inner())
@@ -130,6 +157,35 @@ type matrix struct {
 	s          []uint16  // rows*nblk scales, q8: float16 bits, times 2^e
 	smul       float32   // 2^-e: the scales' common factor, q8
 	nblk       int
+	// pw > 0 stores the columns in panels pw wide (a multiple of qblock):
+	// panel after panel, each all rows of its columns (f32: row-major;
+	// q8: groups of blocks as below). A product over one panel's columns
+	// then reads one sequential stream. 0: one panel.
+	pw int
+}
+
+// panel is the first column and the width of the panel holding column c.
+func (m *matrix) panel(c int) (p0, w int) {
+	if m.pw <= 0 || m.pw >= m.cols {
+		return 0, m.cols
+	}
+	p0 = c / m.pw * m.pw
+	return p0, min(m.pw, m.cols-p0)
+}
+
+// setF stores the row-major w (rows x cols) as m.f, in m.pw panels.
+func (m *matrix) setF(w []float32) {
+	if m.pw <= 0 || m.pw >= m.cols {
+		m.f = w
+		return
+	}
+	m.f = make([]float32, len(w))
+	for r := 0; r < m.rows; r++ {
+		for p0 := 0; p0 < m.cols; p0 += m.pw {
+			_, pw := m.panel(p0)
+			copy(m.f[p0*m.rows+r*pw:p0*m.rows+(r+1)*pw], w[r*m.cols+p0:r*m.cols+p0+pw])
+		}
+	}
 }
 
 const qblock = 32
@@ -216,25 +272,26 @@ func Load(dir string, opts Options) (*Model, error) {
 		l.total += t.End - t.Begin
 	}
 	E, F, V := cfg.NEmbd, cfg.inner(), cfg.VocabSize
-	m.wte = l.matrix("wte.weight", V, E, false)
+	m.wte = l.matrix("wte.weight", V, E, false, 0)
 	m.wpe = l.vector("wpe.weight", cfg.NPositions*E, cfg.NPositions, E)
 	m.lnfg = l.vector("ln_f.weight", E)
 	m.lnfb = l.vector("ln_f.bias", E)
 	m.layers = make([]layer, cfg.NLayer)
+	projPW, fc2PW := cfg.panels(l.q8)
 	for i := range m.layers {
 		p := fmt.Sprintf("h.%d.", i)
 		ly := &m.layers[i]
 		ly.ln1g = l.vector(p+"ln_1.weight", E)
 		ly.ln1b = l.vector(p+"ln_1.bias", E)
-		ly.attn = l.matrix(p+"attn.c_attn.weight", 3*E, E, true)
+		ly.attn = l.matrix(p+"attn.c_attn.weight", 3*E, E, true, 0)
 		ly.attnB = l.vector(p+"attn.c_attn.bias", 3*E)
-		ly.proj = l.matrix(p+"attn.c_proj.weight", E, E, true)
+		ly.proj = l.matrix(p+"attn.c_proj.weight", E, E, true, projPW)
 		ly.projB = l.vector(p+"attn.c_proj.bias", E)
 		ly.ln2g = l.vector(p+"ln_2.weight", E)
 		ly.ln2b = l.vector(p+"ln_2.bias", E)
-		ly.fc = l.matrix(p+"mlp.c_fc.weight", F, E, true)
+		ly.fc = l.matrix(p+"mlp.c_fc.weight", F, E, true, 0)
 		ly.fcB = l.vector(p+"mlp.c_fc.bias", F)
-		ly.fc2 = l.matrix(p+"mlp.c_proj.weight", E, F, true)
+		ly.fc2 = l.matrix(p+"mlp.c_proj.weight", E, F, true, fc2PW)
 		ly.fc2B = l.vector(p+"mlp.c_proj.bias", E)
 		if l.err != nil {
 			break
@@ -342,7 +399,7 @@ func (l *loader) vector(name string, n int, shape ...int) []float32 {
 
 // matrix reads a weight matrix as [rows=out][cols=in]. Conv1D weights are
 // stored [in][out] and are transposed here, once.
-func (l *loader) matrix(name string, rows, cols int, conv1d bool) matrix {
+func (l *loader) matrix(name string, rows, cols int, conv1d bool, pw int) matrix {
 	if l.err != nil {
 		return matrix{}
 	}
@@ -367,11 +424,11 @@ func (l *loader) matrix(name string, rows, cols int, conv1d bool) matrix {
 		w = make([]float32, rows*cols)
 		transpose(w, raw, cols, rows)
 	}
-	m := matrix{rows: rows, cols: cols}
+	m := matrix{rows: rows, cols: cols, pw: pw}
 	if l.q8 {
 		m.quantize(w)
 	} else {
-		m.f = w
+		m.setF(w)
 	}
 	return m
 }
@@ -442,14 +499,21 @@ func (m *matrix) quantize(w []float32) {
 // index of its scale in m.s.
 func (m *matrix) qblk(r, b int) ([]int8, int) {
 	g, i := r/4, r%4
-	si := (g*m.nblk+b)*4 + i
+	p0, w := m.panel(b * qblock)
+	pb0, nbp := p0/qblock, (w+qblock-1)/qblock
+	groups := (m.rows + 3) / 4
+	si := (pb0*groups+g*nbp+b-pb0)*4 + i
 	return m.q[si*qblock : (si+1)*qblock], si
 }
 
 // row writes row r as float32 into dst.
 func (m *matrix) row(r int, dst []float32) {
 	if m.f != nil {
-		copy(dst, m.f[r*m.cols:(r+1)*m.cols])
+		for p0 := 0; p0 < m.cols; {
+			_, w := m.panel(p0)
+			copy(dst[p0:p0+w], m.f[p0*m.rows+r*w:p0*m.rows+(r+1)*w])
+			p0 += w
+		}
 		return
 	}
 	for b := 0; b < m.nblk; b++ {
