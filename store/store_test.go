@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"deskbot/store"
@@ -210,5 +211,39 @@ func TestSaveFlow(t *testing.T) {
 	// Going back to older bytes is a new version.
 	if v, err = db.SaveFlow(ctx, "letters", "/flows/moved.json", []byte(`{"v":1}`)); err != nil || v != 3 {
 		t.Fatalf("revert save = %d, %v", v, err)
+	}
+}
+
+// Several processes' worth of handles opening a new database at once all
+// succeed, and the migrations run once.
+func TestOpen_ConcurrentFresh(t *testing.T) {
+	path := filepath.Join(t.TempDir(), store.FileName)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	dbs := make([]*store.DB, 4)
+	for i := range dbs {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			dbs[i], errs[i] = store.Open(path)
+		}(i)
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("open %d: %v", i, err)
+		}
+		defer dbs[i].Close()
+	}
+	names, err := dbs[0].Migrations(context.Background())
+	if err != nil || len(names) == 0 {
+		t.Fatalf("migrations = %v, %v", names, err)
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		if seen[n] {
+			t.Fatalf("migration %s recorded twice", n)
+		}
+		seen[n] = true
 	}
 }
