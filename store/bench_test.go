@@ -58,43 +58,5 @@ func BenchmarkRecorder(b *testing.B) {
 	}
 }
 
-// benchLoop is engine/bench_test.go's LoopFlow: 10000 iterations of
-// set-variable plus if, 20001 steps.
-const benchLoop = `{"format":"deskbot.flow","version":1,"name":"bench loop",
- "variables":[{"name":"i","type":"number","default":0}],
- "nodes":[{"id":"start","type":"control.start"},
-   {"id":"inc","type":"control.set_variable","params":{"variable":"i","value":"i + 1"}},
-   {"id":"more","type":"control.if","params":{"condition":"i < 10000"}},
-   {"id":"end","type":"control.end"}],
- "edges":[{"from":"start","port":"next","to":"inc"},{"from":"inc","port":"next","to":"more"},
-   {"from":"more","port":"true","to":"inc"},{"from":"more","port":"false","to":"end"}]}`
-
-// BenchmarkRecordedLoop measures steps per second of the engine's loop
-// benchmark flow recorded into a file, from the recorder's creation to its
-// Close (everything committed).
-func BenchmarkRecordedLoop(b *testing.B) {
-	db, _ := MustOpenFile(b)
-	ctx := context.Background()
-	f := mustParse(b, benchLoop)
-	prep, err := engine.Prepare(f, nil, "")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	steps := 0
-	for b.Loop() {
-		rec, err := db.Recorder(ctx, store.RunInfo{Flow: f.Name})
-		if err != nil {
-			b.Fatal(err)
-		}
-		res, err := engine.Run(ctx, f, engine.Options{Prepared: prep, Observer: rec, RunID: rec.RunID()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := rec.Close(res); err != nil {
-			b.Fatal(err)
-		}
-		steps += res.Steps
-	}
-	b.ReportMetric(float64(steps)/b.Elapsed().Seconds(), "steps/s")
-}
+// The end-to-end loop benchmark with logging to a file is
+// BenchmarkLoopLoggingToFile in loop_bench_test.go.
