@@ -27,12 +27,18 @@
 // end, "<|endoftext|>", a stop string, ctx cancellation or an error from
 // emit. MaxTokens 0 only tokenizes.
 //
-// Kernels use AVX2/FMA assembly on amd64 CPUs that have it, portable Go
-// elsewhere (or under the purego build tag, or with ForcePortable). Each
-// step is split over Options.Threads goroutines (default IdleCores()) that
-// take pieces of work in turn and wait on a sync.WaitGroup: nothing spins.
-// Options.Quant "q8" stores the weight matrices as int8 with one float32
-// scale per 32 weights of a row (about 4x less memory and memory traffic).
+// Kernels use AVX2/FMA assembly on amd64 CPUs that have it (the q8
+// matrix-vector kernel AVX-512 F+BW where present), portable Go elsewhere
+// (or under the purego build tag, or with ForcePortable). Each step is
+// split over Options.Threads goroutines (default IdleCores()) that take
+// pieces of work in turn: the caller and helper goroutines kept parked on
+// a channel between steps; the caller waits on a sync.WaitGroup: nothing
+// spins. A generated token takes two parallel steps per layer (per head:
+// q/k/v, attention and its share of the output projection; per slice of
+// the MLP: fc, activation and its share of fc2) and one for the logits.
+// Options.Quant "q8" stores the weight matrices as int8 with one float16
+// scale per 32 weights of a row (8.25 bits a weight: about 3.9x less
+// memory and memory traffic).
 //
 // A GPU backend can implement model.Generator beside this package; the
 // CPU-specific parts are the matrix type and the kernels.

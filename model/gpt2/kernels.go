@@ -286,8 +286,7 @@ func matMul(m *matrix, X []float32, T int, Y []float32, ldy, lo, hi int, scratch
 
 // --- threads ---
 
-// pool runs data-parallel steps on goroutines that wait on a WaitGroup;
-// nothing spins.
+// pool sizes data-parallel steps (see run); nothing spins.
 type pool struct {
 	threads int // 0 = idle cores
 }

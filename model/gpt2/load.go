@@ -135,8 +135,9 @@ type Options struct {
 	// Threads for the kernels; 0 = IdleCores() when each generation
 	// starts (at least 1, at most runtime.NumCPU()).
 	Threads int
-	// Quant is "" (float32 weights) or "q8" (int8 weights, one float32
-	// scale per block of 32 along each row).
+	// Quant is "" (float32 weights) or "q8" (int8 weights, one float16
+	// scale per block of 32 along each row, times a power of two per
+	// matrix).
 	Quant string
 	// Progress, when set, is called as the weights load with bytes read so
 	// far and the total.
