@@ -193,3 +193,59 @@ func TestCLIDryRunTouchesNothing(t *testing.T) {
 		t.Errorf("dry run created %s", out)
 	}
 }
+
+// TestCLIDryRunDesktop: a dry run of the desktop sample uses the recording
+// fake. It runs without a display (DISPLAY unset, so any real desktop call
+// would fail) and says what each desktop step would do.
+func TestCLIDryRunDesktop(t *testing.T) {
+	cmd := exec.Command(deskbot(t), "run", "--dry-run", "--no-record", "../assets/flows/fill-form-from-csv.json")
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "DISPLAY=") {
+			env = append(env, e)
+		}
+	}
+	cmd.Env = append(env, "DESKBOT_DATA="+t.TempDir())
+	outb, err := cmd.CombinedOutput()
+	out := string(outb)
+	if err != nil {
+		t.Fatalf("dry run: %v\n%s", err, out)
+	}
+	for _, want := range []string{
+		`would activate the window titled "Deskbot Test Form"`,
+		`would type "Anna Kowalska"`,
+		"would press ctrl+a",
+		"would click left at",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run output lacks %q:\n%s", want, out)
+		}
+	}
+	if !regexp.MustCompile(`(?m)^\s+\d+ dry\s+type_name\s+keyboard\.type`).MatchString(out) {
+		t.Errorf("desktop steps are not marked dry:\n%s", out)
+	}
+	if strings.Contains(out, "Fyne error") {
+		t.Errorf("fyne's locale noise in a headless command:\n%s", out)
+	}
+}
+
+// TestCLIRunDesktopWithoutDisplay: a real run of a desktop flow without a
+// display fails at its first desktop step, naming the node and the cause.
+func TestCLIRunDesktopWithoutDisplay(t *testing.T) {
+	cmd := exec.Command(deskbot(t), "run", "--no-record", "../assets/flows/fill-form-from-csv.json")
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, "DISPLAY=") {
+			env = append(env, e)
+		}
+	}
+	cmd.Env = append(env, "DESKBOT_DATA="+t.TempDir())
+	outb, err := cmd.CombinedOutput()
+	out := string(outb)
+	if err == nil {
+		t.Fatalf("a desktop run without a display succeeded:\n%s", out)
+	}
+	if !strings.Contains(out, `"activate"`) || !strings.Contains(out, "DISPLAY is not set") {
+		t.Errorf("the error does not name the node and the cause:\n%s", out)
+	}
+}

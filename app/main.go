@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 	"sort"
+
+	"deskbot/ui"
 )
 
 // command is one subcommand. Each lives in its own cmd_*.go file and adds
@@ -20,6 +22,7 @@ type command struct {
 var commands = map[string]command{}
 
 func main() {
+	ui.RestoreLocaleEnv()
 	os.Exit(realMain(os.Args[1:]))
 }
 

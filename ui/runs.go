@@ -122,6 +122,10 @@ func (s *Studio) startRun(debug, paused bool) error {
 	b := s.bridge
 	go func() {
 		defer close(r.done)
+		// The run's context ends with the run, so that services that
+		// Prepare set up (the desktop's failsafe watcher, its stop hotkey,
+		// loaded models) let go.
+		defer cancel(nil)
 		res, err := engine.Run(ctx, flow, opts)
 		if finish != nil {
 			finish(res, err)

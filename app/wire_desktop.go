@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+
+	"deskbot/engine"
+	"deskbot/engine/desktop"
+	"deskbot/engine/desktop/robot"
+)
+
+func init() {
+	serviceWirers = append(serviceWirers, wireDesktop)
+}
+
+// The real desktop is opened once per process, on the first desktop step of
+// the first run that has one (robotgo keeps one X display per process).
+var (
+	robotMu sync.Mutex
+	shared  *robot.Robot
+)
+
+func openRobot() (*robot.Robot, error) {
+	robotMu.Lock()
+	defer robotMu.Unlock()
+	if shared != nil {
+		return shared, nil
+	}
+	r, err := robot.Open()
+	if err != nil {
+		return nil, err // tried again by the next run
+	}
+	shared = r
+	return r, nil
+}
+
+// stopHotkey is the global stop hotkey: DESKBOT_STOP_HOTKEY, "off" for none.
+func stopHotkey() string {
+	switch h := os.Getenv("DESKBOT_STOP_HOTKEY"); h {
+	case "":
+		return desktop.DefaultStopHotkey
+	case "off", "none":
+		return ""
+	default:
+		return h
+	}
+}
+
+// wireDesktop gives a run its desktop: the recording fake in dry runs, else
+// the X display, opened at the run's first desktop step. The failsafe
+// corner is watched for the whole run; the stop hotkey is grabbed when the
+// run first touches the desktop and let go when it ends.
+func wireDesktop(ctx context.Context, stop context.CancelCauseFunc, opts *engine.Options) error {
+	if opts.DryRun {
+		desktop.Use(opts, desktop.NewFake())
+		return nil
+	}
+	hotkey := stopHotkey()
+	var (
+		mu     sync.Mutex
+		unhook func()
+		ended  bool
+	)
+	d := desktop.Lazy(func() (desktop.Desktop, error) {
+		r, err := openRobot()
+		if err != nil {
+			return nil, err
+		}
+		if hotkey != "" {
+			u, err := r.WatchHotkey(hotkey, func() {
+				stop(desktop.ErrHotkey)
+				r.ReleaseAll()
+			})
+			mu.Lock()
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "deskbot: stop hotkey %s is not available (%v); the failsafe corner still stops the run\n", hotkey, err)
+			} else if ended {
+				u()
+			} else {
+				unhook = u
+			}
+			mu.Unlock()
+		}
+		return r, nil
+	})
+	desktop.Use(opts, d)
+	guard := desktop.Guard(ctx, d, stop)
+	context.AfterFunc(ctx, func() {
+		guard()
+		mu.Lock()
+		ended = true
+		u := unhook
+		unhook = nil
+		mu.Unlock()
+		if u != nil {
+			u()
+		}
+	})
+	return nil
+}
