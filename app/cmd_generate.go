@@ -25,11 +25,15 @@ func init() {
 	serviceWirers = append(serviceWirers, wireTextGen)
 }
 
+// loadReport shows how far loading a model has come: on standard error, or
+// in the studio's status bar (see openStudio).
+var loadReport = loadProgress(os.Stderr)
+
 // wireTextGen gives a run the model providers: local models are loaded
 // once per run and closed when it ends.
 func wireTextGen(ctx context.Context, _ context.CancelCauseFunc, opts *engine.Options) error {
 	cache := textgen.NewCache(providers.Opener(providers.OpenOptions{
-		Progress: loadProgress(os.Stderr),
+		Progress: func(p string, done, total int64) { loadReport(p, done, total) },
 		Retry: func(p string, attempt int, wait time.Duration, why string) {
 			fmt.Fprintf(os.Stderr, "deskbot: %s answered %s; retry %d in %s\n", p, why, attempt, wait.Round(time.Millisecond))
 		},
@@ -116,7 +120,7 @@ func cmdGenerate(args []string) int {
 	defer stop()
 	t0 := time.Now()
 	gen, err := providers.Open(ctx, *modelName, providers.OpenOptions{Threads: *threads, Quant: *quant,
-		Progress: loadProgress(os.Stderr),
+		Progress: func(p string, done, total int64) { loadReport(p, done, total) },
 		Retry: func(p string, attempt int, wait time.Duration, why string) {
 			fmt.Fprintf(os.Stderr, "deskbot: %s answered %s; retry %d in %s\n", p, why, attempt, wait.Round(time.Millisecond))
 		}})

@@ -38,6 +38,7 @@ func openStudio(args []string) int {
 		}
 	}
 	s := ui.NewStudio(a, opts)
+	loadReport = s.ShowLoadProgress
 	if len(args) == 1 {
 		if err := s.OpenFile(args[0]); err != nil {
 			fmt.Fprintln(os.Stderr, "deskbot:", err)

@@ -24,6 +24,7 @@ type runBatch struct {
 	logs        []engine.Event
 	droppedLogs int
 	vars        map[string]any
+	progress    string // latest loading message for the status bar
 	paused      string // node id the run paused before
 	resumed     bool
 	finished    *engine.Event
@@ -90,6 +91,14 @@ func (b *bridge) Event(e engine.Event) {
 	if e.Vars != nil && e.Depth == 0 {
 		p.vars = e.Vars
 	}
+	b.schedule()
+	b.mu.Unlock()
+}
+
+// progress puts msg in the status bar (model loading, from any goroutine).
+func (b *bridge) progress(msg string) {
+	b.mu.Lock()
+	b.batch().progress = msg
 	b.schedule()
 	b.mu.Unlock()
 }

@@ -135,6 +135,28 @@ func (s *Studio) startRun(debug, paused bool) error {
 	return nil
 }
 
+// ShowLoadProgress reports, from any goroutine, how far the loading of a
+// model (what, e.g. "gpt2") has come: the status bar shows "Loading gpt2:
+// 45%" while a run waits for it, and "Running…" once it is loaded.
+func (s *Studio) ShowLoadProgress(what string, done, total int64) {
+	pct := int64(100)
+	if total > 0 {
+		pct = done * 100 / total
+	}
+	s.loadMu.Lock()
+	same := what == s.loadWhat && pct == s.loadPct
+	s.loadWhat, s.loadPct = what, pct
+	s.loadMu.Unlock()
+	if same {
+		return
+	}
+	msg := fmt.Sprintf(lang.L("Loading %s: %d%%"), what, pct)
+	if pct >= 100 {
+		msg = lang.L("Running…")
+	}
+	s.bridge.progress(msg)
+}
+
 // applyBatch shows what a run did since the last batch; it runs on the UI
 // goroutine, called by the bridge.
 func (s *Studio) applyBatch(b *runBatch) {
@@ -155,6 +177,9 @@ func (s *Studio) applyBatch(b *runBatch) {
 		lines = append(lines, fmt.Sprintf("… %d %s", b.droppedLogs, lang.L("more log lines not shown")))
 	}
 	s.appendOutput(lines...)
+	if b.progress != "" && r != nil && r.paused == "" {
+		s.setStatus(b.progress)
+	}
 	if b.vars != nil {
 		s.setVars(b.vars)
 	}

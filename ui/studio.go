@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -81,6 +82,10 @@ type Studio struct {
 	lastAutosave time.Time
 	stopTicker   chan struct{}
 	buttons      map[string]*widget.Button
+
+	loadMu   sync.Mutex // ShowLoadProgress's last report
+	loadWhat string
+	loadPct  int64
 }
 
 // activeRun is the run in progress.

@@ -489,3 +489,26 @@ func TestCloseWithUnsavedChangesAsks(t *testing.T) {
 		t.Fatal("closing with unsaved changes did not ask")
 	}
 }
+
+// TestLoadProgressInStatusBar: model loading progress reported from another
+// goroutine during a run shows in the status bar, and "Running…" once done.
+func TestLoadProgressInStatusBar(t *testing.T) {
+	s, ui := newTestStudio(t)
+	f := quickFlow()
+	f.Node("w").Params["duration"] = "1m"
+	s.setDocument(NewDocument(f, ""))
+	s.Run(false)
+	if !pump(t, ui, 10*time.Second, func() bool { return s.Canvas.Running() == "w" }) {
+		t.Fatal("wait node never highlighted")
+	}
+	go s.ShowLoadProgress("gpt2", 45, 100)
+	if !pump(t, ui, 5*time.Second, func() bool { return s.statusText == "Loading gpt2: 45%" }) {
+		t.Errorf("status %q", s.statusText)
+	}
+	go s.ShowLoadProgress("gpt2", 100, 100)
+	if !pump(t, ui, 5*time.Second, func() bool { return s.statusText == "Running…" }) {
+		t.Errorf("status after loading %q", s.statusText)
+	}
+	s.Stop()
+	pump(t, ui, 5*time.Second, func() bool { return !s.Running() })
+}
