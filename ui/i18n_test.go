@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2/lang"
 
 	"deskbot/engine"
+	_ "deskbot/engine/desktop" // its activities are in the palette too
 )
 
 // TestTranslationsCoverSource checks that every lang.L string in the
