@@ -221,6 +221,9 @@ func (s *Studio) runEnded(res *engine.Result, err error) {
 		}
 	}
 	msg := fmt.Sprintf("■ %s: %s (%s)", lang.L("run finished"), tr("status."+status, status), dur)
+	if err != nil && status == engine.StatusStopped && !errors.Is(err, context.Canceled) && err.Error() != engine.ErrStoppedByUser.Error() {
+		msg += ": " + err.Error() // why: the stop hotkey, the failsafe corner
+	}
 	if err != nil && status != engine.StatusStopped {
 		msg += ": " + err.Error()
 		var se *engine.StepError

@@ -661,8 +661,15 @@ type dirSetter interface{ SetLocation(fyne.ListableURI) }
 
 func (s *Studio) setDialogDir(d dirSetter) {
 	dir := s.baseDir()
-	if s.Doc.Path == "" && s.opts.SamplesDir != "" {
-		dir = s.opts.SamplesDir
+	if s.Doc.Path == "" {
+		// A new flow: the user's documents, as other desktop programs do
+		// (the samples are on the start page).
+		if home, err := os.UserHomeDir(); err == nil {
+			dir = home
+			if st, err := os.Stat(filepath.Join(home, "Documents")); err == nil && st.IsDir() {
+				dir = filepath.Join(home, "Documents")
+			}
+		}
 	}
 	if l, err := storage.ListerForURI(storage.NewFileURI(dir)); err == nil {
 		d.SetLocation(l)
