@@ -28,6 +28,9 @@ func openStudio(args []string) int {
 		fmt.Fprintln(os.Stderr, "deskbot:", err)
 	}
 	opts := ui.Options{SamplesDir: samplesDir(), Prepare: wireServices}
+	if os.Getenv("DISPLAY") != "" {
+		opts.Minimize = minimizeStudio // the Run menu's "Minimize while running"
+	}
 	if dataDir != "" {
 		opts.DataDir = dataDir
 		if db, err := openStore(dataDir); err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"deskbot/engine"
 	"deskbot/engine/desktop"
@@ -99,4 +100,36 @@ func wireDesktop(ctx context.Context, stop context.CancelCauseFunc, opts *engine
 		}
 	})
 	return nil
+}
+
+// minimizeStudio minimizes the studio's own window (this process's window
+// with that title, else any with it) through the window manager, waits
+// until it has lost the focus, and returns what brings it back.
+func minimizeStudio(title string) (restore func(), err error) {
+	r, err := openRobot()
+	if err != nil {
+		return nil, err
+	}
+	ws, err := r.Windows()
+	if err != nil {
+		return nil, err
+	}
+	var id uint32
+	for _, w := range ws {
+		if w.Title == title && (id == 0 || w.PID == os.Getpid()) {
+			id = w.ID
+		}
+	}
+	if id == 0 {
+		return nil, fmt.Errorf("no window titled %q", title)
+	}
+	if err := r.MinimizeWindow(id); err != nil {
+		return nil, err
+	}
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if a, err := r.ActiveWindow(); err != nil || a.ID != id {
+			break
+		}
+	}
+	return func() { r.ActivateWindow(id) }, nil
 }

@@ -120,8 +120,22 @@ func (s *Studio) startRun(debug, paused bool) error {
 	s.setStatus(lang.L("Running…"))
 	s.updateButtons()
 	b := s.bridge
+	var minimize func() (func(), error)
+	if !debug && !paused && s.opts.Minimize != nil && s.App.Preferences().Bool(PrefMinimize) {
+		title := s.Win.Title()
+		minimize = func() (func(), error) { return s.opts.Minimize(title) }
+	}
 	go func() {
 		defer close(r.done)
+		if minimize != nil {
+			// Out of the bot's way; back when the run has ended.
+			restore, err := minimize()
+			if err != nil {
+				b.Event(engine.Event{Kind: engine.EventLog, Time: time.Now(), Level: "warn", Message: lang.L("could not minimize the studio") + ": " + err.Error()})
+			} else if restore != nil {
+				defer restore()
+			}
+		}
 		// The run's context ends with the run, so that services that
 		// Prepare set up (the desktop's failsafe watcher, its stop hotkey,
 		// loaded models) let go.

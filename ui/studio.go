@@ -46,6 +46,11 @@ type Options struct {
 	History HistorySource
 	// AutosaveEvery is the autosave period (default 15s).
 	AutosaveEvery time.Duration
+	// Minimize, if set, minimizes the studio's window (titled title) and
+	// returns what brings it back. With the "Minimize while running"
+	// setting on, a Run (not Debug or Step) calls it before the flow starts,
+	// so that the bot sees the desktop, and restore when the run ends.
+	Minimize func(title string) (restore func(), err error)
 }
 
 // Studio is the main window.
@@ -375,15 +380,35 @@ func (s *Studio) menu() *fyne.MainMenu {
 			fyne.NewMenuItemSeparator(),
 			language,
 		),
-		fyne.NewMenu(lang.L("Run"),
+		fyne.NewMenu(lang.L("Run"), s.runMenuItems(
 			item(lang.L("Run"), scRun, func() { s.Run(false) }),
 			item(lang.L("Debug"), scDebug, func() { s.Run(true) }),
 			item(lang.L("Step"), scStep, s.Step),
 			item(lang.L("Stop"), scStop, s.Stop),
 			fyne.NewMenuItemSeparator(),
 			item(lang.L("Toggle breakpoint"), scBreak, s.ToggleBreakpoint),
-		),
+		)...),
 	)
+}
+
+// PrefMinimize is the preference key of "Minimize while running".
+const PrefMinimize = "minimize_during_run"
+
+// runMenuItems are the Run menu's items, with the "Minimize while
+// running" switch when the program can minimize the window.
+func (s *Studio) runMenuItems(items ...*fyne.MenuItem) []*fyne.MenuItem {
+	if s.opts.Minimize == nil {
+		return items
+	}
+	it := fyne.NewMenuItem(lang.L("Minimize while running"), nil)
+	it.Checked = s.App.Preferences().Bool(PrefMinimize)
+	it.Action = func() {
+		on := !s.App.Preferences().Bool(PrefMinimize)
+		s.App.Preferences().SetBool(PrefMinimize, on)
+		it.Checked = on
+		s.Win.MainMenu().Refresh()
+	}
+	return append(items, fyne.NewMenuItemSeparator(), it)
 }
 
 // PrefLanguage is the preference key of the language override ("" follows

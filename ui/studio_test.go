@@ -3,7 +3,9 @@ package ui
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -511,4 +513,52 @@ func TestLoadProgressInStatusBar(t *testing.T) {
 	}
 	s.Stop()
 	pump(t, ui, 5*time.Second, func() bool { return !s.Running() })
+}
+
+// TestMinimizeWhileRunning: with the setting on, Run minimizes the studio
+// (through Options.Minimize, given the window's title) before the flow
+// starts and brings it back when the run has ended; Debug leaves it alone.
+func TestMinimizeWhileRunning(t *testing.T) {
+	a := test.NewApp()
+	t.Cleanup(a.Quit)
+	var mu sync.Mutex
+	var calls []string
+	s := NewStudio(a, Options{DataDir: t.TempDir(), Minimize: func(title string) (func(), error) {
+		mu.Lock()
+		calls = append(calls, "minimize "+title)
+		mu.Unlock()
+		return func() {
+			mu.Lock()
+			calls = append(calls, "restore")
+			mu.Unlock()
+		}, nil
+	}})
+	ui := make(chan func(), 4096)
+	s.bridge.do = func(f func()) { ui <- f }
+	s.ShowEditor()
+	s.setDocument(NewDocument(quickFlow(), ""))
+	got := func() []string { mu.Lock(); defer mu.Unlock(); return slices.Clone(calls) }
+	run := func(debug bool) {
+		t.Helper()
+		s.Run(debug)
+		done := s.RunDone()
+		if !pump(t, ui, 10*time.Second, func() bool { return !s.Running() }) {
+			t.Fatal("run did not finish")
+		}
+		<-done // the restore runs as the run goroutine ends
+	}
+
+	run(false) // setting off
+	if c := got(); len(c) != 0 {
+		t.Fatalf("minimized with the setting off: %v", c)
+	}
+	a.Preferences().SetBool(PrefMinimize, true)
+	run(false)
+	if c := got(); !slices.Equal(c, []string{"minimize " + s.Win.Title(), "restore"}) {
+		t.Fatalf("calls %v", c)
+	}
+	run(true) // Debug: the person wants to watch the studio
+	if c := got(); len(c) != 2 {
+		t.Fatalf("Debug minimized: %v", c)
+	}
 }

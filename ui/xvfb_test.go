@@ -407,3 +407,51 @@ func TestRealMouseBuildsFlowUnderXvfb(t *testing.T) {
 		t.Fatalf("start.next leads to %q, want %q; edges %v", got, logNode.ID, f.Edges)
 	}
 }
+
+// TestRealWindowMinimizesWhileRunning starts the real deskbot with "Minimize
+// while running" on, presses F5 on a flow that waits 2 s, and reads the
+// window's WM_STATE: iconic while the flow runs, normal again after it.
+func TestRealWindowMinimizesWhileRunning(t *testing.T) {
+	x := startX(t)
+	bin := buildDeskbot(t)
+	dir := t.TempDir()
+	f := engine.NewFlow("Minimize test")
+	f.Nodes = append(f.Nodes, &engine.Node{ID: "hold", Type: "control.wait", Params: map[string]any{"duration": "2s"}, Position: engine.Point{X: 250, Y: 0}})
+	f.Edges = []engine.Edge{{From: "start", Port: "next", To: "hold"}}
+	flowPath := filepath.Join(dir, "minimize.json")
+	if err := f.Save(flowPath); err != nil {
+		t.Fatal(err)
+	}
+	prefs := filepath.Join(dir, "config", "fyne", "io.deskbot.studio", "preferences.json")
+	os.MkdirAll(filepath.Dir(prefs), 0o755)
+	if err := os.WriteFile(prefs, []byte(`{"`+PrefMinimize+`": true}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	app := x.cmd(bin, flowPath)
+	app.Env = append(app.Env, "DESKBOT_DATA="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "HOME="+dir)
+	var logs strings.Builder
+	app.Stdout, app.Stderr = &logs, &logs
+	if err := app.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Process.Kill(); app.Wait() })
+	var win string
+	if !waitFor(30*time.Second, func() bool { win = x.findWindow("Minimize test"); return win != "" }) {
+		t.Fatalf("no window; output:\n%s", logs.String())
+	}
+	state := func() string {
+		out, _ := x.cmd("xprop", "-id", win, "WM_STATE").Output()
+		return string(out)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	_ = x.cmd("xdotool", "windowactivate", "--sync", win).Run()
+	if out, err := x.cmd("xdotool", "key", "--window", win, "F5").CombinedOutput(); err != nil {
+		t.Fatalf("xdotool: %v %s", err, out)
+	}
+	if !waitFor(3*time.Second, func() bool { return strings.Contains(state(), "Iconic") }) {
+		t.Fatalf("the studio was not minimized during the run: %s\noutput:\n%s", state(), logs.String())
+	}
+	if !waitFor(8*time.Second, func() bool { return strings.Contains(state(), "Normal") }) {
+		t.Fatalf("the studio did not come back after the run: %s\noutput:\n%s", state(), logs.String())
+	}
+}

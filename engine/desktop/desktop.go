@@ -73,6 +73,8 @@ type Desktop interface {
 	ActivateWindow(id uint32) error
 	// CloseWindow asks a window to close.
 	CloseWindow(id uint32) error
+	// MinimizeWindow iconifies a window (ActivateWindow brings it back).
+	MinimizeWindow(id uint32) error
 	// Open starts a program (target is a program name or path, with args),
 	// or opens a file or URL with the desktop's default application (no
 	// args). It returns the started process id, 0 when unknown.

@@ -333,6 +333,8 @@ func TestWindows(t *testing.T) {
 		step{"wait", "window.wait", map[string]any{"title": "Report.pdf - Viewer", "match": "exact"}},
 		step{"close", "window.close", map[string]any{"title": "notepad"}},
 		step{"gone", "window.wait", map[string]any{"title": "notepad", "until": "closes", "timeout": "1s"}},
+		step{"act3", "window.activate", map[string]any{"title": "Report.pdf"}},
+		step{"min", "window.minimize", map[string]any{}},
 	)
 	r := runFlow(t, f, fake, nil)
 	if r.err != nil {
@@ -343,6 +345,12 @@ func TestWindows(t *testing.T) {
 	}
 	if ws, _ := fake.Windows(); len(ws) != 2 || ws[1].ID != 3 {
 		t.Errorf("windows after close: %v", ws)
+	}
+	if l := fake.Lines(); len(l) == 0 || l[len(l)-1] != `minimize window "Report.pdf - Viewer" (0x3)` {
+		t.Errorf("last action %q, want the minimize", l)
+	}
+	if _, err := fake.ActiveWindow(); err == nil {
+		t.Error("a minimized window kept the focus")
 	}
 	// A missing window: not_found port unconnected fails with the titles.
 	r = runFlow(t, chain(step{"act", "window.activate", map[string]any{"title": "Excel", "timeout": "0s"}}), fake, nil)

@@ -285,6 +285,21 @@ func (f *Fake) ActivateWindow(id uint32) error {
 	return f.rec("activate window %s", f.windows[i])
 }
 
+// MinimizeWindow implements Desktop; a minimized window loses the focus.
+func (f *Fake) MinimizeWindow(id uint32) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := f.find(id)
+	if i < 0 {
+		f.rec("minimize window 0x%x", id)
+		return fmt.Errorf("minimize window 0x%x: no such window", id)
+	}
+	if f.active == i {
+		f.active = -1
+	}
+	return f.rec("minimize window %s", f.windows[i])
+}
+
 // CloseWindow implements Desktop.
 func (f *Fake) CloseWindow(id uint32) error {
 	f.mu.Lock()

@@ -187,6 +187,15 @@ func (l *LazyDesktop) CloseWindow(id uint32) error {
 	return d.CloseWindow(id)
 }
 
+// MinimizeWindow implements Desktop.
+func (l *LazyDesktop) MinimizeWindow(id uint32) error {
+	d, err := l.get()
+	if err != nil {
+		return err
+	}
+	return d.MinimizeWindow(id)
+}
+
 // Open implements Desktop.
 func (l *LazyDesktop) Open(ctx context.Context, target string, args []string) (int, error) {
 	d, err := l.get()

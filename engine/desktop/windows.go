@@ -63,7 +63,22 @@ func init() {
 			fMatch,
 		},
 		Ports: []string{engine.PortNext, engine.PortNotFound},
-		New:   newCloseWindow,
+		New: func(p *engine.Params) (engine.Activity, error) {
+			return newWindowAction(p, "close", Desktop.CloseWindow)
+		},
+	})
+	engine.Register(engine.Spec{
+		Type: "window.minimize", Title: "Minimize window", Category: "Windows", SideEffects: true,
+		Summary: "Minimizes a window, found by title; with no title, the active window. Activate window brings it back.",
+		Doc:     "Follows `not_found` when no window matches, or fails when that port is not connected. Needs a window manager.",
+		Fields: []engine.Field{
+			{Name: "title", Title: "Title", Kind: engine.KindText, Help: "Empty for the active window."},
+			fMatch,
+		},
+		Ports: []string{engine.PortNext, engine.PortNotFound},
+		New: func(p *engine.Params) (engine.Activity, error) {
+			return newWindowAction(p, "minimize", Desktop.MinimizeWindow)
+		},
 	})
 }
 
@@ -233,7 +248,9 @@ func newActiveTitle(p *engine.Params) (engine.Activity, error) {
 	}}, p.Err()
 }
 
-func newCloseWindow(p *engine.Params) (engine.Activity, error) {
+// newWindowAction is window.close and window.minimize: do (verb) to the
+// window with the title, or to the active one.
+func newWindowAction(p *engine.Params, verb string, do func(Desktop, uint32) error) (engine.Activity, error) {
 	var tm *titleMatch
 	if p.Has("title") {
 		tm = newTitleMatch(p, "title")
@@ -246,10 +263,10 @@ func newCloseWindow(p *engine.Params) (engine.Activity, error) {
 			var err error
 			if w, err = e.d.ActiveWindow(); err != nil {
 				if e.dry {
-					e.note("close the active window")
+					e.note("%s the active window", verb)
 					return "", nil
 				}
-				return notFound(e, engine.PortNotFound, fmt.Errorf("no active window to close: %w", err))
+				return notFound(e, engine.PortNotFound, fmt.Errorf("no active window to %s: %w", verb, err))
 			}
 		} else {
 			match, desc, err := tm.matcher(e.c)
@@ -261,13 +278,13 @@ func newCloseWindow(p *engine.Params) (engine.Activity, error) {
 				return "", err
 			} else if !ok {
 				if e.dry {
-					e.note("close the window %s", desc)
+					e.note("%s the window %s", verb, desc)
 					return "", nil
 				}
-				return notFound(e, engine.PortNotFound, fmt.Errorf("no window %s to close: %w (windows: %s)", desc, ErrNotFound, windowTitles(e.d)))
+				return notFound(e, engine.PortNotFound, fmt.Errorf("no window %s to %s: %w (windows: %s)", desc, verb, ErrNotFound, windowTitles(e.d)))
 			}
 		}
 		e.c.Output("window", w.Title)
-		return "", e.do(ctx, func() error { return e.d.CloseWindow(w.ID) })
+		return "", e.do(ctx, func() error { return do(e.d, w.ID) })
 	}}, p.Err()
 }

@@ -418,6 +418,20 @@ func (r *Robot) ActivateWindow(id uint32) error {
 	return nil
 }
 
+// MinimizeWindow implements desktop.Desktop: an ICCCM WM_CHANGE_STATE
+// request for the iconic state, which window managers act on.
+func (r *Robot) MinimizeWindow(id uint32) error {
+	r.wmu.Lock()
+	defer r.wmu.Unlock()
+	if err := r.wmCheck(); err != nil {
+		return err
+	}
+	if err := ewmh.ClientEvent(r.xu, xproto.Window(id), "WM_CHANGE_STATE", int(icccm.StateIconic)); err != nil {
+		return fmt.Errorf("minimize window 0x%x: %w", id, err)
+	}
+	return nil
+}
+
 // CloseWindow implements desktop.Desktop (_NET_CLOSE_WINDOW).
 func (r *Robot) CloseWindow(id uint32) error {
 	r.wmu.Lock()

@@ -3,9 +3,11 @@ package robot_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -144,5 +146,32 @@ func TestNewWithoutDisplay(t *testing.T) {
 	t.Setenv("DISPLAY", ":4242")
 	if _, err := robot.New(); err == nil || !strings.Contains(err.Error(), `cannot connect to X display ":4242"`) {
 		t.Fatalf("New with a dead display: %v", err)
+	}
+}
+
+// TestMinimizeAndRestoreWindow minimizes the form through the window
+// manager (ICCCM WM_CHANGE_STATE), reads its WM_STATE back with xprop, and
+// brings it back with ActivateWindow.
+func TestMinimizeAndRestoreWindow(t *testing.T) {
+	r := xserver(t)
+	f := startForm(t, r, "Minimize Me")
+	state := func() string {
+		out, _ := exec.Command("xprop", "-id", fmt.Sprint(f.win.ID), "WM_STATE").Output()
+		return string(out)
+	}
+	if err := r.MinimizeWindow(f.win.ID); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(5*time.Second, func() bool { return strings.Contains(state(), "Iconic") }) {
+		t.Fatalf("window not minimized: %s", state())
+	}
+	if err := r.ActivateWindow(f.win.ID); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(5*time.Second, func() bool { return strings.Contains(state(), "Normal") }) {
+		t.Fatalf("window not restored: %s", state())
+	}
+	if !waitFor(5*time.Second, func() bool { a, err := r.ActiveWindow(); return err == nil && a.ID == f.win.ID }) {
+		t.Error("the restored window does not have the focus")
 	}
 }
