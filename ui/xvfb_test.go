@@ -207,6 +207,27 @@ func absInt(i int) int {
 	return i
 }
 
+// openStudio starts the deskbot binary on a flow file in dir (its own data
+// and config folders there) and waits for a window whose title has name.
+// It returns the window id and the program's output so far.
+func (x *xserver) openStudio(t *testing.T, flowPath, name string) (win string, logs *strings.Builder) {
+	t.Helper()
+	bin := buildDeskbot(t)
+	dir := filepath.Dir(flowPath)
+	app := x.cmd(bin, flowPath)
+	app.Env = append(app.Env, "DESKBOT_DATA="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "HOME="+dir)
+	logs = &strings.Builder{}
+	app.Stdout, app.Stderr = logs, logs
+	if err := app.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Process.Kill(); app.Wait() }) // before TempDir's removal
+	if !waitFor(30*time.Second, func() bool { win = x.findWindow(name); return win != "" }) {
+		t.Fatalf("no window titled %q; output:\n%s", name, logs.String())
+	}
+	return win, logs
+}
+
 // canvasArea is the middle of the studio window: right of the palette, left
 // of the property panel, below the toolbar and above the bottom tabs.
 func canvasArea(t *testing.T, x *xserver, win string) image.Rectangle {
@@ -228,25 +249,12 @@ func canvasArea(t *testing.T, x *xserver, win string) image.Rectangle {
 
 func TestRealWindowUnderXvfb(t *testing.T) {
 	x := startX(t)
-	bin := buildDeskbot(t)
 	dir := t.TempDir()
 	flowPath := filepath.Join(dir, "letters.json")
 	if err := screenFlow().Save(flowPath); err != nil {
 		t.Fatal(err)
 	}
-	app := x.cmd(bin, flowPath)
-	app.Env = append(app.Env, "DESKBOT_DATA="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "HOME="+dir)
-	var logs strings.Builder
-	app.Stdout, app.Stderr = &logs, &logs
-	if err := app.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { app.Process.Kill(); app.Wait() }) // before TempDir's removal
-	title := "Customer letters"
-	var win string
-	if !waitFor(30*time.Second, func() bool { win = x.findWindow(title); return win != "" }) {
-		t.Fatalf("no window titled %q; output:\n%s", title, logs.String())
-	}
+	win, _ := x.openStudio(t, flowPath, "Customer letters")
 	_ = x.cmd("xdotool", "windowsize", win, "1440", "870").Run()
 	_ = x.cmd("xdotool", "windowmove", win, "0", "0").Run()
 	time.Sleep(2 * time.Second) // let it lay out and paint
@@ -305,24 +313,12 @@ var (
 // with ctrl+s and reads the saved file.
 func TestRealMouseBuildsFlowUnderXvfb(t *testing.T) {
 	x := startX(t)
-	bin := buildDeskbot(t)
 	dir := t.TempDir()
 	flowPath := filepath.Join(dir, "mouse.json")
 	if err := engine.NewFlow("Mouse test").Save(flowPath); err != nil {
 		t.Fatal(err)
 	}
-	app := x.cmd(bin, flowPath)
-	app.Env = append(app.Env, "DESKBOT_DATA="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "HOME="+dir)
-	var logs strings.Builder
-	app.Stdout, app.Stderr = &logs, &logs
-	if err := app.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { app.Process.Kill(); app.Wait() })
-	var win string
-	if !waitFor(30*time.Second, func() bool { win = x.findWindow("Mouse test"); return win != "" }) {
-		t.Fatalf("no window; output:\n%s", logs.String())
-	}
+	win, logs := x.openStudio(t, flowPath, "Mouse test")
 	time.Sleep(1500 * time.Millisecond)
 	xdo := func(args ...string) {
 		t.Helper()
@@ -413,7 +409,6 @@ func TestRealMouseBuildsFlowUnderXvfb(t *testing.T) {
 // window's WM_STATE: iconic while the flow runs, normal again after it.
 func TestRealWindowMinimizesWhileRunning(t *testing.T) {
 	x := startX(t)
-	bin := buildDeskbot(t)
 	dir := t.TempDir()
 	f := engine.NewFlow("Minimize test")
 	f.Nodes = append(f.Nodes, &engine.Node{ID: "hold", Type: "control.wait", Params: map[string]any{"duration": "2s"}, Position: engine.Point{X: 250, Y: 0}})
@@ -427,18 +422,7 @@ func TestRealWindowMinimizesWhileRunning(t *testing.T) {
 	if err := os.WriteFile(prefs, []byte(`{"`+PrefMinimize+`": true}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	app := x.cmd(bin, flowPath)
-	app.Env = append(app.Env, "DESKBOT_DATA="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "HOME="+dir)
-	var logs strings.Builder
-	app.Stdout, app.Stderr = &logs, &logs
-	if err := app.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { app.Process.Kill(); app.Wait() })
-	var win string
-	if !waitFor(30*time.Second, func() bool { win = x.findWindow("Minimize test"); return win != "" }) {
-		t.Fatalf("no window; output:\n%s", logs.String())
-	}
+	win, logs := x.openStudio(t, flowPath, "Minimize test")
 	state := func() string {
 		out, _ := x.cmd("xprop", "-id", win, "WM_STATE").Output()
 		return string(out)
