@@ -199,13 +199,7 @@ func TestCLIDryRunTouchesNothing(t *testing.T) {
 // would fail) and says what each desktop step would do.
 func TestCLIDryRunDesktop(t *testing.T) {
 	cmd := exec.Command(deskbot(t), "run", "--dry-run", "--no-record", "../assets/flows/fill-form-from-csv.json")
-	var env []string
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "DISPLAY=") {
-			env = append(env, e)
-		}
-	}
-	cmd.Env = append(env, "DESKBOT_DATA="+t.TempDir())
+	cmd.Env = append(envWithout("DISPLAY"), "DESKBOT_DATA="+t.TempDir())
 	outb, err := cmd.CombinedOutput()
 	out := string(outb)
 	if err != nil {
@@ -233,13 +227,7 @@ func TestCLIDryRunDesktop(t *testing.T) {
 // display fails at its first desktop step, naming the node and the cause.
 func TestCLIRunDesktopWithoutDisplay(t *testing.T) {
 	cmd := exec.Command(deskbot(t), "run", "--no-record", "../assets/flows/fill-form-from-csv.json")
-	var env []string
-	for _, e := range os.Environ() {
-		if !strings.HasPrefix(e, "DISPLAY=") {
-			env = append(env, e)
-		}
-	}
-	cmd.Env = append(env, "DESKBOT_DATA="+t.TempDir())
+	cmd.Env = append(envWithout("DISPLAY"), "DESKBOT_DATA="+t.TempDir())
 	outb, err := cmd.CombinedOutput()
 	out := string(outb)
 	if err == nil {
@@ -248,4 +236,15 @@ func TestCLIRunDesktopWithoutDisplay(t *testing.T) {
 	if !strings.Contains(out, `"activate"`) || !strings.Contains(out, "DISPLAY is not set") {
 		t.Errorf("the error does not name the node and the cause:\n%s", out)
 	}
+}
+
+// envWithout is the environment less the variable name.
+func envWithout(name string) []string {
+	var env []string
+	for _, e := range os.Environ() {
+		if !strings.HasPrefix(e, name+"=") {
+			env = append(env, e)
+		}
+	}
+	return env
 }

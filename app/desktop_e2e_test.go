@@ -10,46 +10,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"deskbot/engine/desktop/xvfbtest"
 )
 
 // startXvfb starts a bare X server (no window manager: the stop hotkey and
 // the failsafe corner need none) and returns its DISPLAY.
 func startXvfb(t *testing.T) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("X test skipped in -short mode")
-	}
-	for _, tool := range []string{"Xvfb", "xdotool"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s not found: install xvfb and xdotool (make deps)", tool)
-		}
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	xv := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1024x768x24", "-nolisten", "tcp")
-	xv.ExtraFiles = []*os.File{w}
-	if err := xv.Start(); err != nil {
-		t.Fatalf("start Xvfb: %v", err)
-	}
-	w.Close()
-	t.Cleanup(func() { xv.Process.Kill(); xv.Wait() })
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(r).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
-	select {
-	case n := <-line:
-		if n == "" {
-			t.Fatal("Xvfb reported no display")
-		}
-		return ":" + n
-	case <-time.After(15 * time.Second):
-		t.Fatal("Xvfb did not start")
-	}
-	return ""
+	return xvfbtest.Start(t, xvfbtest.Options{Screen: "1024x768x24", Tools: []string{"xdotool"}}).Display
 }
 
 // A flow that touches the desktop once and then waits: long enough that

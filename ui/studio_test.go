@@ -326,7 +326,10 @@ func TestRunHighlightsNodesInOrder(t *testing.T) {
 	}
 }
 
-func TestStopCancelsRun(t *testing.T) {
+// startWaitingRun runs quickFlow with a one-minute wait and returns once
+// the wait node is highlighted.
+func startWaitingRun(t *testing.T) (*Studio, chan func()) {
+	t.Helper()
 	s, ui := newTestStudio(t)
 	f := quickFlow()
 	f.Node("w").Params["duration"] = "1m"
@@ -335,6 +338,11 @@ func TestStopCancelsRun(t *testing.T) {
 	if !pump(t, ui, 10*time.Second, func() bool { return s.Canvas.Running() == "w" }) {
 		t.Fatalf("wait node never highlighted: %v", s.Canvas.Highlights)
 	}
+	return s, ui
+}
+
+func TestStopCancelsRun(t *testing.T) {
+	s, ui := startWaitingRun(t)
 	done := s.RunDone()
 	start := time.Now()
 	s.Stop()
@@ -495,14 +503,7 @@ func TestCloseWithUnsavedChangesAsks(t *testing.T) {
 // TestLoadProgressInStatusBar: model loading progress reported from another
 // goroutine during a run shows in the status bar, and "Running…" once done.
 func TestLoadProgressInStatusBar(t *testing.T) {
-	s, ui := newTestStudio(t)
-	f := quickFlow()
-	f.Node("w").Params["duration"] = "1m"
-	s.setDocument(NewDocument(f, ""))
-	s.Run(false)
-	if !pump(t, ui, 10*time.Second, func() bool { return s.Canvas.Running() == "w" }) {
-		t.Fatal("wait node never highlighted")
-	}
+	s, ui := startWaitingRun(t)
 	go s.ShowLoadProgress("gpt2", 45, 100)
 	if !pump(t, ui, 5*time.Second, func() bool { return s.statusText == "Loading gpt2: 45%" }) {
 		t.Errorf("status %q", s.statusText)

@@ -1,7 +1,6 @@
 package ui
 
 import (
-	"bufio"
 	"fmt"
 	"image"
 	"image/png"
@@ -15,66 +14,22 @@ import (
 	"time"
 
 	"deskbot/engine"
+	"deskbot/engine/desktop/xvfbtest"
 )
 
 // xserver is an Xvfb display with the jwm window manager, started by a
 // test. fyne's GLFW driver needs a window manager before the first window.
 type xserver struct {
 	display string
-	procs   []*exec.Cmd
 }
-
-var xTools = []string{"Xvfb", "jwm", "xdotool", "xprop", "import"}
 
 func startX(tb testing.TB) *xserver {
 	tb.Helper()
 	if testing.Short() {
 		tb.Skip("real-window test skipped in -short mode")
 	}
-	for _, t := range xTools {
-		if _, err := exec.LookPath(t); err != nil {
-			tb.Fatalf("%s not found: install the Debian packages xvfb jwm xdotool x11-utils imagemagick (make deps)", t)
-		}
-	}
-	r, w, err := os.Pipe()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	xv := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1440x900x24", "-nolisten", "tcp")
-	xv.ExtraFiles = []*os.File{w}
-	if err := xv.Start(); err != nil {
-		tb.Fatalf("start Xvfb: %v", err)
-	}
-	w.Close()
-	x := &xserver{procs: []*exec.Cmd{xv}}
-	tb.Cleanup(x.stop)
-	line := make(chan string, 1)
-	go func() {
-		s, _ := bufio.NewReader(r).ReadString('\n')
-		line <- strings.TrimSpace(s)
-	}()
-	select {
-	case n := <-line:
-		if n == "" {
-			tb.Fatal("Xvfb reported no display")
-		}
-		x.display = ":" + n
-	case <-time.After(15 * time.Second):
-		tb.Fatal("Xvfb did not start")
-	}
-	wm := exec.Command("jwm")
-	wm.Env = x.env()
-	if err := wm.Start(); err != nil {
-		tb.Fatalf("start jwm: %v", err)
-	}
-	x.procs = append(x.procs, wm)
-	if !waitFor(15*time.Second, func() bool {
-		out, _ := x.cmd("xprop", "-root", "_NET_SUPPORTING_WM_CHECK").Output()
-		return strings.Contains(string(out), "window id")
-	}) {
-		tb.Fatal("jwm did not come up")
-	}
-	return x
+	s := xvfbtest.Start(tb, xvfbtest.Options{Screen: "1440x900x24", WM: true, Tools: []string{"xdotool", "import"}})
+	return &xserver{display: s.Display}
 }
 
 func (x *xserver) env() []string {
@@ -85,16 +40,6 @@ func (x *xserver) cmd(name string, args ...string) *exec.Cmd {
 	c := exec.Command(name, args...)
 	c.Env = x.env()
 	return c
-}
-
-func (x *xserver) stop() {
-	for i := len(x.procs) - 1; i >= 0; i-- {
-		p := x.procs[i]
-		if p.Process != nil {
-			p.Process.Kill()
-			p.Wait()
-		}
-	}
 }
 
 // findWindow returns the id of a window whose title contains "Deskbot" and

@@ -54,32 +54,11 @@ func init() {
 		Fields:  []engine.Field{{Name: "output", Title: "Into variable", Kind: engine.KindVar, Default: "title"}},
 		New:     newActiveTitle,
 	})
-	engine.Register(engine.Spec{
-		Type: "window.close", Title: "Close window", Category: "Windows", SideEffects: true,
-		Summary: "Asks a window to close (like its close button), found by title; with no title, the active window.",
-		Doc:     "Follows `not_found` when no window matches, or fails when that port is not connected.",
-		Fields: []engine.Field{
-			{Name: "title", Title: "Title", Kind: engine.KindText, Help: "Empty for the active window."},
-			fMatch,
-		},
-		Ports: []string{engine.PortNext, engine.PortNotFound},
-		New: func(p *engine.Params) (engine.Activity, error) {
-			return newWindowAction(p, "close", Desktop.CloseWindow)
-		},
-	})
-	engine.Register(engine.Spec{
-		Type: "window.minimize", Title: "Minimize window", Category: "Windows", SideEffects: true,
-		Summary: "Minimizes a window, found by title; with no title, the active window. Activate window brings it back.",
-		Doc:     "Follows `not_found` when no window matches, or fails when that port is not connected. Needs a window manager.",
-		Fields: []engine.Field{
-			{Name: "title", Title: "Title", Kind: engine.KindText, Help: "Empty for the active window."},
-			fMatch,
-		},
-		Ports: []string{engine.PortNext, engine.PortNotFound},
-		New: func(p *engine.Params) (engine.Activity, error) {
-			return newWindowAction(p, "minimize", Desktop.MinimizeWindow)
-		},
-	})
+	engine.Register(windowActionSpec("window.close", "Close window", "close", Desktop.CloseWindow,
+		"Asks a window to close (like its close button), found by title; with no title, the active window.", ""))
+	engine.Register(windowActionSpec("window.minimize", "Minimize window", "minimize", Desktop.MinimizeWindow,
+		"Minimizes a window, found by title; with no title, the active window. Activate window brings it back.",
+		" Needs a window manager."))
 }
 
 func newOpen(p *engine.Params) (engine.Activity, error) {
@@ -246,6 +225,20 @@ func newActiveTitle(p *engine.Params) (engine.Activity, error) {
 		e.c.Output("title", w.Title)
 		return "", e.c.Set(out, w.Title)
 	}}, p.Err()
+}
+
+// windowActionSpec is the spec of window.close and window.minimize.
+func windowActionSpec(typ, title, verb string, do func(Desktop, uint32) error, summary, doc string) engine.Spec {
+	return engine.Spec{
+		Type: typ, Title: title, Category: "Windows", SideEffects: true, Summary: summary,
+		Doc: "Follows `not_found` when no window matches, or fails when that port is not connected." + doc,
+		Fields: []engine.Field{
+			{Name: "title", Title: "Title", Kind: engine.KindText, Help: "Empty for the active window."},
+			fMatch,
+		},
+		Ports: []string{engine.PortNext, engine.PortNotFound},
+		New:   func(p *engine.Params) (engine.Activity, error) { return newWindowAction(p, verb, do) },
+	}
 }
 
 // newWindowAction is window.close and window.minimize: do (verb) to the

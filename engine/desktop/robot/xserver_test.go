@@ -1,7 +1,6 @@
 package robot_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"deskbot/engine/desktop"
 	"deskbot/engine/desktop/robot"
+	"deskbot/engine/desktop/xvfbtest"
 )
 
 // The X tests share one Xvfb with jwm per test binary: robotgo keeps its
@@ -27,7 +27,7 @@ var xs struct {
 	err     error
 	display string
 	dir     string
-	procs   []*exec.Cmd
+	server  *xvfbtest.Server
 	robot   *robot.Robot
 	formapp string
 }
@@ -40,8 +40,8 @@ func TestMain(m *testing.M) {
 		xs.robot.Close()
 		time.Sleep(100 * time.Millisecond)
 	}
-	for i := len(xs.procs) - 1; i >= 0; i-- {
-		stopProc(xs.procs[i])
+	if xs.server != nil {
+		xs.server.Stop()
 	}
 	if xs.dir != "" {
 		os.RemoveAll(xs.dir)
@@ -49,36 +49,16 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func stopProc(c *exec.Cmd) {
-	if c.Process == nil {
-		return
-	}
-	syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { c.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(3 * time.Second):
-		syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
-		<-done
-	}
-}
-
-// requiredTools are the programs the X tests need (Debian: xvfb, jwm,
-// x11-utils, xdotool, xclip).
-var requiredTools = []string{"Xvfb", "jwm", "xprop", "xdotool", "xclip"}
+// xOptions is the shared server: the programs the X tests need come from
+// the Debian packages xvfb, jwm, x11-utils, xdotool and xclip.
+var xOptions = xvfbtest.Options{Screen: "1280x800x24", WM: true, Tools: []string{"xdotool", "xclip"}}
 
 // xserver starts (once) Xvfb on a free display, jwm, and builds the form
 // program. Missing tools fail the test with a hint, except in -short mode,
 // where the test is skipped.
 func xserver(t *testing.T) *robot.Robot {
 	t.Helper()
-	var missing []string
-	for _, tool := range requiredTools {
-		if _, err := exec.LookPath(tool); err != nil {
-			missing = append(missing, tool)
-		}
-	}
+	missing := xvfbtest.Missing(xOptions)
 	if len(missing) > 0 {
 		if testing.Short() {
 			t.Skipf("X tests need %s (run `make deps`); skipped in -short mode", strings.Join(missing, ", "))
@@ -98,60 +78,14 @@ func startX() error {
 		return err
 	}
 	xs.dir = dir
-	// Xvfb picks a free display number and writes it to -displayfd.
-	pr, pw, err := os.Pipe()
+	srv, err := xvfbtest.New(xOptions)
 	if err != nil {
 		return err
 	}
-	xvfb := exec.Command("Xvfb", "-displayfd", "3", "-screen", "0", "1280x800x24", "-nolisten", "tcp", "-noreset")
-	xvfb.ExtraFiles = []*os.File{pw}
-	xvfb.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	xlog, _ := os.Create(filepath.Join(dir, "xvfb.log"))
-	xvfb.Stdout, xvfb.Stderr = xlog, xlog
-	if err := xvfb.Start(); err != nil {
-		return fmt.Errorf("start Xvfb: %w", err)
-	}
-	pw.Close()
-	xs.procs = append(xs.procs, xvfb)
-	num := make(chan string, 1)
-	go func() {
-		line, _ := bufio.NewReader(pr).ReadString('\n')
-		num <- strings.TrimSpace(line)
-	}()
-	select {
-	case n := <-num:
-		if n == "" {
-			b, _ := os.ReadFile(filepath.Join(dir, "xvfb.log"))
-			return fmt.Errorf("Xvfb gave no display number: %s", b)
-		}
-		xs.display = ":" + n
-	case <-time.After(20 * time.Second):
-		return fmt.Errorf("Xvfb did not start within 20s")
-	}
+	xs.server, xs.display = srv, srv.Display
 	os.Setenv("DISPLAY", xs.display)
 	os.Setenv("FYNE_SCALE", "1")
 	os.Setenv("LANG", "en_US.UTF-8")
-
-	jwm := exec.Command("jwm")
-	jwm.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	jlog, _ := os.Create(filepath.Join(dir, "jwm.log"))
-	jwm.Stdout, jwm.Stderr = jlog, jlog
-	if err := jwm.Start(); err != nil {
-		return fmt.Errorf("start jwm: %w", err)
-	}
-	xs.procs = append(xs.procs, jwm)
-	// A window manager is up once the root has _NET_SUPPORTING_WM_CHECK.
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		out, _ := exec.Command("xprop", "-root", "_NET_SUPPORTING_WM_CHECK").Output()
-		if strings.Contains(string(out), "window id") {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("jwm did not set _NET_SUPPORTING_WM_CHECK within 15s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
 	r, err := robot.Open()
 	if err != nil {
 		return err
@@ -210,7 +144,7 @@ func startForm(t *testing.T, r *robot.Robot, title string) *form {
 		t.Fatalf("start the form program: %v", err)
 	}
 	t.Cleanup(func() {
-		stopProc(f.cmd)
+		xvfbtest.StopProcess(f.cmd)
 		// Wait until the window manager has dropped the window, so that its
 		// focus change does not land in the next test.
 		waitFor(5*time.Second, func() bool {
