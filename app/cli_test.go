@@ -248,3 +248,22 @@ func envWithout(name string) []string {
 	}
 	return env
 }
+
+// TestStudioWithoutDisplay: the studio without an X display says so and
+// exits, instead of the GUI toolkit's panic.
+func TestStudioWithoutDisplay(t *testing.T) {
+	for _, display := range []string{"", ":987"} {
+		cmd := exec.Command(deskbot(t))
+		cmd.Env = append(envWithout("DISPLAY"), "DESKBOT_DATA="+t.TempDir())
+		if display != "" {
+			cmd.Env = append(cmd.Env, "DISPLAY="+display)
+		}
+		out, err := cmd.CombinedOutput()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+			t.Errorf("DISPLAY=%q: %v, want exit code 1\n%s", display, err, out)
+		}
+		if !strings.Contains(string(out), "DISPLAY") && !strings.Contains(string(out), "X display") || strings.Contains(string(out), "panic") {
+			t.Errorf("DISPLAY=%q: unclear message:\n%s", display, out)
+		}
+	}
+}

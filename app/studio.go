@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"fyne.io/fyne/v2/app"
+	"github.com/robotn/xgb"
 
 	"deskbot/store"
 	"deskbot/ui"
@@ -18,6 +21,11 @@ func openStudio(args []string) int {
 	if len(args) > 1 || (len(args) == 1 && strings.HasPrefix(args[0], "-")) {
 		fmt.Fprintln(os.Stderr, "usage: deskbot [FLOW.json]")
 		return 2
+	}
+	if err := checkDisplay(); err != nil {
+		fmt.Fprintln(os.Stderr, "deskbot:", err)
+		fmt.Fprintln(os.Stderr, "deskbot: the command line works without one: deskbot run FLOW.json (deskbot help)")
+		return 1
 	}
 	a := app.NewWithID("io.deskbot.studio")
 	if err := ui.SetupLanguage(a.Preferences().String(ui.PrefLanguage)); err != nil {
@@ -74,4 +82,26 @@ func samplesDir() string {
 		}
 	}
 	return ""
+}
+
+// checkDisplay says why the studio cannot open a window, before the GUI
+// toolkit finds out by panicking: no X display set, or one that does not
+// answer.
+func checkDisplay() error {
+	if runtime.GOOS != "linux" {
+		return nil
+	}
+	disp := os.Getenv("DISPLAY")
+	if disp == "" {
+		if os.Getenv("WAYLAND_DISPLAY") != "" {
+			return errors.New("the studio needs X11 (XWayland): DISPLAY is not set")
+		}
+		return errors.New("the studio needs a desktop session, and DISPLAY is not set")
+	}
+	c, err := xgb.NewConnDisplay(disp)
+	if err != nil {
+		return fmt.Errorf("cannot reach the X display %q: %v", disp, err)
+	}
+	c.Close()
+	return nil
 }
