@@ -10,6 +10,8 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
 
@@ -68,13 +70,27 @@ type historyPanel struct {
 func newHistoryPanel(src HistorySource, win fyne.Window) *historyPanel {
 	h := &historyPanel{src: src, win: win}
 	h.runList = widget.NewList(func() int { return len(h.runs) },
-		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func() fyne.CanvasObject {
+			// the flow's name, then when, how it ended and how long it took
+			name := widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+			name.Truncation = fyne.TextTruncateEllipsis
+			info := widget.NewLabel("")
+			info.Truncation = fyne.TextTruncateEllipsis
+			info.SizeName = theme.SizeNameCaptionText
+			return container.New(layout.NewCustomPaddedVBoxLayout(-12), name, info)
+		},
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			r := h.runs[i]
-			o.(*widget.Label).SetText(fmt.Sprintf("%s  %-9s %6s  %s", r.Start.Format("01-02 15:04:05"), tr("status."+r.Status, r.Status), r.Duration.Round(time.Millisecond), r.Flow))
+			c := o.(*fyne.Container)
+			c.Objects[0].(*widget.Label).SetText(r.Flow)
+			c.Objects[1].(*widget.Label).SetText(fmt.Sprintf("%s  %s  %s", r.Start.Format("01-02 15:04:05"), tr("status."+r.Status, r.Status), r.Duration.Round(time.Millisecond)))
 		})
 	h.stepList = widget.NewList(func() int { return len(h.steps) },
-		func() fyne.CanvasObject { return widget.NewLabel("") },
+		func() fyne.CanvasObject {
+			l := widget.NewLabel("")
+			l.Truncation = fyne.TextTruncateEllipsis
+			return l
+		},
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			st := h.steps[i]
 			o.(*widget.Label).SetText(fmt.Sprintf("%3d %-8s %-18s %s", st.Seq, tr("status."+st.Status, st.Status), st.Node, st.Duration.Round(time.Microsecond)))
