@@ -18,7 +18,7 @@ import (
 )
 
 // tinyModel is a real Hugging Face GPT-2 folder with random weights.
-const tinyModel = "../engine/textgen/testdata/hf-fake-gpt2"
+const tinyModel = "../model/gpt2/testdata/hf-fake-gpt2"
 
 // runEnv runs the binary with extra environment and standard input.
 func runEnv(t *testing.T, env []string, stdin string, args ...string) result {

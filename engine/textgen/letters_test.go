@@ -21,7 +21,7 @@ func lettersFlow() *engine.Flow {
 		&engine.Node{ID: "read", Type: "file.read_csv", Params: map[string]any{"path": "customers.csv", "output": "customers"}},
 		&engine.Node{ID: "each", Type: "control.for_each", Params: map[string]any{"items": "customers", "item": "c"}},
 		&engine.Node{ID: "write_letter", Type: "text.generate", Params: map[string]any{
-			"provider": "testdata/hf-fake-gpt2", "prompt": "Dear {{ c.name }}, thank you for buying {{ c.product }}.",
+			"provider": "../../model/gpt2/testdata/hf-fake-gpt2", "prompt": "Dear {{ c.name }}, thank you for buying {{ c.product }}.",
 			"max_tokens": 12.0, "temperature": 0.0, "output": "body"}},
 		&engine.Node{ID: "save", Type: "file.write_text", Params: map[string]any{
 			"path": "{{ out }}/letter-{{ c.id }}.txt", "text": "Dear {{ c.name }},\n{{ body }}\n"}},

@@ -27,7 +27,7 @@ func parseFlow(t *testing.T, src string) *engine.Flow {
 }
 
 func formDir(t *testing.T) string {
-	d, err := filepath.Abs("../testdata/formapp")
+	d, err := filepath.Abs("../../../assets/formapp")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,9 +293,9 @@ func TestSampleFillFormFromCSV(t *testing.T) {
 	// The sample's pictures are the form program's.
 	for sample, app := range map[string]string{"fill-form-save.png": "save-button.png", "fill-form-name.png": "name-anchor.png", "fill-form-email.png": "email-anchor.png"} {
 		a, err1 := os.ReadFile(filepath.Join("../../../assets/flows", sample))
-		b, err2 := os.ReadFile(filepath.Join("../testdata/formapp", app))
+		b, err2 := os.ReadFile(filepath.Join("../../../assets/formapp", app))
 		if err1 != nil || err2 != nil || !bytes.Equal(a, b) {
-			t.Fatalf("assets/flows/%s differs from testdata/formapp/%s (%v %v)", sample, app, err1, err2)
+			t.Fatalf("assets/flows/%s differs from assets/formapp/%s (%v %v)", sample, app, err1, err2)
 		}
 	}
 	target := startForm(t, r, "Deskbot Test Form")

@@ -26,7 +26,7 @@ func clickNameField(t *testing.T, r interface {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile("../testdata/formapp/name-anchor.png")
+	b, err := os.ReadFile("../../../assets/formapp/name-anchor.png")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,7 +94,7 @@ func startX() error {
 	// The target program, built from testdata.
 	xs.formapp = filepath.Join(dir, "formapp")
 	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	build := exec.Command(gobin, "build", "-o", xs.formapp, "deskbot/engine/desktop/testdata/formapp")
+	build := exec.Command(gobin, "build", "-o", xs.formapp, "deskbot/assets/formapp")
 	if out, err := build.CombinedOutput(); err != nil {
 		return fmt.Errorf("build the form program: %v\n%s", err, out)
 	}

@@ -12,7 +12,7 @@ func TestOpenLocalFolderAndErrors(t *testing.T) {
 	t.Setenv("DESKBOT_MODELS", t.TempDir())
 	t.Setenv("DESKBOT_DATA", t.TempDir())
 	var last [2]int64
-	g, err := Open(context.Background(), "../testdata/hf-fake-gpt2", OpenOptions{Threads: 1, Quant: "q8",
+	g, err := Open(context.Background(), "../../../model/gpt2/testdata/hf-fake-gpt2", OpenOptions{Threads: 1, Quant: "q8",
 		Progress: func(p string, done, total int64) { last = [2]int64{done, total} }})
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +34,7 @@ func TestOpenLocalFolderAndErrors(t *testing.T) {
 	if _, err := Open(context.Background(), "api:work/gpt-4o", OpenOptions{}); err == nil || !strings.Contains(err.Error(), `no API profile "work"`) {
 		t.Fatalf("missing profile: %v", err)
 	}
-	if _, err := Open(context.Background(), "../testdata/hf-fake-gpt2", OpenOptions{Quant: "q4"}); err == nil || !strings.Contains(err.Error(), "q4") {
+	if _, err := Open(context.Background(), "../../../model/gpt2/testdata/hf-fake-gpt2", OpenOptions{Quant: "q4"}); err == nil || !strings.Contains(err.Error(), "q4") {
 		t.Fatalf("bad quant: %v", err)
 	}
 }

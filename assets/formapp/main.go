@@ -4,7 +4,7 @@
 // its state as JSON to the -state file after every change, so that a test
 // can read back what a flow did to it.
 //
-//	go run ./engine/desktop/testdata/formapp -state /tmp/form.json
+//	go run ./assets/formapp -state /tmp/form.json
 package main
 
 import (
