@@ -71,20 +71,10 @@ type result struct {
 	stdout, stderr string
 }
 
+// run runs the binary with its data folder (see runEnv).
 func run(t *testing.T, data string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(deskbot(t), args...)
-	cmd.Env = append(os.Environ(), "DESKBOT_DATA="+data)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return result{code, out.String(), errb.String()}
+	return runEnv(t, []string{"DESKBOT_DATA=" + data}, "", args...)
 }
 
 func TestCLISamplesRunAndAreRecorded(t *testing.T) {
