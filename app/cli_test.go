@@ -98,6 +98,19 @@ func TestCLISamplesRunAndAreRecorded(t *testing.T) {
 			t.Errorf("%s: no summary line:\n%s", name, r.stdout)
 		}
 	}
+	// The AI sample writes one note per customer with a local GPT-2 (the
+	// small real checkpoint of the tests; its weights are random).
+	model, _ := filepath.Abs(tinyModel)
+	notes := t.TempDir()
+	if r := run(t, data, "run", "../assets/flows/ai-thank-you-notes.json", "--var", "out_dir="+notes, "--var", "model="+model); r.code != 0 {
+		t.Fatalf("run ai-thank-you-notes: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if got, _ := filepath.Glob(filepath.Join(notes, "thanks-*.txt")); len(got) != 4 {
+		t.Errorf("%d notes, want 4", len(got))
+	}
+	if b, _ := os.ReadFile(filepath.Join(notes, "thanks-1001.txt")); !strings.HasPrefix(string(b), "Müller Bäckerei GmbH\nAttn. Anna Müller\n\nDear Anna,\n\n") || len(b) < 80 {
+		t.Errorf("note 1001:\n%s", b)
+	}
 	// The letters sample wrote one letter per customer.
 	out := t.TempDir()
 	run(t, data, "run", "../assets/flows/csv-to-letters.json", "--var", "out_dir="+out)
