@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -274,12 +274,8 @@ func (s *sampler) sample(logits []float32, history []int) int {
 			idx = append(idx, i)
 		}
 	}
-	sort.SliceStable(idx, func(a, b int) bool { return logits[idx[a]] > logits[idx[b]] })
+	idx = rankFn(idx, logits, r.TopK)
 	n := len(idx)
-	if r.TopK > 0 && r.TopK < n {
-		n = r.TopK
-	}
-	idx = idx[:n]
 	p := s.prob[:n]
 	var sum float64
 	for i, id := range idx {
@@ -316,4 +312,57 @@ func (s *sampler) sample(logits []float32, history []int) int {
 		}
 	}
 	return idx[len(idx)-1]
+}
+
+// rankFn ranks the candidates; a variable so that tests can compare
+// against the full sort it replaced.
+var rankFn = rankCandidates
+
+// ahead orders candidates: the higher logit first, the lower id on ties.
+func ahead(logits []float32, a, b int) bool {
+	return logits[a] > logits[b] || logits[a] == logits[b] && a < b
+}
+
+// rankCandidates orders idx (ascending ids) by ahead and keeps the k first
+// (all when k <= 0). With top-k on, a bounded heap finds them in
+// O(n log k) instead of sorting every candidate: near-flat logits (a
+// random or very unsure model) leave all 50257 within reach.
+func rankCandidates(idx []int, logits []float32, k int) []int {
+	if k <= 0 || k >= len(idx) {
+		slices.SortFunc(idx, func(a, b int) int {
+			if ahead(logits, a, b) {
+				return -1
+			}
+			return 1
+		})
+		return idx
+	}
+	// idx[:k] is a heap whose root is the candidate ranked last.
+	h := idx[:k]
+	down := func(i int) {
+		for {
+			c := 2*i + 1
+			if c >= k {
+				return
+			}
+			if c+1 < k && ahead(logits, h[c], h[c+1]) {
+				c++
+			}
+			if !ahead(logits, h[i], h[c]) {
+				return
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	for i := k/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for _, id := range idx[k:] {
+		if ahead(logits, id, h[0]) {
+			h[0] = id
+			down(0)
+		}
+	}
+	return rankCandidates(h, logits, 0)
 }
