@@ -2,12 +2,13 @@ package main
 
 import (
 	"bufio"
-	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,10 +37,81 @@ const waitingDesktopFlow = `{
   ]
 }`
 
+// desktopRun is a `deskbot run` of waitingDesktopFlow in progress.
+type desktopRun struct {
+	cmd    *exec.Cmd
+	mu     sync.Mutex
+	out    strings.Builder // stdout and stderr
+	done   chan struct{}
+	exited time.Time
+}
+
+func (r *desktopRun) output() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.out.String()
+}
+
+// startDesktopRun starts the flow and returns once its desktop step has
+// run: from then on the run has taken the hotkey grab (if it could) and
+// sits in its 30 s wait.
+func startDesktopRun(t *testing.T, env []string, flow string) *desktopRun {
+	t.Helper()
+	r := &desktopRun{cmd: exec.Command(deskbot(t), "run", flow), done: make(chan struct{})}
+	r.cmd.Env = env
+	pr, pw := io.Pipe()
+	r.cmd.Stdout, r.cmd.Stderr = pw, pw
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		r.cmd.Wait()
+		r.exited = time.Now()
+		pw.Close()
+	}()
+	go func() {
+		defer close(r.done)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			r.mu.Lock()
+			r.out.WriteString(sc.Text() + "\n")
+			r.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { r.cmd.Process.Kill(); <-r.done })
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(r.output(), "screen.size"); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the run did not reach its desktop step:\n%s", r.output())
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	return r
+}
+
+// stopped waits for the run to end as stopped by the user (exit code 130)
+// for reason, and returns how long after since that took.
+func (r *desktopRun) stopped(t *testing.T, since time.Time, reason string) time.Duration {
+	t.Helper()
+	select {
+	case <-r.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the run did not stop (%s):\n%s", reason, r.output())
+	}
+	if code := r.cmd.ProcessState.ExitCode(); code != 130 {
+		t.Errorf("exit code %d, want 130\n%s", code, r.output())
+	}
+	if out := r.output(); !strings.Contains(out, "stopped by the user") || !strings.Contains(out, reason) {
+		t.Errorf("the output does not say the user stopped it (%s):\n%s", reason, out)
+	}
+	return r.exited.Sub(since)
+}
+
 // TestCLIStopsOnDesktop runs `deskbot run` on a real X server and stops it
-// from the desktop, once with the stop hotkey (ctrl+alt+q, pressed through
-// XTEST by xdotool) and once through the failsafe corner. Each run must end
-// as stopped by the user (exit code 130), recorded as such.
+// from the desktop: with the stop hotkey (ctrl+alt+q, pressed through XTEST
+// by xdotool), through the failsafe corner, and with two runs at once,
+// where the second cannot take the hotkey, says so, and still stops at the
+// failsafe corner. Every run must end as stopped by the user (exit code
+// 130), recorded as such.
 func TestCLIStopsOnDesktop(t *testing.T) {
 	display := startXvfb(t)
 	flow := filepath.Join(t.TempDir(), "wait.json")
@@ -48,68 +120,42 @@ func TestCLIStopsOnDesktop(t *testing.T) {
 	}
 	data := t.TempDir()
 	env := append(os.Environ(), "DISPLAY="+display, "DESKBOT_DATA="+data)
-	xdo := func(args ...string) {
+	xdo := func(args ...string) (started time.Time) {
+		started = time.Now()
 		c := exec.Command("xdotool", args...)
 		c.Env = env
 		if out, err := c.CombinedOutput(); err != nil {
 			t.Fatalf("xdotool %v: %v\n%s", args, err, out)
 		}
+		return started
 	}
-	for _, tc := range []struct {
-		name   string
-		stop   []string
-		reason string
-	}{
-		{"hotkey", []string{"key", "ctrl+alt+q"}, "stop hotkey"},
-		{"failsafe", []string{"mousemove", "0", "0"}, "failsafe"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			xdo("mousemove", "500", "400")
-			cmd := exec.Command(deskbot(t), "run", flow)
-			cmd.Env = env
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			stdout, _ := cmd.StdoutPipe()
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			// Wait for the desktop step: from then on the run holds the
-			// hotkey grab and sits in its 30 s wait.
-			sc := bufio.NewScanner(stdout)
-			var out strings.Builder
-			for sc.Scan() {
-				out.WriteString(sc.Text() + "\n")
-				if strings.Contains(sc.Text(), "screen.size") {
-					break
-				}
-			}
-			time.Sleep(200 * time.Millisecond)
-			pressed := time.Now()
-			xdo(tc.stop...)
-			done := make(chan error, 1)
-			go func() {
-				for sc.Scan() {
-					out.WriteString(sc.Text() + "\n")
-				}
-				done <- cmd.Wait()
-			}()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				cmd.Process.Kill()
-				t.Fatalf("the run did not stop:\n%s%s", out.String(), stderr.String())
-			}
-			t.Logf("stopped %s after the %s", time.Since(pressed).Round(time.Millisecond), tc.name)
-			if code := cmd.ProcessState.ExitCode(); code != 130 {
-				t.Errorf("exit code %d, want 130\n%s%s", code, out.String(), stderr.String())
-			}
-			if !strings.Contains(stderr.String(), "stopped") || !strings.Contains(stderr.String(), tc.reason) {
-				t.Errorf("stderr does not say the user stopped it (%s):\n%s", tc.reason, stderr.String())
-			}
-		})
-	}
-	r := run(t, data, "runs", "--limit", "5")
-	if n := len(regexp.MustCompile(`(?m)\s+stopped\s+node "hold"`).FindAllString(r.stdout, -1)); n != 2 {
-		t.Errorf("runs does not list two stopped runs:\n%s%s", r.stdout, r.stderr)
+	t.Run("hotkey", func(t *testing.T) {
+		xdo("mousemove", "500", "400")
+		r := startDesktopRun(t, env, flow)
+		t.Logf("stopped %s after the hotkey", r.stopped(t, xdo("key", "ctrl+alt+q"), "stop hotkey"))
+	})
+	t.Run("failsafe", func(t *testing.T) {
+		xdo("mousemove", "500", "400")
+		r := startDesktopRun(t, env, flow)
+		t.Logf("stopped %s after the failsafe", r.stopped(t, xdo("mousemove", "0", "0"), "failsafe"))
+	})
+	t.Run("hotkey taken", func(t *testing.T) {
+		xdo("mousemove", "500", "400")
+		first := startDesktopRun(t, env, flow)
+		second := startDesktopRun(t, env, flow)
+		if out := second.output(); !strings.Contains(out, "warn  the stop hotkey ctrl+alt+q is not available") {
+			t.Errorf("the second run does not warn that the hotkey is taken:\n%s", out)
+		}
+		first.stopped(t, xdo("key", "ctrl+alt+q"), "stop hotkey")
+		select {
+		case <-second.done:
+			t.Fatalf("the hotkey stopped the run without the grab too:\n%s", second.output())
+		case <-time.After(300 * time.Millisecond):
+		}
+		second.stopped(t, xdo("mousemove", "0", "0"), "failsafe")
+	})
+	r := run(t, data, "runs", "--limit", "10")
+	if n := len(regexp.MustCompile(`(?m)\s+stopped\s+node "hold"`).FindAllString(r.stdout, -1)); n != 4 {
+		t.Errorf("runs does not list four stopped runs:\n%s%s", r.stdout, r.stderr)
 	}
 }

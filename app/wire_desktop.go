@@ -76,7 +76,7 @@ func wireDesktop(ctx context.Context, stop context.CancelCauseFunc, opts *engine
 			})
 			mu.Lock()
 			if err != nil {
-				fmt.Fprintf(os.Stderr, "deskbot: stop hotkey %s is not available (%v); the failsafe corner still stops the run\n", hotkey, err)
+				warn(opts, fmt.Sprintf("the stop hotkey %s is not available (%v); the failsafe corner still stops the run", hotkey, err))
 			} else if ended {
 				u()
 			} else {
@@ -100,6 +100,16 @@ func wireDesktop(ctx context.Context, stop context.CancelCauseFunc, opts *engine
 		}
 	})
 	return nil
+}
+
+// warn puts a warning into the run's log (the CLI's output, the studio's
+// Output tab, the recorded run); it is called on the run's goroutine.
+func warn(opts *engine.Options, msg string) {
+	if opts.Observer == nil {
+		fmt.Fprintln(os.Stderr, "deskbot:", msg)
+		return
+	}
+	opts.Observer.Event(engine.Event{Kind: engine.EventLog, Time: time.Now(), RunID: opts.RunID, Level: "warn", Message: msg})
 }
 
 // minimizeStudio minimizes the studio's own window (this process's window
