@@ -111,13 +111,7 @@ func newOpen(p *engine.Params) (engine.Activity, error) {
 			e.note("wait up to %s for a window %s", timeout, desc)
 			return "", nil
 		}
-		var w Window
-		ok, err := e.poll(ctx, timeout, 100*time.Millisecond, func() (bool, error) {
-			var found bool
-			var err error
-			w, found, err = findWindow(e.d, match)
-			return found, err
-		})
+		w, ok, err := e.waitWindow(ctx, match, timeout)
 		if err != nil {
 			return "", err
 		}
@@ -141,13 +135,7 @@ func newActivate(p *engine.Params) (engine.Activity, error) {
 			e.note("activate the window %s (waiting up to %s)", desc, timeout)
 			return "", nil
 		}
-		var w Window
-		ok, err := e.poll(ctx, timeout, 100*time.Millisecond, func() (bool, error) {
-			var found bool
-			var err error
-			w, found, err = findWindow(e.d, match)
-			return found, err
-		})
+		w, ok, err := e.waitWindow(ctx, match, timeout)
 		if err != nil {
 			return "", err
 		}
@@ -225,6 +213,18 @@ func newActiveTitle(p *engine.Params) (engine.Activity, error) {
 		e.c.Output("title", w.Title)
 		return "", e.c.Set(out, w.Title)
 	}}, p.Err()
+}
+
+// waitWindow polls every 100 ms, up to timeout, for a window that match
+// accepts.
+func (e *env) waitWindow(ctx context.Context, match func(string) bool, timeout time.Duration) (w Window, ok bool, err error) {
+	ok, err = e.poll(ctx, timeout, 100*time.Millisecond, func() (bool, error) {
+		var found bool
+		var err error
+		w, found, err = findWindow(e.d, match)
+		return found, err
+	})
+	return w, ok, err
 }
 
 // windowActionSpec is the spec of window.close and window.minimize.
