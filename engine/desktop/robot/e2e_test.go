@@ -34,6 +34,42 @@ func formDir(t *testing.T) string {
 	return d
 }
 
+// typingFlow activates the form titled title, clicks into its name field
+// (found by its picture anchor, searched in region; "" is the screen) and
+// types text with a pause of charDelay after each character.
+func typingFlow(t *testing.T, title, text, charDelay, region string) *engine.Flow {
+	t.Helper()
+	anchor := map[string]any{"image": "name-anchor.png", "output": "anchor"}
+	if region != "" {
+		anchor["region"] = region
+	}
+	f := engine.NewFlow("long typing")
+	f.Nodes = append(f.Nodes,
+		&engine.Node{ID: "activate", Type: "window.activate", Params: map[string]any{"title": title, "match": "exact"}},
+		&engine.Node{ID: "anchor", Type: "screen.find_image", Params: anchor},
+		&engine.Node{ID: "click", Type: "mouse.click", Params: map[string]any{"x": "anchor.x + 120", "y": "anchor.y"}},
+		&engine.Node{ID: "type", Type: "keyboard.type", Params: map[string]any{"text": text, "char_delay": charDelay}},
+	)
+	f.Edges = []engine.Edge{
+		{From: "start", Port: "next", To: "activate"}, {From: "activate", Port: "next", To: "anchor"},
+		{From: "anchor", Port: "next", To: "click"}, {From: "click", Port: "next", To: "type"},
+	}
+	return f
+}
+
+// runGuarded runs flow on the X desktop with the failsafe watcher, its
+// relative paths against baseDir.
+func runGuarded(t *testing.T, r desktop.Desktop, flow *engine.Flow, baseDir string) (*engine.Result, error) {
+	t.Helper()
+	opts := engine.Options{Observer: logObserver(t), BaseDir: baseDir, ArtifactDir: t.TempDir()}
+	desktop.Use(&opts, r)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	stop := desktop.Guard(ctx, r, cancel)
+	defer stop()
+	return engine.Run(ctx, flow, opts)
+}
+
 // logObserver logs a run's events to the test log.
 func logObserver(t *testing.T) engine.Observer {
 	return engine.ObserverFunc(func(e engine.Event) {
@@ -99,13 +135,7 @@ func TestFlowDrivesForm(t *testing.T) {
     {"from": "shot", "port": "next", "to": "size"}
   ]
 }`)
-	opts := engine.Options{Observer: logObserver(t), BaseDir: formDir(t), ArtifactDir: t.TempDir()}
-	desktop.Use(&opts, r)
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	stop := desktop.Guard(ctx, r, cancel)
-	res, err := engine.Run(ctx, flow, opts)
-	stop()
+	res, err := runGuarded(t, r, flow, formDir(t))
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
@@ -145,24 +175,7 @@ func TestFailsafeStopsTyping(t *testing.T) {
 	r := xserver(t)
 	target := startForm(t, r, "Failsafe Form")
 	long := strings.Repeat("abcdefghij", 300)
-	flow := parseFlow(t, `{
-  "format": "deskbot.flow", "version": 1, "name": "long typing",
-  "settings": {},
-  "variables": [],
-  "nodes": [
-    {"id": "start", "type": "control.start", "position": {"x": 0, "y": 0}},
-    {"id": "activate", "type": "window.activate", "position": {"x": 0, "y": 0}, "params": {"title": "Failsafe Form", "match": "exact"}},
-    {"id": "anchor", "type": "screen.find_image", "position": {"x": 0, "y": 0}, "params": {"image": "name-anchor.png", "output": "anchor"}},
-    {"id": "click", "type": "mouse.click", "position": {"x": 0, "y": 0}, "params": {"x": "anchor.x + 120", "y": "anchor.y"}},
-    {"id": "type", "type": "keyboard.type", "position": {"x": 0, "y": 0}, "params": {"text": "`+long+`", "char_delay": "3ms"}}
-  ],
-  "edges": [
-    {"from": "start", "port": "next", "to": "activate"},
-    {"from": "activate", "port": "next", "to": "anchor"},
-    {"from": "anchor", "port": "next", "to": "click"},
-    {"from": "click", "port": "next", "to": "type"}
-  ]
-}`)
+	flow := typingFlow(t, "Failsafe Form", long, "3ms", "")
 	opts := engine.Options{Observer: logObserver(t), BaseDir: formDir(t), ArtifactDir: t.TempDir()}
 	desktop.Use(&opts, r)
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -229,23 +242,7 @@ func TestFailsafeStopsTyping(t *testing.T) {
 func TestHotkeyStopsRun(t *testing.T) {
 	r := xserver(t)
 	target := startForm(t, r, "Hotkey Form")
-	flow := parseFlow(t, `{
-  "format": "deskbot.flow", "version": 1, "name": "long typing",
-  "settings": {}, "variables": [],
-  "nodes": [
-    {"id": "start", "type": "control.start", "position": {"x": 0, "y": 0}},
-    {"id": "activate", "type": "window.activate", "position": {"x": 0, "y": 0}, "params": {"title": "Hotkey Form", "match": "exact"}},
-    {"id": "anchor", "type": "screen.find_image", "position": {"x": 0, "y": 0}, "params": {"image": "name-anchor.png", "output": "anchor", "region": "window"}},
-    {"id": "click", "type": "mouse.click", "position": {"x": 0, "y": 0}, "params": {"x": "anchor.x + 120", "y": "anchor.y"}},
-    {"id": "type", "type": "keyboard.type", "position": {"x": 0, "y": 0}, "params": {"text": "`+strings.Repeat("hotkey ", 400)+`", "char_delay": "5ms"}}
-  ],
-  "edges": [
-    {"from": "start", "port": "next", "to": "activate"},
-    {"from": "activate", "port": "next", "to": "anchor"},
-    {"from": "anchor", "port": "next", "to": "click"},
-    {"from": "click", "port": "next", "to": "type"}
-  ]
-}`)
+	flow := typingFlow(t, "Hotkey Form", strings.Repeat("hotkey ", 400), "5ms", "window")
 	opts := engine.Options{Observer: logObserver(t), BaseDir: formDir(t), ArtifactDir: t.TempDir()}
 	desktop.Use(&opts, r)
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -308,13 +305,7 @@ func TestSampleFillFormFromCSV(t *testing.T) {
 	if probs := engine.Lint(flow, engine.Default, filepath.Dir(path)); len(probs) > 0 {
 		t.Fatalf("lint: %v", probs)
 	}
-	opts := engine.Options{Observer: logObserver(t), BaseDir: filepath.Dir(path), ArtifactDir: t.TempDir()}
-	desktop.Use(&opts, r)
-	ctx, cancel := context.WithCancelCause(context.Background())
-	defer cancel(nil)
-	stop := desktop.Guard(ctx, r, cancel)
-	res, err := engine.Run(ctx, flow, opts)
-	stop()
+	res, err := runGuarded(t, r, flow, filepath.Dir(path))
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
