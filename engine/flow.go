@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -39,7 +40,27 @@ type Settings struct {
 	ActionDelay *Duration `json:"action_delay,omitempty"`
 	// SlowMotion makes desktop actions slow enough to watch.
 	SlowMotion bool `json:"slow_motion,omitempty"`
+	// History is how much of a run the history keeps (see HistoryLevels):
+	// "full" (the default, also ""), "steps" or "errors".
+	History string `json:"history,omitempty"`
 }
+
+// History detail levels, like a studio's log levels: each keeps less.
+const (
+	// HistoryFull keeps every step with its outputs, the variables that
+	// changed and every log line. The default.
+	HistoryFull = "full"
+	// HistorySteps keeps every step and log line, without outputs or
+	// variables.
+	HistorySteps = "steps"
+	// HistoryErrors keeps only the steps that failed (failed, caught,
+	// retrying, stopped) with the variables at that point, and warnings
+	// and errors from the log. The run's status and step count are kept.
+	HistoryErrors = "errors"
+)
+
+// HistoryLevels lists the valid values of Settings.History, most detail first.
+var HistoryLevels = []string{HistoryFull, HistorySteps, HistoryErrors}
 
 // DefaultActionDelay is used when a flow does not set action_delay.
 const DefaultActionDelay = 100 * time.Millisecond
@@ -431,6 +452,9 @@ func jsonErr(b []byte, err error) error {
 func (f *Flow) check() error {
 	if f.Format != FormatName {
 		return &FieldError{Field: "format", Msg: fmt.Sprintf("missing or wrong format (want %q)", FormatName)}
+	}
+	if h := f.Settings.History; h != "" && !slices.Contains(HistoryLevels, h) {
+		return &FieldError{Field: "settings.history", Msg: fmt.Sprintf("unknown history level %q (want one of %s)", h, strings.Join(HistoryLevels, ", "))}
 	}
 	ids := map[string]bool{}
 	for i, n := range f.Nodes {

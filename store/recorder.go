@@ -1,15 +1,13 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql/driver"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
-	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -22,26 +20,43 @@ import (
 
 // Batching of the recorder's writer: it commits when this many events wait,
 // or this long after the first of them arrived, whichever comes first. A
-// writer that falls behind takes everything waiting in one transaction.
+// writer that falls behind takes everything waiting in one transaction, up
+// to maxPending events: Event blocks while that many wait, so the
+// recorder's memory is bounded however fast the run goes.
 const (
 	batchEvents   = 256
 	flushInterval = 20 * time.Millisecond
-	chunkEvents   = 256 // events per buffer chunk
-	keepChunks    = 64  // free chunks kept for reuse
-	writeAttempts = 4   // tries of a batch that finds the database locked (5s each)
+	chunkEvents   = 256  // events per buffer chunk
+	maxPending    = 8192 // events waiting before Event blocks
+	keepChunks    = maxPending / chunkEvents
+	// checkpointEvery is how many variable rows may follow a full
+	// snapshot; the others store only what changed (see VarsAt).
+	checkpointEvery = 200
+	// busyPause is the pause between tries of a batch that finds the
+	// database locked past the busy timeout; the writer tries until it
+	// succeeds and never drops a batch.
+	busyPause = 50 * time.Millisecond
 )
 
-// Recorder is the engine.Observer that records one run. Event only appends
-// to an in-memory chunk under a mutex; a writer goroutine commits the
-// events in batches, one transaction per batch. Nothing is dropped: when
-// the disk is slower than the run, more chunks are chained. Close flushes
-// and finishes the run row.
+// Recorder is the engine.Observer that records one run. Event appends to
+// an in-memory chunk under a mutex; a writer goroutine commits the events
+// in batches, one transaction per batch. Nothing is dropped: while the
+// disk is slower than the run and maxPending events wait, Event waits.
+// Close flushes and finishes the run row.
+//
+// Variables are stored as deltas: a step's row holds only the variables
+// whose value changed (scalars compared by value, tables, lists and maps
+// by identity), with a full snapshot every checkpointEvery rows. A value
+// whose JSON exceeds PreviewBytes is stored, once per change, as a
+// preview with its size and hash.
 type Recorder struct {
-	d   *DB
-	id  string
-	key int64
+	d     *DB
+	id    string
+	key   int64
+	level string
 
 	mu       sync.Mutex
+	space    *sync.Cond // signalled when the writer takes pending events
 	cur      []engine.Event   // chunk being filled
 	full     [][]engine.Event // filled chunks, in order
 	free     [][]engine.Event // chunks for reuse
@@ -58,21 +73,46 @@ type Recorder struct {
 	done    chan struct{}
 
 	// Writer-only state.
-	spare      [][]engine.Event
-	open       map[int]bool         // steps stored as running, awaiting their finish
-	starts     map[int]engine.Event // started steps not yet finished
-	maxSeq     int                  // highest finished seq committed
-	seqAt      int                  // steps count last stored in the run row
-	pendingMax int
-	// Changes to open, applied when the batch is committed.
-	opened, finishedOpen []int
+	spare  [][]engine.Event
+	open   map[int]bool         // steps stored as running, awaiting their finish
+	starts map[int]engine.Event // started steps not yet finished
+	maxSeq int                  // highest finished seq committed
+	seqAt  int                  // steps count last stored in the run row
+	// Variables as of the last snapshot: the values (for the identity
+	// comparison) and their stored JSON.
+	lastVals  map[string]any
+	lastEnc   map[string][]byte
+	sinceFull int
+	haveFull  bool
+	b         batch
 }
+
+// batch is one transaction's rows, built from the events before the
+// transaction starts so that a retried transaction writes the same rows.
+type batch struct {
+	steps  [][]driver.Value // run, seq, node, type, label, attempt, start, duration, status, port, outputs, error
+	vars   [][]driver.Value // run, seq, vars, full, gone
+	logs   [][]driver.Value // run, seq, node, level, message, time
+	maxSeq int
+	bytes  []byte // arena for JSON; rows keep strings cut from it
+}
+
+func (b *batch) reset() {
+	clear(b.steps)
+	clear(b.vars)
+	clear(b.logs)
+	b.steps, b.vars, b.logs = b.steps[:0], b.vars[:0], b.logs[:0]
+}
+
+func (b *batch) empty() bool { return len(b.steps)+len(b.vars)+len(b.logs) == 0 }
 
 // RecorderStats counts what a recorder committed.
 type RecorderStats struct {
 	Events  int64 // events committed
 	Batches int64 // transactions
 	Errors  int64 // failed batches
+	Retries int64 // tries of a batch that found the database locked
+	Blocked int64 // times Event waited for the writer
 }
 
 // Recorder starts recording a run: it inserts the run row (status running,
@@ -85,24 +125,54 @@ func (d *DB) Recorder(ctx context.Context, run RunInfo) (*Recorder, error) {
 		run.ID = NewRunID()
 	}
 	run.Flow = FlowName(run.Flow, run.Path)
+	level := run.History
+	if level == "" {
+		level = engine.HistoryFull
+	}
+	if !slices.Contains(engine.HistoryLevels, level) {
+		return nil, fmt.Errorf("record run %q of flow %q: settings.history: unknown history level %q (want one of %s)",
+			run.ID, run.Flow, run.History, strings.Join(engine.HistoryLevels, ", "))
+	}
 	start := run.Start
 	if start.IsZero() {
 		start = d.Now()
 	}
-	res, err := d.db.ExecContext(ctx, `INSERT INTO runs (run_id, flow, flow_version, path, start, status, dry_run, pid, proc)
+	var key int64
+	err := retryBusy(ctx, func() error {
+		res, err := d.db.ExecContext(ctx, `INSERT INTO runs (run_id, flow, flow_version, path, start, status, dry_run, pid, proc)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, run.ID, run.Flow, run.FlowVersion, run.Path, start.UnixNano(), StatusRunning, run.DryRun, os.Getpid(), selfProc)
+		if err != nil {
+			return err
+		}
+		key, err = res.LastInsertId()
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("record run %q of flow %q: %w", run.ID, run.Flow, err)
 	}
-	key, err := res.LastInsertId()
-	if err != nil {
-		return nil, fmt.Errorf("record run %q of flow %q: %w", run.ID, run.Flow, err)
-	}
-	r := &Recorder{d: d, id: run.ID, key: key,
+	r := &Recorder{d: d, id: run.ID, key: key, level: level,
 		kick: make(chan struct{}, 1), closing: make(chan struct{}), flushc: make(chan chan struct{}), done: make(chan struct{}),
-		open: map[int]bool{}, starts: map[int]engine.Event{}}
+		open: map[int]bool{}, starts: map[int]engine.Event{}, lastVals: map[string]any{}, lastEnc: map[string][]byte{}}
+	r.space = sync.NewCond(&r.mu)
 	go r.loop()
 	return r, nil
+}
+
+// retryBusy runs f until it succeeds or fails with something other than
+// "database is locked" (each try waits the busy timeout first), or ctx
+// ends.
+func retryBusy(ctx context.Context, f func() error) error {
+	for {
+		err := f()
+		if err == nil || !isBusy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(busyPause):
+		}
+	}
 }
 
 // RunID returns the id of the run being recorded.
@@ -124,9 +194,20 @@ func (r *Recorder) Stats() RecorderStats {
 	return r.stats
 }
 
-// Event hands e to the writer. It never waits for the disk.
+// Event hands e to the writer. It waits only while maxPending events are
+// waiting for the disk.
 func (r *Recorder) Event(e engine.Event) {
 	r.mu.Lock()
+	if r.npending >= maxPending && !r.closed {
+		r.stats.Blocked++
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
+		for r.npending >= maxPending && !r.closed {
+			r.space.Wait()
+		}
+	}
 	if r.closed {
 		r.mu.Unlock()
 		return
@@ -171,7 +252,8 @@ func (r *Recorder) Flush() error {
 // Close flushes the remaining events and finishes the run row with res's
 // status, error and step count (res may be nil: the run ended without a
 // result and is marked failed, unless its run_finished event arrived). It
-// returns the first error met while recording.
+// returns the first error met while recording. A locked database delays
+// Close; it does not lose the run's end.
 func (r *Recorder) Close(res *engine.Result) error {
 	r.mu.Lock()
 	if r.closed {
@@ -179,6 +261,7 @@ func (r *Recorder) Close(res *engine.Result) error {
 		return r.err
 	}
 	r.closed = true
+	r.space.Broadcast()
 	r.mu.Unlock()
 	close(r.closing)
 	<-r.done
@@ -199,13 +282,26 @@ func (r *Recorder) Close(res *engine.Result) error {
 	if steps < r.maxSeq {
 		steps = r.maxSeq
 	}
-	_, err := r.d.db.ExecContext(context.Background(), `UPDATE runs SET status = ?, end = ?, error = ?, steps = ? WHERE id = ?`,
-		status, r.d.Now().UnixNano(), errText, steps, r.key)
-	if err == nil && len(r.open) > 0 {
-		// Steps that started and never finished.
-		_, err = r.d.db.ExecContext(context.Background(), `UPDATE steps SET status = ? WHERE run = ? AND status = ?`,
-			engine.StatusInterrupted, r.key, StatusRunning)
-	}
+	ctx := context.Background()
+	err := retryBusy(ctx, func() error {
+		tx, err := r.d.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE (see Open)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?, end = ?, error = ?, steps = ? WHERE id = ?`,
+			status, r.d.Now().UnixNano(), errText, steps, r.key); err != nil {
+			return err
+		}
+		if len(r.open) > 0 {
+			// Steps that started and never finished.
+			if _, err := tx.ExecContext(ctx, `UPDATE steps SET status = ? WHERE run = ? AND status = ?`,
+				engine.StatusInterrupted, r.key, StatusRunning); err != nil {
+				return err
+			}
+		}
+		return tx.Commit()
+	})
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if err != nil && r.err == nil {
@@ -283,41 +379,18 @@ func (r *Recorder) writePending() bool {
 	r.full = r.full[:0]
 	n := r.npending
 	r.npending = 0
+	r.space.Broadcast()
 	r.mu.Unlock()
 	if n == 0 {
 		r.spare = chunks
 		return false
 	}
-	var err error
-	for attempt := 1; ; attempt++ {
-		r.opened, r.finishedOpen = r.opened[:0], r.finishedOpen[:0]
-		err = r.write(chunks)
-		// Another process holding the write lock past the busy timeout:
-		// keep the events and try again rather than lose them.
-		if err == nil || attempt == writeAttempts || !isBusy(err) {
-			break
-		}
-	}
-	if err == nil {
-		r.maxSeq, r.seqAt = r.pendingMax, r.pendingMax
-		for _, s := range r.finishedOpen {
-			delete(r.open, s)
-		}
-		for _, s := range r.opened {
-			r.open[s] = true
-		}
-	}
+	// Rows first, then the transaction: a retried transaction writes the
+	// same rows.
+	r.b.reset()
+	r.build(chunks)
+	opened := r.opened()
 	r.mu.Lock()
-	if err != nil {
-		r.stats.Errors++
-		if r.err == nil {
-			r.err = err
-		}
-	} else {
-		r.stats.Events += int64(n)
-		r.stats.Batches++
-	}
-	f := r.onCommit
 	// Recycle the chunks, dropping references to maps for the GC.
 	for _, c := range chunks {
 		clear(c)
@@ -328,6 +401,40 @@ func (r *Recorder) writePending() bool {
 	r.mu.Unlock()
 	clear(chunks)
 	r.spare = chunks[:0]
+
+	var err error
+	retries := int64(0)
+	if !r.b.empty() || r.b.maxSeq != r.seqAt {
+		for {
+			err = r.write(opened)
+			// Another process holding the write lock past the busy
+			// timeout: keep the rows and try again rather than lose them.
+			if err == nil || !isBusy(err) {
+				break
+			}
+			retries++
+			time.Sleep(busyPause)
+		}
+	}
+	if err == nil {
+		r.maxSeq, r.seqAt = r.b.maxSeq, r.b.maxSeq
+		for _, s := range opened {
+			r.open[s] = true
+		}
+	}
+	r.mu.Lock()
+	r.stats.Retries += retries
+	if err != nil {
+		r.stats.Errors++
+		if r.err == nil {
+			r.err = err
+		}
+	} else {
+		r.stats.Events += int64(n)
+		r.stats.Batches++
+	}
+	f := r.onCommit
+	r.mu.Unlock()
 	if err == nil && f != nil {
 		f(r.maxSeq)
 	}
@@ -341,7 +448,7 @@ type rawStmt struct {
 	args []driver.NamedValue
 }
 
-func (s *rawStmt) exec(vals ...driver.Value) error {
+func (s *rawStmt) exec(vals []driver.Value) error {
 	for i, v := range vals {
 		s.args[i].Value = v
 	}
@@ -349,10 +456,16 @@ func (s *rawStmt) exec(vals ...driver.Value) error {
 	return err
 }
 
-// write commits one batch in one transaction. It works on the driver
-// connection directly: database/sql's per-statement work would cost the
-// recorder a third of its speed.
-func (r *Recorder) write(chunks [][]engine.Event) error {
+const (
+	stepInsert = `INSERT OR REPLACE INTO steps (run, seq, node, type, label, attempt, start, duration, status, port, outputs, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	varsInsert = `INSERT OR REPLACE INTO vars (run, seq, vars, full, gone) VALUES (?, ?, ?, ?, ?)`
+	logInsert  = `INSERT INTO logs (run, seq, node, level, message, time) VALUES (?, ?, ?, ?, ?, ?)`
+)
+
+// write commits the built batch in one transaction. It works on the
+// driver connection directly: database/sql's per-statement work would cost
+// the recorder a third of its speed.
+func (r *Recorder) write(opened []int) error {
 	ctx := context.Background()
 	conn, err := r.d.db.Conn(ctx)
 	if err != nil {
@@ -380,7 +493,7 @@ func (r *Recorder) write(chunks [][]engine.Event) error {
 			stmts = append(stmts, rs)
 			return rs, nil
 		}
-		err := r.writeRows(prep, chunks)
+		err := r.insert(prep)
 		for _, s := range stmts {
 			s.st.Close()
 		}
@@ -402,123 +515,232 @@ func (r *Recorder) write(chunks [][]engine.Event) error {
 	return nil
 }
 
-func (r *Recorder) writeRows(prep func(string) (*rawStmt, error), chunks [][]engine.Event) error {
-	const stepCols = `(run, seq, node, type, label, attempt, start, duration, status, port, outputs, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	var step, vars, logs *rawStmt
-	get := func(p **rawStmt, q string) (*rawStmt, error) {
-		if *p == nil {
-			s, err := prep(q)
-			if err != nil {
-				return nil, err
-			}
-			*p = s
+func (r *Recorder) insert(prep func(string) (*rawStmt, error)) error {
+	for _, rows := range []struct {
+		q    string
+		rows [][]driver.Value
+	}{{stepInsert, r.b.steps}, {varsInsert, r.b.vars}, {logInsert, r.b.logs}} {
+		if len(rows.rows) == 0 {
+			continue
 		}
-		return *p, nil
+		st, err := prep(rows.q)
+		if err != nil {
+			return err
+		}
+		for _, row := range rows.rows {
+			if err := st.exec(row); err != nil {
+				return fmt.Errorf("step %v: %w", row[1], err)
+			}
+		}
 	}
+	if r.b.maxSeq != r.seqAt {
+		st, err := prep(`UPDATE runs SET steps = ? WHERE id = ?`)
+		if err != nil {
+			return err
+		}
+		if err := st.exec([]driver.Value{int64(r.b.maxSeq), r.key}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// failedStatus says whether a step status is kept at the "errors" level.
+func failedStatus(s string) bool {
+	switch s {
+	case engine.StatusOK, engine.StatusDry, "":
+		return false
+	}
+	return true
+}
+
+// build turns the events into the batch's rows.
+func (r *Recorder) build(chunks [][]engine.Event) {
 	key := any(r.key)
-	maxSeq := r.maxSeq
-	var buf bytes.Buffer
-	for _, batch := range chunks {
-		for i := range batch {
-			e := &batch[i]
+	b := &r.b
+	b.maxSeq = r.maxSeq
+	full, errorsOnly := r.level == engine.HistoryFull, r.level == engine.HistoryErrors
+	for _, c := range chunks {
+		for i := range c {
+			e := &c[i]
 			switch e.Kind {
 			case engine.EventStepStarted:
-				r.starts[e.Seq] = *e
+				if !errorsOnly {
+					r.starts[e.Seq] = *e
+				}
 			case engine.EventStepFinished:
+				if e.Seq > b.maxSeq {
+					b.maxSeq = e.Seq
+				}
 				start := e.Time.Add(-e.Duration)
 				if s, ok := r.starts[e.Seq]; ok {
 					start = s.Time
 					delete(r.starts, e.Seq)
 				}
-				// OR REPLACE: the step may be stored as running already.
 				if r.open[e.Seq] {
-					r.finishedOpen = append(r.finishedOpen, e.Seq)
+					delete(r.open, e.Seq) // the row below replaces the running one
 				}
-				st, err := get(&step, `INSERT OR REPLACE INTO steps `+stepCols)
-				if err != nil {
-					return err
-				}
-				var outputs driver.Value
-				if len(e.Outputs) > 0 {
-					outputs = marshalLoose(&buf, e.Outputs)
-				}
-				if err := st.exec(key, int64(e.Seq), e.NodeID, e.Type, e.Label, int64(e.Attempt), start.UnixNano(), int64(e.Duration),
-					e.Status, e.Port, outputs, e.Err); err != nil {
-					return fmt.Errorf("step %d (node %s): %w", e.Seq, e.NodeID, err)
-				}
-				if e.Vars != nil {
-					st, err := get(&vars, `INSERT OR REPLACE INTO vars (run, seq, vars) VALUES (?, ?, ?)`)
-					if err != nil {
-						return err
+				keep := !errorsOnly || failedStatus(e.Status)
+				if keep {
+					var outputs driver.Value
+					if full && len(e.Outputs) > 0 {
+						outputs = string(marshalValues(b.bytes[:0], e.Outputs))
 					}
-					if err := st.exec(key, int64(e.Seq), marshalLoose(&buf, e.Vars)); err != nil {
-						return fmt.Errorf("variables after step %d (node %s): %w", e.Seq, e.NodeID, err)
-					}
+					b.steps = append(b.steps, []driver.Value{key, int64(e.Seq), e.NodeID, e.Type, e.Label, int64(e.Attempt), start.UnixNano(), int64(e.Duration),
+						e.Status, e.Port, outputs, e.Err})
 				}
-				if e.Seq > maxSeq {
-					maxSeq = e.Seq
+				switch {
+				case full:
+					r.varsRow(e.Seq, e.Vars)
+				case errorsOnly:
+					r.track(e.Vars)
+					if keep {
+						r.fullRow(e.Seq)
+					}
 				}
 			case engine.EventVars:
-				if e.Vars != nil {
-					st, err := get(&vars, `INSERT OR REPLACE INTO vars (run, seq, vars) VALUES (?, ?, ?)`)
-					if err != nil {
-						return err
-					}
-					if err := st.exec(key, int64(e.Seq), marshalLoose(&buf, e.Vars)); err != nil {
-						return fmt.Errorf("variables at step %d: %w", e.Seq, err)
-					}
+				if full {
+					r.varsRow(e.Seq, e.Vars)
+				} else {
+					r.track(e.Vars)
 				}
 			case engine.EventLog:
-				st, err := get(&logs, `INSERT INTO logs (run, seq, node, level, message, time) VALUES (?, ?, ?, ?, ?, ?)`)
-				if err != nil {
-					return err
+				if errorsOnly && e.Level != "warn" && e.Level != "error" {
+					continue
 				}
-				if err := st.exec(key, int64(e.Seq), e.NodeID, e.Level, e.Message, e.Time.UnixNano()); err != nil {
-					return fmt.Errorf("log of node %s: %w", e.NodeID, err)
-				}
+				b.logs = append(b.logs, []driver.Value{key, int64(e.Seq), e.NodeID, e.Level, e.Message, e.Time.UnixNano()})
 			case engine.EventRunFinished:
 				f := *e
-				f.Vars = nil
+				f.Vars, f.Outputs = nil, nil
 				r.mu.Lock()
 				r.finished = &f
 				r.mu.Unlock()
 			}
 		}
 	}
-	// Steps still under way are stored as running, so a killed run shows
-	// the step it died in.
-	if len(r.starts) > 0 {
-		seqs := make([]int, 0, len(r.starts))
-		for s := range r.starts {
-			if !r.open[s] {
-				seqs = append(seqs, s)
-			}
-		}
-		sort.Ints(seqs)
-		for _, s := range seqs {
-			e := r.starts[s]
-			st, err := get(&step, `INSERT OR REPLACE INTO steps `+stepCols)
-			if err != nil {
-				return err
-			}
-			if err := st.exec(key, int64(e.Seq), e.NodeID, e.Type, e.Label, int64(e.Attempt), e.Time.UnixNano(), int64(0),
-				StatusRunning, "", nil, ""); err != nil {
-				return fmt.Errorf("step %d (node %s): %w", e.Seq, e.NodeID, err)
-			}
-			r.opened = append(r.opened, s)
+}
+
+// opened adds rows for the steps still under way, stored as running so a
+// killed run shows the step it died in, and returns their seqs.
+func (r *Recorder) opened() []int {
+	if len(r.starts) == 0 {
+		return nil
+	}
+	var seqs []int
+	for s := range r.starts {
+		if !r.open[s] {
+			seqs = append(seqs, s)
 		}
 	}
-	if maxSeq != r.seqAt {
-		st, err := prep(`UPDATE runs SET steps = ? WHERE id = ?`)
-		if err != nil {
-			return err
-		}
-		if err := st.exec(int64(maxSeq), key); err != nil {
-			return err
+	sort.Ints(seqs)
+	key := any(r.key)
+	for _, s := range seqs {
+		e := r.starts[s]
+		r.b.steps = append(r.b.steps, []driver.Value{key, int64(e.Seq), e.NodeID, e.Type, e.Label, int64(e.Attempt), e.Time.UnixNano(), int64(0),
+			StatusRunning, "", nil, ""})
+	}
+	return seqs
+}
+
+// track updates the last known variables without encoding them (the
+// "steps" and "errors" levels).
+func (r *Recorder) track(vars map[string]any) {
+	if vars == nil {
+		return
+	}
+	for k, v := range vars {
+		if old, ok := r.lastVals[k]; !ok || !sameValue(old, v) {
+			r.lastVals[k] = v
+			delete(r.lastEnc, k)
 		}
 	}
-	r.pendingMax = maxSeq
-	return nil
+	for k := range r.lastVals {
+		if _, ok := vars[k]; !ok {
+			delete(r.lastVals, k)
+			delete(r.lastEnc, k)
+		}
+	}
+}
+
+// fullRow stores every variable as of now at seq.
+func (r *Recorder) fullRow(seq int) {
+	keys := make([]string, 0, len(r.lastVals))
+	for k := range r.lastVals {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	doc := make([]byte, 0, 256)
+	doc = append(doc, '{')
+	for i, k := range keys {
+		enc, ok := r.lastEnc[k]
+		if !ok {
+			enc = encodeValue(nil, r.lastVals[k])
+			r.lastEnc[k] = enc
+		}
+		if i > 0 {
+			doc = append(doc, ',')
+		}
+		doc = appendJSONString(doc, k)
+		doc = append(doc, ':')
+		doc = append(doc, enc...)
+	}
+	doc = append(doc, '}')
+	r.b.vars = append(r.b.vars, []driver.Value{any(r.key), int64(seq), string(doc), int64(1), nil})
+	r.sinceFull, r.haveFull = 0, true
+}
+
+// varsRow stores what changed in vars since the last row (nothing when
+// nothing did), or every variable when a checkpoint is due.
+func (r *Recorder) varsRow(seq int, vars map[string]any) {
+	if vars == nil {
+		return
+	}
+	var changed []string
+	for k, v := range vars {
+		if old, ok := r.lastVals[k]; ok && sameValue(old, v) {
+			if _, ok := r.lastEnc[k]; ok {
+				continue
+			}
+		}
+		r.lastVals[k] = v
+		r.lastEnc[k] = encodeValue(nil, v)
+		changed = append(changed, k)
+	}
+	var gone []string
+	for k := range r.lastVals {
+		if _, ok := vars[k]; !ok {
+			gone = append(gone, k)
+			delete(r.lastVals, k)
+			delete(r.lastEnc, k)
+		}
+	}
+	if len(changed) == 0 && len(gone) == 0 && r.haveFull {
+		return
+	}
+	r.sinceFull++
+	if !r.haveFull || r.sinceFull >= checkpointEvery {
+		r.fullRow(seq)
+		return
+	}
+	sort.Strings(changed)
+	doc := make([]byte, 0, 128)
+	doc = append(doc, '{')
+	for i, k := range changed {
+		if i > 0 {
+			doc = append(doc, ',')
+		}
+		doc = appendJSONString(doc, k)
+		doc = append(doc, ':')
+		doc = append(doc, r.lastEnc[k]...)
+	}
+	doc = append(doc, '}')
+	var g driver.Value
+	if len(gone) > 0 {
+		sort.Strings(gone)
+		gb, _ := json.Marshal(gone)
+		g = string(gb)
+	}
+	r.b.vars = append(r.b.vars, []driver.Value{any(r.key), int64(seq), string(doc), int64(0), g})
 }
 
 // isBusy says whether err is SQLite's "database is locked".
@@ -527,79 +749,3 @@ func isBusy(err error) bool {
 	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
 }
 
-// marshalLoose encodes a map as JSON text; values JSON cannot hold (NaN,
-// functions, channels) are stored as their printed form.
-func marshalLoose(buf *bytes.Buffer, m map[string]any) string {
-	buf.Reset()
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err == nil {
-		return strings.TrimSuffix(buf.String(), "\n")
-	}
-	b, err := json.Marshal(jsonSafe(reflect.ValueOf(m), 0))
-	if err != nil {
-		return "{}"
-	}
-	return string(b)
-}
-
-// jsonSafe turns v into values encoding/json accepts: maps with non-string
-// keys (expr's groupBy gives map[any]any) get printed keys; NaN and
-// infinities, functions, channels and complex numbers become text.
-func jsonSafe(v reflect.Value, depth int) any {
-	if !v.IsValid() {
-		return nil
-	}
-	if depth > 64 {
-		return fmt.Sprint(v.Interface())
-	}
-	switch v.Kind() {
-	case reflect.Interface, reflect.Pointer:
-		if v.IsNil() {
-			return nil
-		}
-		if _, ok := v.Interface().(json.Marshaler); !ok {
-			return jsonSafe(v.Elem(), depth+1)
-		}
-	case reflect.Map:
-		if v.IsNil() {
-			return nil
-		}
-		out := make(map[string]any, v.Len())
-		it := v.MapRange()
-		for it.Next() {
-			k := it.Key()
-			ks := ""
-			if k.Kind() == reflect.String {
-				ks = k.String()
-			} else {
-				ks = fmt.Sprint(k.Interface())
-			}
-			out[ks] = jsonSafe(it.Value(), depth+1)
-		}
-		return out
-	case reflect.Slice, reflect.Array:
-		if v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Uint8 {
-			break // []byte: base64
-		}
-		out := make([]any, v.Len())
-		for i := range out {
-			out[i] = jsonSafe(v.Index(i), depth+1)
-		}
-		return out
-	case reflect.Float32, reflect.Float64:
-		if f := v.Float(); math.IsNaN(f) || math.IsInf(f, 0) {
-			return fmt.Sprint(f)
-		}
-	case reflect.Func, reflect.Chan, reflect.Complex64, reflect.Complex128, reflect.UnsafePointer:
-		return fmt.Sprint(v.Interface())
-	}
-	if !v.CanInterface() {
-		return nil
-	}
-	x := v.Interface()
-	if _, err := json.Marshal(x); err != nil {
-		return fmt.Sprint(x)
-	}
-	return x
-}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"time"
@@ -21,6 +22,9 @@ type RunInfo struct {
 	Path        string
 	DryRun      bool
 	Start       time.Time // now when zero
+	// History is the detail level (engine.Settings.History): "full" (the
+	// default, also ""), "steps" or "errors".
+	History string
 }
 
 // Run is a recorded run.
@@ -235,25 +239,57 @@ func (d *DB) Logs(ctx context.Context, runID string) ([]LogLine, error) {
 	return out, nil
 }
 
-// VarsAt returns the variables as they were after step seq: the latest
-// snapshot at or before seq. It returns an empty map when no snapshot
-// precedes seq.
+// VarsAt returns the variables as they were after step seq. The vars
+// table holds a full snapshot every so often and, between them, only what
+// changed: VarsAt starts from the latest full snapshot at or before seq
+// and applies the changes after it, up to seq. It returns an empty map
+// when no snapshot precedes seq. A large value comes back as a preview
+// map (see PreviewBytes).
 func (d *DB) VarsAt(ctx context.Context, runID string, seq int) (map[string]any, error) {
 	k, err := d.runKey(ctx, runID)
 	if err != nil {
 		return nil, err
 	}
-	var doc string
-	err = d.db.QueryRowContext(ctx, `SELECT vars FROM vars WHERE run = ? AND seq <= ? ORDER BY seq DESC LIMIT 1`, k, seq).Scan(&doc)
+	fail := func(err error) (map[string]any, error) {
+		return nil, fmt.Errorf("variables of run %q at step %d: %w", runID, seq, err)
+	}
+	var base int
+	err = d.db.QueryRowContext(ctx, `SELECT seq FROM vars WHERE run = ? AND seq <= ? AND full = 1 ORDER BY seq DESC LIMIT 1`, k, seq).Scan(&base)
 	if errors.Is(err, sql.ErrNoRows) {
-		return map[string]any{}, nil
+		base = 0 // deltas only (should not happen): apply them all
+	} else if err != nil {
+		return fail(err)
 	}
+	rows, err := d.db.QueryContext(ctx, `SELECT seq, vars, gone FROM vars WHERE run = ? AND seq >= ? AND seq <= ? ORDER BY seq`, k, base, seq)
 	if err != nil {
-		return nil, fmt.Errorf("variables of run %q at step %d: %w", runID, seq, err)
+		return fail(err)
 	}
+	defer rows.Close()
 	m := map[string]any{}
-	if err := json.Unmarshal([]byte(doc), &m); err != nil {
-		return nil, fmt.Errorf("variables of run %q at step %d: %w", runID, seq, err)
+	for rows.Next() {
+		var at int
+		var doc string
+		var gone sql.NullString
+		if err := rows.Scan(&at, &doc, &gone); err != nil {
+			return fail(err)
+		}
+		delta := map[string]any{}
+		if err := json.Unmarshal([]byte(doc), &delta); err != nil {
+			return fail(fmt.Errorf("snapshot at step %d: %w", at, err))
+		}
+		maps.Copy(m, delta)
+		if gone.Valid {
+			var names []string
+			if err := json.Unmarshal([]byte(gone.String), &names); err != nil {
+				return fail(fmt.Errorf("snapshot at step %d: %w", at, err))
+			}
+			for _, n := range names {
+				delete(m, n)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fail(err)
 	}
 	return m, nil
 }

@@ -139,6 +139,15 @@ func Open(path string) (*DB, error) {
 	return d, nil
 }
 
+// Checkpoint copies the write-ahead log into the database file and
+// truncates it, so the file's size is the history's size.
+func (d *DB) Checkpoint(ctx context.Context) error {
+	if _, err := d.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		return fmt.Errorf("checkpoint %s: %w", d.path, err)
+	}
+	return nil
+}
+
 // Path returns the path the database was opened with.
 func (d *DB) Path() string { return d.path }
 
