@@ -56,7 +56,7 @@ type Recorder struct {
 	level string
 
 	mu       sync.Mutex
-	space    *sync.Cond // signalled when the writer takes pending events
+	space    *sync.Cond       // signalled when the writer takes pending events
 	cur      []engine.Event   // chunk being filled
 	full     [][]engine.Event // filled chunks, in order
 	free     [][]engine.Event // chunks for reuse
@@ -748,4 +748,3 @@ func isBusy(err error) bool {
 	var se sqlite3.Error
 	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
 }
-
