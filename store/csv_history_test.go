@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"deskbot/engine"
 	_ "deskbot/engine/activities"
@@ -142,4 +143,98 @@ func TestHistory_CSV10k(t *testing.T) {
 	if len(b) > 16<<10 || !strings.Contains(string(b), strconv.Itoa(rows)) {
 		t.Fatalf("customers at step %d: %d bytes: %.300s", seq, len(b), b)
 	}
+}
+
+// BenchmarkCSVLetters runs the letters flow over 10,000 CSV rows, once
+// unrecorded and once recorded into a database file (Close, the final
+// flush, included), and reports the recorded/unrecorded time ratio
+// measured in the same run (target: at most 3x) and the history's size.
+func BenchmarkCSVLetters(b *testing.B) {
+	rows := 10_000
+	if n, err := strconv.Atoi(os.Getenv("DESKBOT_BENCH_ROWS")); err == nil && n > 0 {
+		rows = n
+	}
+	dir := b.TempDir()
+	csv := writeCustomers(b, dir, rows)
+	out := filepath.Join(dir, "letters.txt")
+	var plain, recorded time.Duration
+	var size int64
+	for b.Loop() {
+		os.Remove(out)
+		t0 := time.Now()
+		runLetters(b, nil, "", csv, out)
+		plain += time.Since(t0)
+
+		os.Remove(out)
+		data := filepath.Join(b.TempDir(), store.FileName)
+		db, err := store.Open(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t0 = time.Now()
+		runLetters(b, db, os.Getenv("DESKBOT_BENCH_HISTORY"), csv, out)
+		recorded += time.Since(t0)
+		if err := db.Checkpoint(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		size = dbSize(b, data)
+		db.Close()
+	}
+	n := float64(b.N)
+	b.ReportMetric(plain.Seconds()/n, "unrecorded-s/op")
+	b.ReportMetric(recorded.Seconds()/n, "recorded-s/op")
+	b.ReportMetric(recorded.Seconds()/plain.Seconds(), "recorded/unrecorded")
+	b.ReportMetric(float64(size)/(1<<20), "history-MB")
+}
+
+// TestHelperLetters is a child process for measuring a large recorded run:
+// with $DESKBOT_LETTERS_ROWS set, it runs the letters flow over that many
+// rows, recorded into $DESKBOT_LETTERS_DB (unrecorded when that is empty),
+// and prints the time, the peak RSS (VmHWM) and the history's size:
+//
+//	DESKBOT_LETTERS_ROWS=1000000 DESKBOT_LETTERS_DB=/tmp/h/deskbot.db go test -run TestHelperLetters -v ./store/
+func TestHelperLetters(t *testing.T) {
+	rows, err := strconv.Atoi(os.Getenv("DESKBOT_LETTERS_ROWS"))
+	if err != nil {
+		t.Skip("helper process: set DESKBOT_LETTERS_ROWS (and DESKBOT_LETTERS_DB) to measure a large run")
+	}
+	dir := t.TempDir()
+	csv := writeCustomers(t, dir, rows)
+	out := filepath.Join(dir, "letters.txt")
+	var db *store.DB
+	path := os.Getenv("DESKBOT_LETTERS_DB")
+	if path != "" {
+		if db, err = store.Open(path); err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+	}
+	hwm0 := vmHWM(t)
+	t0 := time.Now()
+	res := runLetters(t, db, os.Getenv("DESKBOT_LETTERS_HISTORY"), csv, out)
+	d := time.Since(t0)
+	var size int64
+	if db != nil {
+		if err := db.Checkpoint(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		size = dbSize(t, path)
+	}
+	fmt.Printf("letters rows=%d steps=%d recorded=%v time=%.2fs vmhwm_before_run=%dkB vmhwm=%dkB history=%d bytes (%.1f MB)\n",
+		rows, res.Steps, db != nil, d.Seconds(), hwm0, vmHWM(t), size, float64(size)/(1<<20))
+}
+
+// vmHWM returns this process's peak resident set size in kB.
+func vmHWM(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return n
+		}
+	}
+	return 0
 }

@@ -32,11 +32,20 @@ type FlowVersion struct {
 // the version number. When doc is byte-identical to the latest version, no
 // version is added and the latest number is returned. A flow without a
 // name is filed under its file name without extension.
+// Another process holding the write lock delays it; it does not fail.
 func (d *DB) SaveFlow(ctx context.Context, name, path string, doc []byte) (version int, err error) {
 	name = FlowName(name, path)
 	if name == "" {
 		return 0, fmt.Errorf("save flow: the flow has no name and no path")
 	}
+	err = retryBusy(ctx, func() (err error) {
+		version, err = d.saveFlow(ctx, name, path, doc)
+		return err
+	})
+	return version, err
+}
+
+func (d *DB) saveFlow(ctx context.Context, name, path string, doc []byte) (version int, err error) {
 	sum := sha256.Sum256(doc)
 	now := d.Now().UnixNano()
 	tx, err := d.db.BeginTx(ctx, nil)

@@ -3,7 +3,9 @@
 // snapshots, so a past run can be inspected step by step.
 //
 // The database lives in DataDir (DESKBOT_DATA, else the user's config
-// folder) as deskbot.db, in WAL mode with a busy timeout and foreign keys.
+// folder) as deskbot.db, in WAL mode with a busy timeout and foreign keys;
+// writers take the lock at BEGIN (IMMEDIATE) and wait for it, readers never
+// take it.
 // The schema comes from the embedded migrations/*.sql files, applied in name
 // order and recorded in schema_migrations.
 //
@@ -76,12 +78,23 @@ func OpenDir(dir string) (*DB, error) {
 
 var memSeq atomic.Int64
 
+// openWait bounds how long Open waits for another process that holds the
+// database's write lock (while it creates the file or migrates it).
+const openWait = 2 * time.Minute
+
 // Open opens the database at path, creating its folder and applying
 // pending migrations, and marks runs of dead processes interrupted. path
 // ":memory:" opens a private in-memory database (for tests).
+//
+// Opening takes the write lock only when it must: to turn a new file to
+// WAL mode, to apply a pending migration (checked read-only first), or to
+// mark a dead process's run interrupted. Readers never wait for writers
+// (WAL); a writer that finds the lock taken waits (busy timeout) and
+// tries again, so processes that open one data folder at once all
+// succeed.
 func Open(path string) (*DB, error) {
 	d := &DB{path: path, Now: time.Now}
-	params := "_journal_mode=WAL&_busy_timeout=5000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
+	params := "_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate"
 	var dsn string
 	if path == ":memory:" {
 		// Each connection to ":memory:" would be its own database; keep one.
@@ -113,13 +126,26 @@ func Open(path string) (*DB, error) {
 		db.SetConnMaxLifetime(0)
 		db.SetConnMaxIdleTime(0)
 	}
-	if err := db.Ping(); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), openWait)
+	defer cancel()
+	if err := retryBusy(ctx, func() error { return db.PingContext(ctx) }); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("open database %q: %w", path, err)
 	}
 	if path != ":memory:" {
+		// WAL is a property of the file: set once, by whoever comes
+		// first; a file already in WAL mode needs no lock for this.
 		var mode string
-		if err := db.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil {
+		err := retryBusy(ctx, func() error {
+			if err := db.QueryRowContext(ctx, `PRAGMA journal_mode`).Scan(&mode); err != nil {
+				return err
+			}
+			if strings.EqualFold(mode, "wal") {
+				return nil
+			}
+			return db.QueryRowContext(ctx, `PRAGMA journal_mode = WAL`).Scan(&mode)
+		})
+		if err != nil {
 			d.Close()
 			return nil, fmt.Errorf("open database %q: %w", path, err)
 		}
@@ -128,11 +154,13 @@ func Open(path string) (*DB, error) {
 			return nil, fmt.Errorf("open database %q: journal mode is %q, not WAL", path, mode)
 		}
 	}
-	if err := d.migrate(context.Background()); err != nil {
+	if err := d.migrate(ctx); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("open database %q: %w", path, err)
 	}
-	if _, err := d.MarkInterrupted(context.Background()); err != nil {
+	// Marking dead runs can wait for the next Open if a writer holds the
+	// lock now.
+	if _, err := d.MarkInterrupted(context.Background()); err != nil && !isBusy(err) {
 		d.Close()
 		return nil, fmt.Errorf("open database %q: %w", path, err)
 	}
@@ -180,37 +208,94 @@ func (d *DB) ArtifactDir(runID string) string {
 }
 
 // migrate applies the embedded migrations not yet recorded in
-// schema_migrations, in name order, in one transaction.
+// schema_migrations, in name order, in one transaction. It first checks,
+// without a lock, whether any is pending: an up-to-date database is
+// opened without taking the write lock.
 func (d *DB) migrate(ctx context.Context) error {
 	names, err := fs.Glob(migrationFS, "migrations/*.sql")
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
 	sort.Strings(names)
-	tx, err := d.db.BeginTx(ctx, nil)
+	pending := func(q interface {
+		QueryContext(context.Context, string, ...any) (*sql.Rows, error)
+	}) (bool, error) {
+		var n int
+		rows, err := q.QueryContext(ctx, `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`)
+		if err != nil {
+			return false, err
+		}
+		for rows.Next() {
+			rows.Scan(&n)
+		}
+		rows.Close()
+		if n == 0 {
+			return true, nil
+		}
+		done := map[string]bool{}
+		rows, err = q.QueryContext(ctx, `SELECT name FROM schema_migrations`)
+		if err != nil {
+			return false, err
+		}
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return false, err
+			}
+			done[n] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return false, err
+		}
+		for _, name := range names {
+			if !done[filepath.Base(name)] {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	var todo bool
+	if err := retryBusy(ctx, func() (err error) { todo, err = pending(d.db); return err }); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	if !todo {
+		return nil
+	}
+	err = retryBusy(ctx, func() error { return d.applyMigrations(ctx, names) })
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	return nil
+}
+
+// applyMigrations applies the pending migrations under the write lock.
+func (d *DB) applyMigrations(ctx context.Context, names []string) error {
+	tx, err := d.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE
+	if err != nil {
+		return err
+	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return err
 	}
 	done := map[string]bool{}
 	rows, err := tx.QueryContext(ctx, `SELECT name FROM schema_migrations`)
 	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return err
 	}
 	for rows.Next() {
 		var n string
 		if err := rows.Scan(&n); err != nil {
 			rows.Close()
-			return fmt.Errorf("migrate: %w", err)
+			return err
 		}
 		done[n] = true
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+		return err
 	}
 	for _, name := range names {
 		base := filepath.Base(name)
@@ -228,10 +313,7 @@ func (d *DB) migrate(ctx context.Context) error {
 			return fmt.Errorf("migration %s: %w", base, err)
 		}
 	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return nil
+	return tx.Commit()
 }
 
 // Migrations returns the names of the applied migrations, in order.
