@@ -314,7 +314,9 @@ func TestRecorder_CommitsUnprompted(t *testing.T) {
 }
 
 // While another process holds the write lock, Event still returns at
-// once, and every event is written once the lock is released.
+// once while the backlog is under MaxPendingEvents (TestRecorder_Backpressure
+// covers a larger one), and every event is written once the lock is
+// released.
 func TestRecorder_LockedDatabase(t *testing.T) {
 	db, path := MustOpenFile(t)
 	other, err := store.Open(path)
@@ -331,7 +333,7 @@ func TestRecorder_LockedDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const steps = 5000
+	steps := store.MaxPendingEvents/2 - 10 // two events a step
 	sent := make(chan struct{})
 	go func() {
 		for seq := 1; seq <= steps; seq++ {

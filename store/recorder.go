@@ -27,7 +27,7 @@ const (
 	batchEvents   = 256
 	flushInterval = 20 * time.Millisecond
 	chunkEvents   = 256  // events per buffer chunk
-	maxPending    = 8192 // events waiting before Event blocks
+	maxPending    = MaxPendingEvents
 	keepChunks    = maxPending / chunkEvents
 	// checkpointEvery is how many variable rows may follow a full
 	// snapshot; the others store only what changed (see VarsAt).
@@ -37,6 +37,10 @@ const (
 	// succeeds and never drops a batch.
 	busyPause = 50 * time.Millisecond
 )
+
+// MaxPendingEvents bounds the recorder's backlog: Event waits while this
+// many events wait for the disk.
+const MaxPendingEvents = 8192
 
 // Recorder is the engine.Observer that records one run. Event appends to
 // an in-memory chunk under a mutex; a writer goroutine commits the events
