@@ -91,7 +91,7 @@ func cmdRun(args []string) int {
 			fmt.Fprintln(os.Stderr, "deskbot:", err)
 			return 1
 		}
-		rec, err = db.Recorder(ctx, store.RunInfo{ID: opts.RunID, Flow: f.Name, FlowVersion: version, Path: absPath(path), DryRun: *dry})
+		rec, err = db.Recorder(ctx, store.RunInfo{ID: opts.RunID, Flow: f.Name, FlowVersion: version, Path: absPath(path), DryRun: *dry, History: f.Settings.History})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "deskbot:", err)
 			return 1

@@ -26,7 +26,7 @@ import (
 const (
 	batchEvents   = 256
 	flushInterval = 20 * time.Millisecond
-	chunkEvents   = 256  // events per buffer chunk
+	chunkEvents   = 256 // events per buffer chunk
 	maxPending    = MaxPendingEvents
 	keepChunks    = maxPending / chunkEvents
 	// checkpointEvery is how many variable rows may follow a full

@@ -385,8 +385,27 @@ func (p *PropertyPanel) flowForm() []fyne.CanvasObject {
 			})
 		}
 	}
+	// The run history's detail level (settings.history); "full", the
+	// default, is stored as no setting.
+	history := widget.NewSelect(engine.HistoryLevels, nil)
+	if f.Settings.History == "" {
+		history.SetSelected(engine.HistoryFull)
+	} else {
+		history.SetSelected(f.Settings.History)
+	}
+	history.OnChanged = func(s string) {
+		if s == engine.HistoryFull {
+			s = ""
+		}
+		if p.doc != nil && s == p.doc.Flow.Settings.History {
+			return
+		}
+		p.write(func() {
+			p.doc.EditKey("flow:history", func(f *engine.Flow) { f.Settings.History = s })
+		})
+	}
 	p.Fields["flow.name"], p.Fields["flow.description"], p.Fields["flow.variables"] = name, desc, vars
-	p.Fields["flow.timeout"] = timeout
+	p.Fields["flow.timeout"], p.Fields["flow.history"] = timeout, history
 	return []fyne.CanvasObject{
 		widget.NewLabelWithStyle(lang.L("Flow"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		hintLabel(lang.L("Select a node to edit its properties.")),
@@ -397,6 +416,8 @@ func (p *PropertyPanel) flowForm() []fyne.CanvasObject {
 		hintLabel(lang.L("one per line: name: type = default (types: string, number, bool, list, map, table, any)")),
 		verr,
 		widget.NewLabel(lang.L("Default timeout per node")), timeout,
+		widget.NewLabel(lang.L("Run history")), history,
+		hintLabel(lang.L("full: every step with outputs and changed variables; steps: every step, no variables; errors: only failed steps, warnings and errors")),
 	}
 }
 

@@ -36,7 +36,7 @@ func WireStore(opts *Options, db *store.DB) {
 		if err != nil {
 			return nil, nil, err
 		}
-		rec, err := db.Recorder(context.WithoutCancel(ctx), store.RunInfo{ID: runID, Flow: name, FlowVersion: version, Path: path})
+		rec, err := db.Recorder(context.WithoutCancel(ctx), store.RunInfo{ID: runID, Flow: name, FlowVersion: version, Path: path, History: f.Settings.History})
 		if err != nil {
 			return nil, nil, err
 		}
