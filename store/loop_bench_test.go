@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"deskbot/engine"
 	"deskbot/store"
@@ -50,4 +51,47 @@ func BenchmarkLoopLoggingToFile(b *testing.B) {
 		steps += res.Steps
 	}
 	b.ReportMetric(float64(steps)/b.Elapsed().Seconds(), "steps/s")
+}
+
+// BenchmarkLoopRecordedRatio runs the loop flow unrecorded and recorded
+// into a database file in the same run and reports both speeds and the
+// recorded/unrecorded time ratio: the recorder's whole per-step cost on
+// the cheapest steps there are.
+func BenchmarkLoopRecordedRatio(b *testing.B) {
+	db, _ := MustOpenFile(b)
+	f, err := engine.Parse([]byte(benchLoopFlow))
+	if err != nil {
+		b.Fatal(err)
+	}
+	prep, err := engine.Prepare(f, nil, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	var plain, recorded time.Duration
+	steps := 0
+	for b.Loop() {
+		t0 := time.Now()
+		res, err := engine.Run(ctx, f, engine.Options{Prepared: prep})
+		if err != nil {
+			b.Fatal(err)
+		}
+		plain += time.Since(t0)
+		t0 = time.Now()
+		rec, err := db.Recorder(ctx, store.RunInfo{Flow: f.Name})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := engine.Run(ctx, f, engine.Options{Prepared: prep, Observer: rec, RunID: rec.RunID()}); err != nil {
+			b.Fatal(err)
+		}
+		if err := rec.Close(res); err != nil {
+			b.Fatal(err)
+		}
+		recorded += time.Since(t0)
+		steps += res.Steps
+	}
+	b.ReportMetric(float64(steps)/plain.Seconds(), "unrecorded-steps/s")
+	b.ReportMetric(float64(steps)/recorded.Seconds(), "recorded-steps/s")
+	b.ReportMetric(recorded.Seconds()/plain.Seconds(), "recorded/unrecorded")
 }
