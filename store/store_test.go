@@ -72,7 +72,7 @@ func TestOpen_File(t *testing.T) {
 	if err := db.SQL().QueryRow(`PRAGMA foreign_keys`).Scan(&fk); err != nil || fk != 1 {
 		t.Fatalf("foreign_keys = %d, %v", fk, err)
 	}
-	if err := db.SQL().QueryRow(`PRAGMA busy_timeout`).Scan(&busy); err != nil || busy != 5000 {
+	if err := db.SQL().QueryRow(`PRAGMA busy_timeout`).Scan(&busy); err != nil || busy != 10000 {
 		t.Fatalf("busy_timeout = %d, %v", busy, err)
 	}
 	if _, err := db.SaveFlow(ctx, "a", "a.json", []byte("{}")); err != nil {
@@ -245,5 +245,37 @@ func TestOpen_ConcurrentFresh(t *testing.T) {
 			t.Fatalf("migration %s recorded twice", n)
 		}
 		seen[n] = true
+	}
+}
+
+// Opening an up-to-date database, listing runs and reading a run's steps
+// and variables take no write lock: they work while another process holds
+// it (a long recorded run, a migration).
+func TestOpen_WhileLocked(t *testing.T) {
+	db, path := MustOpenFile(t)
+	ctx := context.Background()
+	_, id := runRecorded(t, db, countFlow, ctx, false)
+	tx, err := db.SQL().Begin() // BEGIN IMMEDIATE: holds the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.Exec(`UPDATE runs SET error = error`); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := store.Open(path)
+	if err != nil {
+		t.Fatalf("open while another holds the write lock: %v", err)
+	}
+	defer reader.Close()
+	runs, err := reader.Runs(ctx, store.RunFilter{})
+	if err != nil || len(runs) != 1 || runs[0].ID != id {
+		t.Fatalf("runs = %+v, %v", runs, err)
+	}
+	if steps, err := reader.Steps(ctx, id); err != nil || len(steps) != 12 {
+		t.Fatalf("steps = %d, %v", len(steps), err)
+	}
+	if v, err := reader.VarsAt(ctx, id, 12); err != nil || v["i"] != 3.0 {
+		t.Fatalf("vars = %v, %v", v, err)
 	}
 }
