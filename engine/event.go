@@ -33,7 +33,9 @@ const (
 )
 
 // Event is one thing that happened during a run. Observers get events in
-// order from the run's goroutine and must not block it for long.
+// order from the run's goroutine and must not block it for long; an
+// observer may block to bound its memory (the store's recorder waits when
+// its backlog is full).
 type Event struct {
 	Kind     EventKind
 	Time     time.Time
@@ -52,8 +54,11 @@ type Event struct {
 	Level    string // Log: info, warn, error, debug
 	Message  string // Log text
 	Outputs  map[string]any
-	// Vars is a copy of all variables. StepFinished carries it only when a
-	// variable changed since the last copy; Paused and Vars always do.
+	// Vars is a copy of all variables (a shallow one: tables, lists and
+	// maps are shared, and a changed one is replaced, not edited in place,
+	// so an observer may compare them by identity). StepFinished carries
+	// it only when a variable changed since the last copy; Paused and Vars
+	// always do.
 	Vars map[string]any
 }
 

@@ -10,9 +10,18 @@
 // order and recorded in schema_migrations.
 //
 // A Recorder is the engine.Observer that writes a run's events in batches
-// from its own goroutine, so the runner never waits on the disk. A process
-// killed mid-run keeps every batch committed before the kill; the next Open
-// marks its run interrupted.
+// from its own goroutine; the runner waits on the disk only when
+// MaxPendingEvents events are pending. Variables are stored as what changed
+// since the previous step, with a full snapshot every so often, and large
+// values as bounded previews with their size and hash, so the history grows
+// with the work and not with the data. The flow's settings.history chooses
+// how much is kept (full, steps, errors). A process killed mid-run keeps
+// every batch committed before the kill; the next Open marks its run
+// interrupted.
+//
+// Several processes share one database: readers never take the write lock,
+// writers wait for it (busy timeout) and try again, and a recorder never
+// drops a batch.
 package store
 
 import (
