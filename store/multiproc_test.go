@@ -34,6 +34,10 @@ func countToFlow(n int, fail bool) string {
    {"from":"more","port":"true","to":"inc"},{"from":"more","port":"false","to":"end"}]}`, n, n, last)
 }
 
+// lockHold is how long TestManyProcesses holds the write lock: longer
+// than a busy timeout.
+const lockHold = 11 * time.Second
+
 const (
 	runHelperEnv  = "DESKBOT_STORE_RUN_DB"
 	listHelperEnv = "DESKBOT_STORE_LIST_DB"
@@ -127,14 +131,22 @@ func TestHelperListRuns(t *testing.T) {
 	os.Exit(0)
 }
 
-// Several processes record runs into one new data folder at once while
-// another lists runs in a loop: every run ends recorded complete, with its
-// true status and step count, and no listing fails.
+// Several processes record runs into one data folder at once while
+// another lists runs in a loop and a third holds the write lock for longer
+// than the busy timeout: every run ends recorded complete, with its true
+// status and step count, and no listing fails.
 func TestManyProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts several processes")
 	}
 	path := filepath.Join(t.TempDir(), "data", store.FileName)
+	// The children open an existing database, as the CLI mostly does
+	// (TestOpen_ConcurrentFresh covers a new one).
+	if db, err := store.Open(path); err != nil {
+		t.Fatal(err)
+	} else {
+		db.Close()
+	}
 	lister := exec.Command(os.Args[0], "-test.run=^TestHelperListRuns$")
 	lister.Env = append(os.Environ(), listHelperEnv+"="+path)
 	lout, err := lister.StdoutPipe()
@@ -164,13 +176,7 @@ func TestManyProcesses(t *testing.T) {
 	}
 	children := make([]*child, procs)
 	for i := range children {
-		// The first process records a long run that keeps the write lock
-		// busy while the others open the folder, save their flow, record
-		// and finish.
-		n := 1500 + 500*i
-		if i == 0 {
-			n = 100_000
-		}
+		n := 3000 + 1000*i
 		c := &child{fail: i%2 == 1, steps: 1 + 3*n + 1}
 		c.cmd = exec.Command(os.Args[0], "-test.run=^TestHelperRecordRun$")
 		c.cmd.Env = append(os.Environ(), runHelperEnv+"="+path, "DESKBOT_STORE_RUN_N="+strconv.Itoa(n))
@@ -182,10 +188,27 @@ func TestManyProcesses(t *testing.T) {
 			t.Fatal(err)
 		}
 		children[i] = c
-		if i == 0 {
-			time.Sleep(300 * time.Millisecond)
-		}
 	}
+	// Meanwhile this process holds the write lock for longer than a busy
+	// timeout, as a long transaction of another run or a migration would:
+	// the recorders wait and go on, the lister does not notice.
+	time.Sleep(300 * time.Millisecond)
+	locker, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := locker.SQL().Begin() // BEGIN IMMEDIATE
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`UPDATE runs SET error = error`); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(lockHold)
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	locker.Close()
 	type result struct {
 		id, status string
 		steps      int
