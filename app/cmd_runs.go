@@ -112,6 +112,15 @@ func cmdShowRun(args []string) int {
 		return 1
 	}
 	logs, _ := db.Logs(ctx, r.ID)
+	var vr *store.VarsReader
+	if *vars {
+		// One pass over the run's variable rows (deltas), step by step.
+		if vr, err = db.ReadVars(ctx, r.ID); err != nil {
+			fmt.Fprintln(os.Stderr, "deskbot:", err)
+			return 1
+		}
+		defer vr.Close()
+	}
 	li := 0
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SEQ\tNODE\tACTIVITY\tSTART\tDURATION\tSTATUS\tPORT\tERROR")
@@ -126,7 +135,7 @@ func cmdShowRun(args []string) int {
 			fmt.Fprintf(tw, "\t\t  outputs: %s\t\t\t\t\t\n", short(string(b), 120))
 		}
 		if *vars && s.HasVars {
-			v, err := db.VarsAt(ctx, r.ID, s.Seq)
+			v, err := vr.At(s.Seq)
 			if err == nil {
 				keys := make([]string, 0, len(v))
 				for k := range v {

@@ -378,3 +378,82 @@ func processAlive(pid int, proc string) bool {
 	}
 	return true
 }
+
+// VarsReader replays a run's variable rows in order, for reading the
+// variables at many steps of one run (VarsAt at each step would read back
+// to a full snapshot every time). Get it from ReadVars; close it.
+type VarsReader struct {
+	rows  *sql.Rows
+	run   string
+	cur   map[string]any
+	ahead bool // a row was read that lies after the last At
+	seq   int
+	doc   string
+	full  bool
+	gone  sql.NullString
+	err   error
+}
+
+// ReadVars starts reading the variables of a run from its first step.
+func (d *DB) ReadVars(ctx context.Context, runID string) (*VarsReader, error) {
+	k, err := d.runKey(ctx, runID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := d.db.QueryContext(ctx, `SELECT seq, vars, full, gone FROM vars WHERE run = ? ORDER BY seq`, k)
+	if err != nil {
+		return nil, fmt.Errorf("variables of run %q: %w", runID, err)
+	}
+	return &VarsReader{rows: rows, run: runID, cur: map[string]any{}}, nil
+}
+
+// At returns the variables as they were after step seq. Calls must not go
+// back (seq must not decrease). The map is the reader's: it changes on
+// the next call.
+func (r *VarsReader) At(seq int) (map[string]any, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	for {
+		if !r.ahead {
+			if !r.rows.Next() {
+				if err := r.rows.Err(); err != nil {
+					r.err = fmt.Errorf("variables of run %q: %w", r.run, err)
+					return nil, r.err
+				}
+				return r.cur, nil
+			}
+			if err := r.rows.Scan(&r.seq, &r.doc, &r.full, &r.gone); err != nil {
+				r.err = fmt.Errorf("variables of run %q: %w", r.run, err)
+				return nil, r.err
+			}
+			r.ahead = true
+		}
+		if r.seq > seq {
+			return r.cur, nil
+		}
+		r.ahead = false
+		delta := map[string]any{}
+		if err := json.Unmarshal([]byte(r.doc), &delta); err != nil {
+			r.err = fmt.Errorf("variables of run %q at step %d: %w", r.run, r.seq, err)
+			return nil, r.err
+		}
+		if r.full {
+			clear(r.cur) // a full snapshot replaces what was
+		}
+		maps.Copy(r.cur, delta)
+		if r.gone.Valid {
+			var names []string
+			if err := json.Unmarshal([]byte(r.gone.String), &names); err != nil {
+				r.err = fmt.Errorf("variables of run %q at step %d: %w", r.run, r.seq, err)
+				return nil, r.err
+			}
+			for _, n := range names {
+				delete(r.cur, n)
+			}
+		}
+	}
+}
+
+// Close ends the reading.
+func (r *VarsReader) Close() error { return r.rows.Close() }
