@@ -81,6 +81,9 @@ func runLetters(tb testing.TB, db *store.DB, history, csvPath, out string) *engi
 		if err := rec.Close(res); err != nil {
 			tb.Fatal(err)
 		}
+		if os.Getenv("DESKBOT_RECORDER_STATS") != "" {
+			fmt.Printf("recorder: %+v\n", rec.Stats())
+		}
 	}
 	return res
 }
