@@ -93,6 +93,13 @@ func (m *Model) Generate(ctx context.Context, req model.Request, emit func(model
 		if err := ctx.Err(); err != nil {
 			return cancelled(context.Cause(ctx))
 		}
+		if err := checkLogits(logits, len(res.IDs)+1); err != nil {
+			res.FinishReason = "error"
+			res.Text = out.text()
+			res.OutputTokens = len(res.IDs)
+			res.Total = time.Since(start)
+			return res, fmt.Errorf("gpt2: %s: %w", m.name, err)
+		}
 		id := smp.sample(logits, history)
 		if len(res.IDs) == 0 {
 			res.FirstToken = time.Since(start)
@@ -223,6 +230,25 @@ func (s *streamer) flush() error {
 	return s.release(-1, len(s.buf))
 }
 
+// ErrBrokenWeights is returned when the model computes NaN or infinite
+// logits: its weights are broken (or so large that they overflow).
+var ErrBrokenWeights = errors.New("the checkpoint's weights are broken")
+
+// checkLogits rejects NaN and infinite logits for output token n (from 1).
+// Sampling from them picks nothing sensible (and used to index -1).
+func checkLogits(logits []float32, n int) error {
+	for _, v := range logits {
+		if v-v != 0 { // NaN or ±Inf; cheaper than two math calls
+			what := "NaN"
+			if !math.IsNaN(float64(v)) {
+				what = "infinite"
+			}
+			return fmt.Errorf("the model produced %s logits at token %d: %w", what, n, ErrBrokenWeights)
+		}
+	}
+	return nil
+}
+
 // sampler picks the next token.
 type sampler struct {
 	req  model.Request
@@ -302,6 +328,9 @@ func (s *sampler) sample(logits []float32, history []int) int {
 		for i := range p {
 			p[i] /= sum
 		}
+	}
+	if len(idx) == 0 {
+		return 0 // only NaN logits (Generate refuses them before sampling)
 	}
 	u := s.rng.Float64()
 	var c float64
