@@ -73,6 +73,11 @@ func (m *Model) Generate(ctx context.Context, req model.Request, emit func(model
 		return nil, fmt.Errorf("gpt2: temperature %g must be 0 or more", req.Temperature)
 	}
 	ctxN := min(cfg.NPositions, len(ids)+req.MaxTokens)
+	// The KV cache: keys and values of every layer for every position.
+	if kv, limit := 8*int64(cfg.NLayer)*int64(ctxN)*int64(cfg.NEmbd), memoryLimit(); limit > 0 && kv > limit {
+		return nil, fmt.Errorf("gpt2: %s: %d tokens of context need %s of memory for the attention cache (%d layers, n_embd %d) but this computer has %s: ask for fewer tokens",
+			m.name, ctxN, humanSize(kv), cfg.NLayer, cfg.NEmbd, humanSize(limit))
+	}
 	st := m.newState(ctxN)
 	smp := newSampler(req, cfg.VocabSize)
 	out := &streamer{tok: m.tok, stops: req.Stop, emit: emit}
