@@ -21,6 +21,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Mask replaces each secret.
@@ -31,8 +32,8 @@ const Mask = "[redacted]"
 const MinLen = 8
 
 var (
-	mu      sync.RWMutex
-	secrets []string // longest first, so that a key containing another is masked whole
+	mu      sync.Mutex               // serialises Add
+	secrets atomic.Pointer[[]string] // longest first, so that a key containing another is masked whole
 )
 
 // Add registers known secret values (API keys) to be masked wherever they
@@ -41,21 +42,28 @@ var (
 func Add(values ...string) {
 	mu.Lock()
 	defer mu.Unlock()
+	var list []string
+	if p := secrets.Load(); p != nil {
+		list = slices.Clone(*p)
+	}
 	for _, v := range values {
 		v = strings.TrimSpace(v)
-		if len(v) < MinLen || slices.Contains(secrets, v) {
+		if len(v) < MinLen || slices.Contains(list, v) {
 			continue
 		}
-		secrets = append(secrets, v)
+		list = append(list, v)
 	}
-	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	slices.SortFunc(list, func(a, b string) int { return len(b) - len(a) })
+	secrets.Store(&list)
 }
 
 // Known masks the registered secret values only.
 func Known(s string) string {
-	mu.RLock()
-	defer mu.RUnlock()
-	for _, k := range secrets {
+	p := secrets.Load()
+	if p == nil {
+		return s
+	}
+	for _, k := range *p {
 		if strings.Contains(s, k) {
 			s = strings.ReplaceAll(s, k, Mask)
 		}
@@ -64,49 +72,64 @@ func Known(s string) string {
 }
 
 // rule is one secret-shaped pattern; the groups before the secret (kept)
-// come first in repl.
+// come first in repl. need is a cheap test that s may match: most text
+// never gets to the regular expression.
 type rule struct {
 	re   *regexp.Regexp
 	repl string
+	need func(s string) bool
 }
 
 const keyNames = `api[_-]?key|apikey|x-api-key|access[_-]?token|auth[_-]?token|refresh[_-]?token|id[_-]?token|client[_-]?secret|secret[_-]?key|private[_-]?key|passwd|password|pwd`
 
-var rules = []rule{
-	// JSON members: "key": "…", "api_key": "…", "token": "…"
-	{regexp.MustCompile(`(?i)("(?:key|token|secret|authorization|` + keyNames + `)"\s*:\s*")(?:[^"\\]|\\.)*(")`), "${1}" + Mask + "${2}"},
-	// headers: Authorization: Bearer …, Authorization: Basic …
-	{regexp.MustCompile(`(?i)(\bauthorization\s*[:=]\s*)(?:(?:bearer|basic|token)\s+)?[^\s"',;]+`), "${1}" + Mask},
-	{regexp.MustCompile(`(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}`), "${1}" + Mask},
-	// name=value and name: value for names that only ever hold secrets
-	{regexp.MustCompile(`(?i)(\b(?:` + keyNames + `)\s*[=:]\s*"?)[^\s"'&,;]+`), "${1}" + Mask},
-	// query strings and forms: key=…, token=…, secret=…
-	{regexp.MustCompile(`(?i)(\b(?:key|token|secret|sig|signature)=)[^\s"'&,;]+`), "${1}" + Mask},
-	// key formats
-	{regexp.MustCompile(`\bsk-[A-Za-z0-9_-]{8,}`), Mask},
-	{regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|hf_[A-Za-z0-9]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{30,}|AKIA[0-9A-Z]{16})`), Mask},
+// namedValue: a name that holds secrets, then '=' or ':'.
+func namedValue(s string) bool {
+	return strings.ContainsAny(s, "=:") && anyFold(s, "key", "token", "secret", "auth", "pass", "pwd", "sig")
 }
 
-// triggers: text without any of these (any case) has no secret-shaped
-// part, and the patterns are skipped.
-var triggers = []string{"key", "token", "secret", "auth", "bearer", "pass", "pwd", "sig", "sk-", "gh", "hf_", "xox", "aiza", "akia"}
+var rules = []rule{
+	// JSON members: "key": "…", "api_key": "…", "token": "…"
+	{regexp.MustCompile(`(?i)("(?:key|token|secret|authorization|` + keyNames + `)"\s*:\s*")(?:[^"\\]|\\.)*(")`), "${1}" + Mask + "${2}", namedValue},
+	// headers: Authorization: Bearer …, Authorization: Basic …
+	{regexp.MustCompile(`(?i)(\bauthorization\s*[:=]\s*)(?:(?:bearer|basic|token)\s+)?[^\s"',;]+`), "${1}" + Mask,
+		func(s string) bool { return indexFold(s, "authorization") >= 0 }},
+	{regexp.MustCompile(`(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]{8,}`), "${1}" + Mask,
+		func(s string) bool { return indexFold(s, "bearer") >= 0 }},
+	// name=value and name: value for names that only ever hold secrets
+	{regexp.MustCompile(`(?i)(\b(?:` + keyNames + `)\s*[=:]\s*"?)[^\s"'&,;]+`), "${1}" + Mask, namedValue},
+	// query strings and forms: key=…, token=…, secret=…
+	{regexp.MustCompile(`(?i)(\b(?:key|token|secret|sig|signature)=)[^\s"'&,;]+`), "${1}" + Mask, namedValue},
+	// key formats
+	{regexp.MustCompile(`\bsk-[A-Za-z0-9_-]{8,}`), Mask, func(s string) bool { return strings.Contains(s, "sk-") }},
+	{regexp.MustCompile(`\b(?:gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,}|hf_[A-Za-z0-9]{20,}|xox[abprs]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{30,}|AKIA[0-9A-Z]{16})`), Mask,
+		func(s string) bool {
+			return strings.Contains(s, "_") && (strings.Contains(s, "gh") || strings.Contains(s, "hf_")) ||
+				strings.Contains(s, "xox") || strings.Contains(s, "AIza") || strings.Contains(s, "AKIA")
+		}},
+}
 
 // String masks known secrets and secret-shaped text.
 func String(s string) string {
 	s = Known(s)
-	if !suspicious(s) {
+	// Every pattern needs one of these bytes, or the word bearer, or an
+	// AIza/AKIA key: most text is done after one pass.
+	if len(s) < 8 || !strings.ContainsAny(s, "=:-_") && (len(s) < 15 || indexFold(s, "bearer") < 0) &&
+		(len(s) < 20 || !strings.Contains(s, "AIza") && !strings.Contains(s, "AKIA")) {
 		return s
 	}
 	for _, r := range rules {
-		s = r.re.ReplaceAllString(s, r.repl)
+		if r.need(s) {
+			s = r.re.ReplaceAllString(s, r.repl)
+		}
 	}
 	return s
 }
 
-// suspicious reports whether s contains a trigger, ignoring ASCII case.
-func suspicious(s string) bool {
-	for _, t := range triggers {
-		if indexFold(s, t) >= 0 {
+// anyFold reports whether s contains one of the lower-case ASCII needles,
+// in any case.
+func anyFold(s string, needles ...string) bool {
+	for _, n := range needles {
+		if indexFold(s, n) >= 0 {
 			return true
 		}
 	}
@@ -165,18 +188,29 @@ func (r *redacted) Unwrap() error { return r.err }
 
 // Value masks the strings in v: a string, or maps and lists of values as
 // the engine's variables hold them. Containers are copied only where
-// something changed; v itself is never modified.
+// something changed; v itself is never modified, and comes back as is
+// when there was nothing to mask.
 func Value(v any) any {
+	r, _ := value(v)
+	return r
+}
+
+// value is Value that also says whether anything changed, without boxing
+// unchanged strings.
+func value(v any) (any, bool) {
 	switch x := v.(type) {
 	case string:
-		return String(x)
+		if r := String(x); r != x {
+			return r, true
+		}
 	case error:
-		return Error(x)
+		if msg := x.Error(); String(msg) != msg {
+			return Error(x), true
+		}
 	case map[string]any:
 		var out map[string]any
 		for k, e := range x {
-			r := Value(e)
-			if !same(r, e) {
+			if r, changed := value(e); changed {
 				if out == nil {
 					out = make(map[string]any, len(x))
 					for k2, e2 := range x {
@@ -186,25 +220,22 @@ func Value(v any) any {
 				out[k] = r
 			}
 		}
-		if out == nil {
-			return v
+		if out != nil {
+			return out, true
 		}
-		return out
 	case []any:
 		var out []any
 		for i, e := range x {
-			r := Value(e)
-			if !same(r, e) {
+			if r, changed := value(e); changed {
 				if out == nil {
 					out = slices.Clone(x)
 				}
 				out[i] = r
 			}
 		}
-		if out == nil {
-			return v
+		if out != nil {
+			return out, true
 		}
-		return out
 	case []string:
 		var out []string
 		for i, e := range x {
@@ -215,10 +246,9 @@ func Value(v any) any {
 				out[i] = r
 			}
 		}
-		if out == nil {
-			return v
+		if out != nil {
+			return out, true
 		}
-		return out
 	case map[string]string:
 		var out map[string]string
 		for k, e := range x {
@@ -232,26 +262,15 @@ func Value(v any) any {
 				out[k] = r
 			}
 		}
-		if out == nil {
-			return v
+		if out != nil {
+			return out, true
 		}
-		return out
 	}
-	return v
+	return v, false
 }
 
-// same reports whether Value left e unchanged (it returns the very value
-// it was given when nothing was masked).
-func same(r, e any) bool {
-	switch x := e.(type) {
-	case string:
-		y, ok := r.(string)
-		return ok && x == y
-	case map[string]any, []any, []string, map[string]string, error:
-		return sameRef(r, e)
-	}
-	return true
-}
+// Changed is Value that also reports whether anything was masked.
+func Changed(v any) (any, bool) { return value(v) }
 
 // sameRef reports whether a and b are the same map, slice or error.
 func sameRef(a, b any) bool {
