@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"deskbot/engine/redact"
 	"deskbot/model"
 	"deskbot/model/hub"
 	"deskbot/model/openai"
@@ -58,7 +59,7 @@ func cmdModel(args []string) int {
 			return 2
 		}
 		if err := hub.Remove(args[1]); err != nil {
-			fmt.Fprintln(os.Stderr, "deskbot:", err)
+			printErr(err)
 			return 1
 		}
 		return 0
@@ -125,7 +126,7 @@ func modelPull(args []string) int {
 			fmt.Fprintln(os.Stderr)
 		}
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "deskbot:", err)
+			printErr(err)
 			return 1
 		}
 		fmt.Printf("%s installed in %s\n", name, dir)
@@ -140,7 +141,7 @@ func modelList(args []string) int {
 	}
 	l, err := hub.List()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "deskbot:", err)
+		printErr(err)
 		return 1
 	}
 	dir, _ := hub.ModelsDir()
@@ -179,7 +180,7 @@ func modelImport(args []string) int {
 	bar := &pullBar{w: os.Stderr}
 	dir, err := hub.Import(fs.Arg(0), *name, *replace, bar.progress)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "deskbot:", err)
+		printErr(err)
 		return 1
 	}
 	fmt.Printf("imported into %s\n", dir)
@@ -227,7 +228,7 @@ func modelProvider(args []string) int {
 		return 2
 	}
 	fail := func(err error) int {
-		fmt.Fprintln(os.Stderr, "deskbot:", err)
+		printErr(err)
 		return 1
 	}
 	switch args[0] {
@@ -366,7 +367,7 @@ func modelProvider(args []string) int {
 			return fail(err)
 		}
 		if err := openai.DeleteAPIKey(args[1]); err != nil {
-			fmt.Fprintln(os.Stderr, "deskbot:", err)
+			printErr(err)
 		}
 		return 0
 	}
@@ -388,13 +389,13 @@ func modelHistory(args []string) int {
 	}
 	db, err := openStore(*data)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "deskbot:", err)
+		printErr(err)
 		return 1
 	}
 	defer db.Close()
 	gens, err := db.Generations(context.Background(), store.GenerationFilter{RunID: *run, Model: *mdl, Limit: *limit})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "deskbot:", err)
+		printErr(err)
 		return 1
 	}
 	if *asJSON {
@@ -406,7 +407,7 @@ func modelHistory(args []string) int {
 				"provider": g.Provider, "model": g.Model, "prompt": g.Prompt, "output": g.Output, "params": g.Params,
 				"prompt_tokens": g.PromptTokens, "output_tokens": g.OutputTokens,
 				"first_token_ms": ms(g.FirstToken), "total_ms": ms(g.Total), "tokens_per_second": g.TokensPerSec,
-				"finish_reason": g.FinishReason, "error": g.Error,
+				"finish_reason": g.FinishReason, "error": redact.String(g.Error),
 			})
 		}
 		return 0
@@ -420,7 +421,7 @@ func modelHistory(args []string) int {
 	for _, g := range gens {
 		result := g.FinishReason
 		if g.Error != "" {
-			result = "error: " + clipText(g.Error, 60)
+			result = "error: " + clipText(redact.String(g.Error), 60)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d+%d\t%s\t%.1f\t%s\n", g.Created.Local().Format("2006-01-02 15:04:05"), g.RunID, g.NodeID,
 			g.Model, g.PromptTokens, g.OutputTokens, g.FirstToken.Round(time.Millisecond), g.TokensPerSec, result)
