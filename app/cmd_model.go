@@ -32,7 +32,7 @@ func modelUsage() {
        deskbot model remove NAME
        deskbot model provider add NAME --url URL --model M [--org ORG] [--type azure --api-version V] [--timeout 5m]
        deskbot model provider list
-       deskbot model provider key NAME      store the API key in the OS keyring (read from standard input)
+       deskbot model provider key NAME      store the API key in the OS keyring (typed without echo, or piped)
        deskbot model provider test NAME     send a tiny request
        deskbot model provider remove NAME
        deskbot model history [--run ID] [--model M] [--limit N] [--json] [--data DIR]   recorded generations
@@ -321,9 +321,9 @@ func modelProvider(args []string) int {
 		} else if _, ok := ps.Get(args[1]); !ok {
 			return fail(fmt.Errorf("no API profile %q; add it first with: deskbot model provider add %s --url URL --model M", args[1], args[1]))
 		}
-		fmt.Fprintf(os.Stderr, "API key for %s: ", args[1])
-		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		line, err := readSecret(os.Stdin, fmt.Sprintf("API key for %s: ", args[1]))
 		key := strings.TrimSpace(line)
+		redact.Add(key)
 		if key == "" {
 			if err != nil && err != io.EOF {
 				return fail(err)
@@ -374,6 +374,35 @@ func modelProvider(args []string) int {
 	fmt.Fprintf(os.Stderr, "deskbot model provider: unknown subcommand %q\n", args[0])
 	modelUsage()
 	return 2
+}
+
+// readSecret shows prompt on standard error and reads one line from f; on
+// a terminal with echo off, from before the prompt shows (so nothing typed
+// at once is echoed) until the command ends, however it ends: Enter, end
+// of input, Ctrl-C.
+func readSecret(f *os.File, prompt string) (string, error) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	restore := echoOff(int(f.Fd()))
+	if restore == nil {
+		signal.Stop(sig)
+	} else {
+		go func() {
+			if _, ok := <-sig; ok {
+				restore()
+				fmt.Fprintln(os.Stderr)
+				os.Exit(130)
+			}
+		}()
+		defer func() {
+			signal.Stop(sig)
+			close(sig)
+			restore()
+			fmt.Fprintln(os.Stderr) // the Enter that was not echoed
+		}()
+	}
+	fmt.Fprint(os.Stderr, prompt)
+	return bufio.NewReader(f).ReadString('\n')
 }
 
 // modelHistory lists the generations that text.generate recorded.
