@@ -251,9 +251,10 @@ func TestGenerateCacheTooBig(t *testing.T) {
 	}
 }
 
-// FuzzLoad loads mutated checkpoints (tiny-f16's model.safetensors and
-// config.json): Load must return a model or an error, never panic or run
-// out of memory, and a model that loads must generate or fail cleanly.
+// FuzzLoad loads checkpoints whose safetensors header is mutated, in
+// front of tiny-f16's weights (with its config.json): Load must return a
+// model or an error naming the file, never panic or run out of memory, and
+// a model that loads must generate or fail cleanly.
 func FuzzLoad(f *testing.F) {
 	src := filepath.Join("testdata", "tiny-f16")
 	cfg, err := os.ReadFile(filepath.Join(src, "config.json"))
@@ -264,13 +265,26 @@ func FuzzLoad(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(st)
-	f.Add(stFile(`{"wte.weight":{"dtype":"F16","shape":[384,20],"data_offsets":[0,15360]}}`, 15360))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		dir := t.TempDir()
+	hlen := binary.LittleEndian.Uint64(st)
+	header, weights := st[8:8+hlen], st[8+hlen:]
+	tok, err := BuiltinTokenizer() // once: building it takes longer than a load
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(header)
+	f.Add([]byte(`{"wte.weight":{"dtype":"F16","shape":[384,20],"data_offsets":[0,15360]}}`))
+	f.Add([]byte(`{"wte.weight":{"dtype":"F16","shape":[4194304,65536],"data_offsets":[0,549755813888]}}`))
+	f.Fuzz(func(t *testing.T, h []byte) {
+		dir, err := os.MkdirTemp("", "fuzzload")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(dir)
+		file := binary.LittleEndian.AppendUint64(nil, uint64(len(h)))
+		file = append(append(file, h...), weights...)
 		os.WriteFile(filepath.Join(dir, "config.json"), cfg, 0o644)
-		os.WriteFile(filepath.Join(dir, "model.safetensors"), b, 0o644)
-		m, err := Load(dir, Options{Threads: 1})
+		os.WriteFile(filepath.Join(dir, "model.safetensors"), file, 0o644)
+		m, err := Load(dir, Options{Threads: 1, Tokenizer: tok})
 		if err != nil {
 			if !strings.Contains(err.Error(), "model.safetensors") {
 				t.Fatalf("error without the file: %v", err)
