@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"deskbot/engine"
+	"deskbot/engine/redact"
 	"deskbot/engine/textgen"
 	"deskbot/engine/textgen/providers"
 	"deskbot/model"
@@ -35,7 +36,7 @@ func wireTextGen(ctx context.Context, _ context.CancelCauseFunc, opts *engine.Op
 	cache := textgen.NewCache(providers.Opener(providers.OpenOptions{
 		Progress: func(p string, done, total int64) { loadReport(p, done, total) },
 		Retry: func(p string, attempt int, wait time.Duration, why string) {
-			fmt.Fprintf(os.Stderr, "deskbot: %s answered %s; retry %d in %s\n", p, why, attempt, wait.Round(time.Millisecond))
+			fmt.Fprintf(os.Stderr, "deskbot: %s answered %s; retry %d in %s\n", p, redact.String(why), attempt, wait.Round(time.Millisecond))
 		},
 	}))
 	textgen.WithProviders(opts, cache)
@@ -122,10 +123,10 @@ func cmdGenerate(args []string) int {
 	gen, err := providers.Open(ctx, *modelName, providers.OpenOptions{Threads: *threads, Quant: *quant,
 		Progress: func(p string, done, total int64) { loadReport(p, done, total) },
 		Retry: func(p string, attempt int, wait time.Duration, why string) {
-			fmt.Fprintf(os.Stderr, "deskbot: %s answered %s; retry %d in %s\n", p, why, attempt, wait.Round(time.Millisecond))
+			fmt.Fprintf(os.Stderr, "deskbot: %s answered %s; retry %d in %s\n", p, redact.String(why), attempt, wait.Round(time.Millisecond))
 		}})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "deskbot:", err)
+		printErr(err)
 		return 1
 	}
 	defer gen.Close()
@@ -159,20 +160,26 @@ func cmdGenerate(args []string) int {
 			},
 		}
 		if genErr != nil {
-			out["error"] = genErr.Error()
+			out["error"] = redact.String(genErr.Error())
 		}
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetEscapeHTML(false)
 		enc.Encode(out)
 	}
 	if genErr != nil {
-		fmt.Fprintln(os.Stderr, "deskbot:", genErr)
+		printErr(genErr)
 		if errors.Is(genErr, context.Canceled) {
 			return 130
 		}
 		return 1
 	}
 	return 0
+}
+
+// printErr prints an error on standard error, secrets masked (see
+// package redact): an API's answer may echo the key.
+func printErr(err error) {
+	fmt.Fprintln(os.Stderr, "deskbot:", redact.String(err.Error()))
 }
 
 func nonNil(ids []int) []int {

@@ -14,6 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"deskbot/engine/redact"
 	"deskbot/model"
 	"deskbot/model/hub"
 	"deskbot/model/openai"
@@ -31,7 +32,7 @@ func modelUsage() {
        deskbot model remove NAME
        deskbot model provider add NAME --url URL --model M [--org ORG] [--type azure --api-version V] [--timeout 5m]
        deskbot model provider list
-       deskbot model provider key NAME      store the API key in the OS keyring (read from standard input)
+       deskbot model provider key NAME      store the API key in the OS keyring (typed without echo, or piped)
        deskbot model provider test NAME     send a tiny request
        deskbot model provider remove NAME
        deskbot model history [--run ID] [--model M] [--limit N] [--json] [--data DIR]   recorded generations
@@ -58,7 +59,7 @@ func cmdModel(args []string) int {
 			return 2
 		}
 		if err := hub.Remove(args[1]); err != nil {
-			fmt.Fprintln(os.Stderr, "deskbot:", err)
+			printErr(err)
 			return 1
 		}
 		return 0
@@ -125,7 +126,7 @@ func modelPull(args []string) int {
 			fmt.Fprintln(os.Stderr)
 		}
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "deskbot:", err)
+			printErr(err)
 			return 1
 		}
 		fmt.Printf("%s installed in %s\n", name, dir)
@@ -140,7 +141,7 @@ func modelList(args []string) int {
 	}
 	l, err := hub.List()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "deskbot:", err)
+		printErr(err)
 		return 1
 	}
 	dir, _ := hub.ModelsDir()
@@ -179,7 +180,7 @@ func modelImport(args []string) int {
 	bar := &pullBar{w: os.Stderr}
 	dir, err := hub.Import(fs.Arg(0), *name, *replace, bar.progress)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "deskbot:", err)
+		printErr(err)
 		return 1
 	}
 	fmt.Printf("imported into %s\n", dir)
@@ -227,7 +228,7 @@ func modelProvider(args []string) int {
 		return 2
 	}
 	fail := func(err error) int {
-		fmt.Fprintln(os.Stderr, "deskbot:", err)
+		printErr(err)
 		return 1
 	}
 	switch args[0] {
@@ -320,9 +321,9 @@ func modelProvider(args []string) int {
 		} else if _, ok := ps.Get(args[1]); !ok {
 			return fail(fmt.Errorf("no API profile %q; add it first with: deskbot model provider add %s --url URL --model M", args[1], args[1]))
 		}
-		fmt.Fprintf(os.Stderr, "API key for %s: ", args[1])
-		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		line, err := readSecret(os.Stdin, fmt.Sprintf("API key for %s: ", args[1]))
 		key := strings.TrimSpace(line)
+		redact.Add(key)
 		if key == "" {
 			if err != nil && err != io.EOF {
 				return fail(err)
@@ -366,13 +367,42 @@ func modelProvider(args []string) int {
 			return fail(err)
 		}
 		if err := openai.DeleteAPIKey(args[1]); err != nil {
-			fmt.Fprintln(os.Stderr, "deskbot:", err)
+			printErr(err)
 		}
 		return 0
 	}
 	fmt.Fprintf(os.Stderr, "deskbot model provider: unknown subcommand %q\n", args[0])
 	modelUsage()
 	return 2
+}
+
+// readSecret shows prompt on standard error and reads one line from f; on
+// a terminal with echo off, from before the prompt shows (so nothing typed
+// at once is echoed) until the command ends, however it ends: Enter, end
+// of input, Ctrl-C.
+func readSecret(f *os.File, prompt string) (string, error) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	restore := echoOff(int(f.Fd()))
+	if restore == nil {
+		signal.Stop(sig)
+	} else {
+		go func() {
+			if _, ok := <-sig; ok {
+				restore()
+				fmt.Fprintln(os.Stderr)
+				os.Exit(130)
+			}
+		}()
+		defer func() {
+			signal.Stop(sig)
+			close(sig)
+			restore()
+			fmt.Fprintln(os.Stderr) // the Enter that was not echoed
+		}()
+	}
+	fmt.Fprint(os.Stderr, prompt)
+	return bufio.NewReader(f).ReadString('\n')
 }
 
 // modelHistory lists the generations that text.generate recorded.
@@ -388,13 +418,13 @@ func modelHistory(args []string) int {
 	}
 	db, err := openStore(*data)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "deskbot:", err)
+		printErr(err)
 		return 1
 	}
 	defer db.Close()
 	gens, err := db.Generations(context.Background(), store.GenerationFilter{RunID: *run, Model: *mdl, Limit: *limit})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "deskbot:", err)
+		printErr(err)
 		return 1
 	}
 	if *asJSON {
@@ -406,7 +436,7 @@ func modelHistory(args []string) int {
 				"provider": g.Provider, "model": g.Model, "prompt": g.Prompt, "output": g.Output, "params": g.Params,
 				"prompt_tokens": g.PromptTokens, "output_tokens": g.OutputTokens,
 				"first_token_ms": ms(g.FirstToken), "total_ms": ms(g.Total), "tokens_per_second": g.TokensPerSec,
-				"finish_reason": g.FinishReason, "error": g.Error,
+				"finish_reason": g.FinishReason, "error": redact.String(g.Error),
 			})
 		}
 		return 0
@@ -420,7 +450,7 @@ func modelHistory(args []string) int {
 	for _, g := range gens {
 		result := g.FinishReason
 		if g.Error != "" {
-			result = "error: " + clipText(g.Error, 60)
+			result = "error: " + clipText(redact.String(g.Error), 60)
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d+%d\t%s\t%.1f\t%s\n", g.Created.Local().Format("2006-01-02 15:04:05"), g.RunID, g.NodeID,
 			g.Model, g.PromptTokens, g.OutputTokens, g.FirstToken.Round(time.Millisecond), g.TokensPerSec, result)

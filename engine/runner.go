@@ -338,8 +338,9 @@ func Run(ctx context.Context, f *Flow, opts Options) (*Result, error) {
 		opts.RunID = time.Now().UTC().Format("20060102T150405.000000000")
 	}
 	seq := 0
+	opts.Observer = redactObserver(opts.Observer) // secrets never reach a log or the history
 	res, err := runFlow(ctx, f, &opts, &seq)
-	return res, err
+	return res, redactResult(res, err)
 }
 
 func runFlow(ctx context.Context, f *Flow, opts *Options, seq *int) (*Result, error) {

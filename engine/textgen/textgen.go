@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"deskbot/engine"
+	"deskbot/engine/redact"
 	"deskbot/model"
 )
 
@@ -279,13 +280,17 @@ func (a *generate) Run(ctx context.Context, c *engine.Call) (string, error) {
 	}
 	start := time.Now().UTC()
 	res, genErr := gen.Generate(ctx, req, nil)
-	g := Generation{RunID: c.RunID(), NodeID: c.Node.ID, Provider: provider, Model: gen.Name(), Prompt: req.Prompt,
-		Params: paramsJSON(req), Created: start}
+	// The history never keeps a secret: known keys are masked everywhere,
+	// secret-shaped text too in the error (a prompt or an answer may
+	// rightly hold "password: …" as text).
+	g := Generation{RunID: c.RunID(), NodeID: c.Node.ID, Provider: provider, Model: gen.Name(), Prompt: redact.Known(req.Prompt),
+		Params: json.RawMessage(redact.Known(string(paramsJSON(req)))), Created: start}
 	if res != nil {
-		g.Output, g.PromptTokens, g.OutputTokens = res.Text, res.PromptTokens, res.OutputTokens
+		g.Output, g.PromptTokens, g.OutputTokens = redact.Known(res.Text), res.PromptTokens, res.OutputTokens
 		g.FirstToken, g.Total, g.TokensPerSec, g.FinishReason = res.FirstToken, res.Total, res.TokensPerSecond(), res.FinishReason
 	}
 	if genErr != nil {
+		genErr = redact.Error(genErr)
 		g.Error = genErr.Error()
 	}
 	if l := LogFrom(c); l != nil {

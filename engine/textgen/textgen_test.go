@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"deskbot/engine"
+	"deskbot/engine/redact"
 	"deskbot/engine/textgen/providers"
 	"deskbot/model"
 	"deskbot/model/openai"
@@ -242,5 +244,29 @@ func TestGenerateThroughAPI(t *testing.T) {
 	_, err = engine.Run(context.Background(), genFlow(map[string]any{"provider": "gpt2", "prompt": "x"}), opts)
 	if err == nil || !strings.Contains(err.Error(), "deskbot model pull gpt2") {
 		t.Fatalf("missing local model: %v", err)
+	}
+}
+
+// A generator whose error echoes an API key (a 401 answer): the recorded
+// generation and the run's error never hold it; known keys are masked in
+// the prompt and the output too.
+func TestGenerateRecordsNoSecret(t *testing.T) {
+	const key = "textgen-known-key-0123456789"
+	redact.Add(key)
+	gen := &fakeGen{fail: errors.New(`HTTP 401: {"error":{"message":"Incorrect API key provided: ` + key + `, or Authorization: Bearer sk-other-0123456789"}}`)}
+	log := &memLog{}
+	opts := engine.Options{}
+	WithProviders(&opts, NewCache(func(context.Context, string) (model.Generator, error) { return gen, nil }))
+	WithLog(&opts, log)
+	_, err := engine.Run(context.Background(), genFlow(map[string]any{"provider": "fake", "prompt": "Hi " + key + " {{ name }}"}), opts)
+	if err == nil || !strings.Contains(err.Error(), "HTTP 401") {
+		t.Fatalf("err %v", err)
+	}
+	if len(log.gens) != 1 {
+		t.Fatalf("logged %+v", log.gens)
+	}
+	all := fmt.Sprintf("%+v %v", log.gens[0], err)
+	if strings.Contains(all, key) || strings.Contains(all, "sk-other") || !strings.Contains(log.gens[0].Error, "HTTP 401") {
+		t.Fatalf("a secret was recorded: %s", all)
 	}
 }

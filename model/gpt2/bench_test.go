@@ -263,3 +263,52 @@ func BenchmarkQ8Quality(b *testing.B) {
 		b.ReportMetric(worst, "max-rel-logit-err")
 	}
 }
+
+// BenchmarkLoad loads the GPT-2-124M-shaped checkpoint (F16 on disk, f32
+// in memory) with the NaN/Inf check of every weight and without it (the
+// baseline), alternating the order in each iteration so that both see the
+// same machine; it reports each one's mean time and their ratio.
+func BenchmarkLoad(b *testing.B) {
+	benchModel(b, "") // writes the checkpoint once
+	benchMu.Lock()
+	for q, m := range benchM {
+		m.Close()
+		delete(benchM, q)
+	}
+	benchMu.Unlock()
+	saved := checkFinite
+	defer func() { checkFinite = saved }()
+	var took [2]time.Duration
+	i := 0
+	for b.Loop() {
+		for _, on := range [][2]bool{{false, true}, {true, false}}[i%2] {
+			checkFinite = on
+			t0 := time.Now()
+			m, err := Load(benchDir, Options{Threads: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			took[map[bool]int{false: 0, true: 1}[on]] += time.Since(t0)
+			m.Close()
+		}
+		i++
+	}
+	b.ReportMetric(float64(took[0].Milliseconds())/float64(i), "ms/load-unchecked")
+	b.ReportMetric(float64(took[1].Milliseconds())/float64(i), "ms/load-checked")
+	b.ReportMetric(float64(took[1])/float64(took[0]), "checked/unchecked")
+}
+
+// BenchmarkFirstNonFinite scans 124M float32 weights' worth in pieces of
+// one tensor row block (MB/s of float32).
+func BenchmarkFirstNonFinite(b *testing.B) {
+	v := make([]float32, 1<<20)
+	for i := range v {
+		v[i] = float32(i%1000) * 0.001
+	}
+	b.SetBytes(int64(len(v)) * 4)
+	for b.Loop() {
+		if firstNonFinite(v) != -1 {
+			b.Fatal("flagged")
+		}
+	}
+}

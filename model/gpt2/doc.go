@@ -10,9 +10,13 @@
 //	res, err := m.Generate(ctx, model.Request{Prompt: "Dear Sir,", MaxTokens: 50}, emit)
 //	ids := m.Tokenizer().Encode("text"); text := m.Tokenizer().Decode(ids)
 //
-// The safetensors header is checked against the file size before anything
-// is allocated from it; a truncated or corrupt file gives an error naming
-// the file and the tensor.
+// The safetensors header is checked against the file size, and every
+// tensor's shape and dtype against config.json and the model's total
+// memory need against the machine's (or cgroup's) memory, before anything
+// is allocated from it; a truncated, corrupt or enormous file gives an
+// error naming the file and the tensor. NaN or infinite weights are
+// refused at load, and NaN or infinite logits end Generate with
+// ErrBrokenWeights.
 //
 // The tokenizer is GPT-2's byte-level BPE (50257 tokens, "<|endoftext|>" =
 // 50256): the checkpoint's own vocab.json and merges.txt when present

@@ -73,6 +73,11 @@ func (m *Model) Generate(ctx context.Context, req model.Request, emit func(model
 		return nil, fmt.Errorf("gpt2: temperature %g must be 0 or more", req.Temperature)
 	}
 	ctxN := min(cfg.NPositions, len(ids)+req.MaxTokens)
+	// The KV cache: keys and values of every layer for every position.
+	if kv, limit := 8*int64(cfg.NLayer)*int64(ctxN)*int64(cfg.NEmbd), memoryLimit(); limit > 0 && kv > limit {
+		return nil, fmt.Errorf("gpt2: %s: %d tokens of context need %s of memory for the attention cache (%d layers, n_embd %d) but this computer has %s: ask for fewer tokens",
+			m.name, ctxN, humanSize(kv), cfg.NLayer, cfg.NEmbd, humanSize(limit))
+	}
 	st := m.newState(ctxN)
 	smp := newSampler(req, cfg.VocabSize)
 	out := &streamer{tok: m.tok, stops: req.Stop, emit: emit}
@@ -92,6 +97,13 @@ func (m *Model) Generate(ctx context.Context, req model.Request, emit func(model
 	for {
 		if err := ctx.Err(); err != nil {
 			return cancelled(context.Cause(ctx))
+		}
+		if err := checkLogits(logits, len(res.IDs)+1); err != nil {
+			res.FinishReason = "error"
+			res.Text = out.text()
+			res.OutputTokens = len(res.IDs)
+			res.Total = time.Since(start)
+			return res, fmt.Errorf("gpt2: %s: %w", m.name, err)
 		}
 		id := smp.sample(logits, history)
 		if len(res.IDs) == 0 {
@@ -223,6 +235,25 @@ func (s *streamer) flush() error {
 	return s.release(-1, len(s.buf))
 }
 
+// ErrBrokenWeights is returned when the model computes NaN or infinite
+// logits: its weights are broken (or so large that they overflow).
+var ErrBrokenWeights = errors.New("the checkpoint's weights are broken")
+
+// checkLogits rejects NaN and infinite logits for output token n (from 1).
+// Sampling from them picks nothing sensible (and used to index -1).
+func checkLogits(logits []float32, n int) error {
+	for _, v := range logits {
+		if v-v != 0 { // NaN or ±Inf; cheaper than two math calls
+			what := "NaN"
+			if !math.IsNaN(float64(v)) {
+				what = "infinite"
+			}
+			return fmt.Errorf("the model produced %s logits at token %d: %w", what, n, ErrBrokenWeights)
+		}
+	}
+	return nil
+}
+
 // sampler picks the next token.
 type sampler struct {
 	req  model.Request
@@ -302,6 +333,9 @@ func (s *sampler) sample(logits []float32, history []int) int {
 		for i := range p {
 			p[i] /= sum
 		}
+	}
+	if len(idx) == 0 {
+		return 0 // only NaN logits (Generate refuses them before sampling)
 	}
 	u := s.rng.Float64()
 	var c float64

@@ -267,11 +267,36 @@ func Load(dir string, opts Options) (*Model, error) {
 	if opts.Quant != "" {
 		name += " " + opts.Quant
 	}
-	m := &Model{cfg: cfg, quant: opts.Quant, name: name + " (local)", tok: tok, pool: newPool(opts.Threads)}
-	l := &loader{st: st, opts: opts, q8: opts.Quant == "q8"}
-	for _, t := range st.tensors {
-		l.total += t.End - t.Begin
+	m := &Model{cfg: cfg, quant: opts.Quant, name: name + " (local)", tok: tok}
+	// First pass: every tensor is there with the shape config.json implies
+	// and a float dtype, and the whole model fits this computer's memory,
+	// before anything is allocated from a size the files give.
+	plan := &loader{st: st, opts: opts, q8: opts.Quant == "q8", plan: true}
+	m.readWeights(plan)
+	if plan.err == nil {
+		plan.checkUnused()
 	}
+	if plan.err == nil {
+		plan.err = plan.checkMemory(cfg)
+	}
+	if plan.err != nil {
+		return nil, plan.err
+	}
+	m.pool = newPool(opts.Threads)
+	l := &loader{st: st, opts: opts, q8: opts.Quant == "q8", total: plan.total}
+	m.readWeights(l)
+	if l.err != nil {
+		return nil, l.err
+	}
+	if opts.Progress != nil {
+		opts.Progress(l.total, l.total)
+	}
+	return m, nil
+}
+
+// readWeights reads (or, in a planning loader, checks) every tensor.
+func (m *Model) readWeights(l *loader) {
+	cfg := m.cfg
 	E, F, V := cfg.NEmbd, cfg.inner(), cfg.VocabSize
 	m.wte = l.matrix("wte.weight", V, E, false, 0)
 	m.wpe = l.vector("wpe.weight", cfg.NPositions*E, cfg.NPositions, E)
@@ -298,16 +323,6 @@ func Load(dir string, opts Options) (*Model, error) {
 			break
 		}
 	}
-	if l.err == nil {
-		l.checkUnused()
-	}
-	if l.err != nil {
-		return nil, l.err
-	}
-	if opts.Progress != nil {
-		opts.Progress(l.total, l.total)
-	}
-	return m, nil
 }
 
 type loader struct {
@@ -316,9 +331,61 @@ type loader struct {
 	q8    bool
 	buf   []byte
 	done  int64
-	total int64
+	total int64 // bytes of the tensors read
 	used  map[string]bool
 	err   error
+
+	// plan: only find and check the tensors, adding up what reading them
+	// will take.
+	plan    bool
+	keep    int64       // bytes the loaded model holds
+	peak    int64       // the most one tensor needs while it is read
+	biggest *tensorInfo // the largest tensor
+}
+
+// memoryLimit is the memory this process may use (the machine's RAM, or a
+// lower cgroup limit); 0 when unknown. A variable for tests.
+var memoryLimit = systemMemory
+
+// planned adds a tensor that will be read into n float32 values, keeping
+// kept bytes of them, transposed (conv1d) or laid out in panels or not.
+func (l *loader) planned(t *tensorInfo, n int, kept int64, copies int) {
+	l.total += t.End - t.Begin
+	l.keep += kept
+	if l.biggest == nil || t.End-t.Begin > l.biggest.End-l.biggest.Begin {
+		l.biggest = t
+	}
+	// the read buffer, the float32 values and their copies (transposed,
+	// in panels); a q8 matrix also its int8 form (counted in kept).
+	l.peak = max(l.peak, (t.End-t.Begin)+int64(n)*4*int64(copies))
+}
+
+// checkMemory refuses a model that cannot fit in memory, so that a huge
+// (or sparse) checkpoint gets an error instead of an allocation the
+// runtime cannot survive.
+func (l *loader) checkMemory(cfg Config) error {
+	need := l.keep + l.peak
+	limit := memoryLimit()
+	if limit <= 0 || need <= limit {
+		return nil
+	}
+	b := l.biggest
+	return fmt.Errorf("gpt2: %s: loading this model needs %s of memory (tensor %q of shape %v alone is %s on disk) but this computer has %s: config.json describes %d layers, n_embd %d, vocab_size %d, n_positions %d",
+		l.st.path, humanSize(need), b.Name, b.Shape, humanSize(b.End-b.Begin), humanSize(limit), cfg.NLayer, cfg.NEmbd, cfg.VocabSize, cfg.NPositions)
+}
+
+// humanSize writes a byte count for people.
+func humanSize(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	v, i := float64(n), -1
+	for v >= unit && i < 5 {
+		v /= unit
+		i++
+	}
+	return fmt.Sprintf("%.1f %ciB", v, "KMGTPE"[i])
 }
 
 func (l *loader) find(name string) *tensorInfo {
@@ -378,6 +445,18 @@ func (l *loader) checkShape(t *tensorInfo, want ...int) bool {
 	return ok
 }
 
+// checkDType accepts the float dtypes readFloat32 converts.
+func (l *loader) checkDType(t *tensorInfo) bool {
+	switch t.DType {
+	case "F32", "F16", "BF16":
+		return true
+	}
+	if l.err == nil {
+		l.err = fmt.Errorf("gpt2: %s: tensor %q has dtype %s; want F32, F16 or BF16", l.st.path, t.Name, t.DType)
+	}
+	return false
+}
+
 // vector reads a 1-D tensor (or a 2-D one when shape is given).
 func (l *loader) vector(name string, n int, shape ...int) []float32 {
 	if l.err != nil {
@@ -390,7 +469,11 @@ func (l *loader) vector(name string, n int, shape ...int) []float32 {
 	if len(shape) == 0 {
 		shape = []int{n}
 	}
-	if !l.checkShape(t, shape...) {
+	if !l.checkShape(t, shape...) || !l.checkDType(t) {
+		return nil
+	}
+	if l.plan {
+		l.planned(t, n, int64(n)*4, 1)
 		return nil
 	}
 	v := make([]float32, n)
@@ -413,6 +496,26 @@ func (l *loader) matrix(name string, rows, cols int, conv1d bool, pw int) matrix
 			return matrix{}
 		}
 	} else if !l.checkShape(t, rows, cols) {
+		return matrix{}
+	}
+	if !l.checkDType(t) {
+		return matrix{}
+	}
+	if l.plan {
+		n := rows * cols
+		copies := 1
+		if conv1d {
+			copies++
+		}
+		if pw > 0 && pw < cols && !l.q8 {
+			copies++
+		}
+		kept := int64(n) * 4
+		if l.q8 {
+			groups, nblk := int64(rows+3)/4, int64(cols+qblock-1)/qblock
+			kept = groups * nblk * 4 * (qblock + 2)
+		}
+		l.planned(t, n, kept, copies)
 		return matrix{}
 	}
 	raw := make([]float32, rows*cols)

@@ -190,7 +190,51 @@ func (s *safetensorsFile) readFloat32(t *tensorInfo, dst []float32, buf []byte) 
 	default:
 		return buf, fmt.Errorf("gpt2: %s: tensor %q has dtype %s; want F32, F16 or BF16", s.path, t.Name, t.DType)
 	}
+	if checkFinite {
+		if i := firstNonFinite(dst); i >= 0 {
+			what := "NaN"
+			if !math.IsNaN(float64(dst[i])) {
+				what = "an infinite value"
+			}
+			return buf, fmt.Errorf("gpt2: %s: tensor %q holds %s at index %d (shape %v): %w", s.path, t.Name, what, i, t.Shape, ErrBrokenWeights)
+		}
+	}
 	return buf, nil
+}
+
+// checkFinite makes the loader refuse NaN and infinite weights; off only
+// in the benchmark that measures what the check costs.
+var checkFinite = true
+
+// firstNonFinite is the index of the first NaN or ±Inf in v, or -1.
+func firstNonFinite(v []float32) int {
+	// The exponent field plus one overflows into the sign bit exactly when
+	// it is all ones (NaN, ±Inf): OR that over a block, branch-free, and
+	// look for the index only in a block that has one.
+	const blk = 256
+	for i0 := 0; i0 < len(v); i0 += blk {
+		part := v[i0:min(i0+blk, len(v))]
+		var acc uint32
+		j := 0
+		for ; j+4 <= len(part); j += 4 {
+			acc |= math.Float32bits(part[j])&0x7f800000 + 0x00800000 |
+				math.Float32bits(part[j+1])&0x7f800000 + 0x00800000 |
+				math.Float32bits(part[j+2])&0x7f800000 + 0x00800000 |
+				math.Float32bits(part[j+3])&0x7f800000 + 0x00800000
+		}
+		for ; j < len(part); j++ {
+			acc |= math.Float32bits(part[j])&0x7f800000 + 0x00800000
+		}
+		if acc&0x80000000 == 0 {
+			continue
+		}
+		for i, x := range part {
+			if math.Float32bits(x)&0x7f800000 == 0x7f800000 {
+				return i0 + i
+			}
+		}
+	}
+	return -1
 }
 
 // f16ToF32 converts an IEEE 754 half-precision value.

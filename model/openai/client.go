@@ -13,6 +13,7 @@ import (
 
 	goai "github.com/sashabaranov/go-openai"
 
+	"deskbot/engine/redact"
 	"deskbot/model"
 )
 
@@ -95,6 +96,13 @@ func New(p Profile, key, keySource string, o Options) (*Client, error) {
 		return nil, err
 	}
 	o.defaults(p)
+	// The key is masked wherever it shows up from now on: an error that
+	// echoes it, a log line, the history.
+	redact.Add(key)
+	if o.Notify != nil {
+		notify := o.Notify
+		o.Notify = func(attempt int, wait time.Duration, why string) { notify(attempt, wait, redact.String(why)) }
+	}
 	base := o.Transport
 	if base == nil {
 		base = &http.Transport{
@@ -214,7 +222,7 @@ func (c *Client) Generate(ctx context.Context, req model.Request, emit func(mode
 	stream, err := c.api.CreateChatCompletionStream(ctx, creq)
 	if err != nil {
 		res.Total = time.Since(start)
-		return nil, c.explain(ctx, err, tries)
+		return nil, redact.Error(c.explain(ctx, err, tries))
 	}
 	defer stream.Close()
 
@@ -240,7 +248,7 @@ func (c *Client) Generate(ctx context.Context, req model.Request, emit func(mode
 			if res.OutputTokens == 0 {
 				res.OutputTokens = chunks
 			}
-			return res, c.cut(ctx, err, res)
+			return res, redact.Error(c.cut(ctx, err, res))
 		}
 		if chunk.Usage != nil {
 			res.PromptTokens = chunk.Usage.PromptTokens
