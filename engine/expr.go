@@ -2,15 +2,22 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/builtin"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 )
@@ -46,17 +53,107 @@ func CompileExpr(src string, known map[string]bool) (*Expr, error) {
 	if err := checkDepth(src); err != nil {
 		return nil, err
 	}
-	if err := checkNames(src, known); err != nil {
-		return nil, err
+	c := compileCached(src)
+	if c.early != nil {
+		return nil, c.early
+	}
+	if known != nil {
+		for _, name := range c.names {
+			if known[name] {
+				continue
+			}
+			if _, fn := builtin.Index[name]; fn {
+				return nil, fmt.Errorf("expression %s: %q is a function; call it as %s(...)", clip(src), name, name)
+			}
+			return nil, fmt.Errorf("expression %s: unknown variable %q%s", clip(src), name, didYouMean(name, nil, known))
+		}
+	}
+	if c.late != nil {
+		return nil, c.late
+	}
+	return &Expr{Source: src, prog: c.prog}, nil
+}
+
+// compiled is what compiling a source gives, whatever the known names.
+type compiled struct {
+	early error       // a syntax error or an unknown function
+	names []string    // the variables it reads, in order
+	late  error       // a type or compile error
+	prog  *vm.Program // shared: a Program is read-only when run
+}
+
+// maxCached bounds the compile cache; it is emptied when full.
+const maxCached = 4096
+
+var cache struct {
+	sync.Mutex
+	m map[string]*compiled
+}
+
+// compileCached compiles src once: lint and prepare (and the studio's lint
+// on every edit) compile the same expressions again and again.
+func compileCached(src string) *compiled {
+	cache.Lock()
+	c := cache.m[src]
+	cache.Unlock()
+	if c != nil {
+		return c
+	}
+	c = compileSource(src)
+	cache.Lock()
+	if cache.m == nil || len(cache.m) >= maxCached {
+		cache.m = make(map[string]*compiled, 64)
+	}
+	cache.m[src] = c
+	cache.Unlock()
+	return c
+}
+
+func compileSource(src string) *compiled {
+	c := &compiled{}
+	cfg := configs.Get().(*conf.Config)
+	defer configs.Put(cfg)
+	tree, err := parser.ParseWithConfig(src, cfg)
+	if err != nil {
+		c.early = fmt.Errorf("expression %s: %s", clip(src), oneLine(err.Error()))
+		return c
+	}
+	if c.names, c.early = freeNames(src, tree); c.early != nil {
+		return c
 	}
 	// Variables are dynamically typed, so the program is compiled without a
-	// typed environment; names were checked above.
-	p, err := expr.Compile(src, expr.AllowUndefinedVariables(), fieldCheckFunc, optFieldFunc, expr.Patch(fieldCheck{}))
-	if err != nil {
-		return nil, fmt.Errorf("expression %q: %s", src, oneLine(err.Error()))
+	// typed environment; names are checked by CompileExpr. This is
+	// expr.Compile with the parse shared and the configuration reused.
+	if _, err = new(checker.Checker).PatchAndCheck(tree, cfg); err == nil {
+		if err = optimizer.Optimize(&tree.Node, cfg); err == nil {
+			if c.prog, err = compiler.Compile(tree, cfg); err == nil {
+				return c
+			}
+		}
 	}
-	return &Expr{Source: src, prog: p}, nil
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		err = fe.Bind(tree.Source)
+	}
+	c.late = fmt.Errorf("expression %s: %s", clip(src), oneLine(err.Error()))
+	return c
 }
+
+// exprOptions configure every expression compile.
+var exprOptions = []expr.Option{expr.AllowUndefinedVariables(), fieldCheckFunc, optFieldFunc, expr.Patch(fieldCheck{})}
+
+// configs holds compile configurations. Building one (expr.Compile does it
+// for every expression) is most of the cost of compiling a short
+// expression; a configuration is reused, one goroutine at a time, because
+// the checker caches types in it.
+var configs = sync.Pool{New: func() any {
+	cfg := conf.CreateNew()
+	for _, op := range exprOptions {
+		op(cfg)
+	}
+	cfg.Check()
+	return cfg
+}}
 
 // IsBuiltin reports whether name is a built-in expression function, which a
 // variable cannot shadow.
@@ -140,37 +237,26 @@ func clip(src string) string {
 	return strconv.Quote(src)
 }
 
-// checkNames rejects identifiers that are neither known variables, names
-// bound inside the expression (let), nor built-in functions, and calls of
-// functions that do not exist. A nil known skips the variable check.
-func checkNames(src string, known map[string]bool) error {
-	tree, err := parser.Parse(src)
-	if err != nil {
-		return fmt.Errorf("expression %s: %s", clip(src), oneLine(err.Error()))
-	}
+// freeNames returns the variables an expression reads: identifiers that are
+// neither bound inside it (let) nor called; it rejects calls of functions
+// that do not exist.
+func freeNames(src string, tree *parser.Tree) ([]string, error) {
 	v := &nameCheck{bound: map[string]bool{}, callee: map[ast.Node]bool{}}
 	ast.Walk(&tree.Node, v)
 	// Decide only after the whole tree was seen: a let binding's use is
 	// visited before its declaration.
 	for _, fn := range v.calls {
 		if _, ok := builtin.Index[fn]; !ok {
-			return fmt.Errorf("expression %s: unknown function %q%s", clip(src), fn, didYouMean(fn, builtin.Names, nil))
+			return nil, fmt.Errorf("expression %s: unknown function %q%s", clip(src), fn, didYouMean(fn, builtin.Names, nil))
 		}
 	}
-	if known == nil {
-		return nil
-	}
+	var names []string
 	for _, id := range v.idents {
-		name := id.Value
-		if v.callee[id] || known[name] || v.bound[name] || name == "$env" {
-			continue
+		if !v.callee[id] && !v.bound[id.Value] && id.Value != "$env" {
+			names = append(names, id.Value)
 		}
-		if _, fn := builtin.Index[name]; fn {
-			return fmt.Errorf("expression %s: %q is a function; call it as %s(...)", clip(src), name, name)
-		}
-		return fmt.Errorf("expression %s: unknown variable %q%s", clip(src), name, didYouMean(name, nil, known))
 	}
-	return nil
+	return names, nil
 }
 
 // nameCheck collects the identifiers an expression reads and the functions
