@@ -84,26 +84,7 @@ func checkGraph(f *Flow, reg *Registry, starts []string, add func(node, field, s
 		}
 	}
 	comp, size := g.components()
-	// Loops whose body never comes back.
-	for i, n := range f.Nodes {
-		port, what := "", ""
-		switch n.Type {
-		case "control.for_each":
-			port, what = PortEach, "only the first item would be processed"
-		case "control.while":
-			port, what = PortLoop, "the loop would run once"
-		default:
-			continue
-		}
-		to, ok := seen[[2]string{n.ID, port}]
-		if !ok {
-			add(n.ID, "edges", SeverityError, "the %s port is not connected: %s and the run would end there as if all went well; connect the loop body to it", port, what)
-			continue
-		}
-		if ti, known := g.pos[to]; known && comp[ti] != comp[i] {
-			add(n.ID, "edges", SeverityError, "the %s branch never comes back to this loop: %s and the run would end \"ok\"; connect the last node of the branch back to %q", port, what, n.ID)
-		}
-	}
+	checkLoops(f, g, comp, seen, func(node, msg string) { add(node, "edges", SeverityError, "%s", msg) })
 	// Cycles with no loop node and no way out.
 	loop := make([]bool, len(size)) // component has a loop node or an exit
 	for i, n := range f.Nodes {
@@ -222,4 +203,58 @@ func (g *graph) components() (comp []int32, size []int) {
 		}
 	}
 	return comp, size
+}
+
+// checkLoops reports For each and While nodes whose loop port is not
+// connected or whose branch cannot come back (Lint and Prepare both refuse
+// such a flow).
+func checkLoops(f *Flow, g graph, comp []int32, seen map[[2]string]string, fail func(node, msg string)) {
+	for i, n := range f.Nodes {
+		port, what := "", ""
+		switch n.Type {
+		case "control.for_each":
+			port, what = PortEach, "only the first item would be processed"
+		case "control.while":
+			port, what = PortLoop, "the loop would run once"
+		default:
+			continue
+		}
+		to, ok := seen[[2]string{n.ID, port}]
+		if !ok {
+			fail(n.ID, fmt.Sprintf("the %s port is not connected: %s and the run would end there as if all went well; connect the loop body to it", port, what))
+			continue
+		}
+		if ti, known := g.pos[to]; known && comp[ti] != comp[i] {
+			fail(n.ID, fmt.Sprintf("the %s branch never comes back to this loop: %s and the run would end \"ok\"; connect the last node of the branch back to %q", port, what, n.ID))
+		}
+	}
+}
+
+// loopErrors is checkLoops for Prepare, which has no graph of its own.
+func loopErrors(f *Flow) []error {
+	g := graph{pos: make(map[string]int32, len(f.Nodes)), adj: make([][]int32, len(f.Nodes))}
+	for i, n := range f.Nodes {
+		if _, dup := g.pos[n.ID]; !dup {
+			g.pos[n.ID] = int32(i)
+		}
+	}
+	seen := make(map[[2]string]string, len(f.Edges))
+	for _, e := range f.Edges {
+		fi, ok := g.pos[e.From]
+		ti, ok2 := g.pos[e.To]
+		if !ok || !ok2 {
+			continue
+		}
+		if _, dup := seen[[2]string{e.From, e.Port}]; !dup {
+			seen[[2]string{e.From, e.Port}] = e.To
+		}
+		g.adj[fi] = append(g.adj[fi], ti)
+	}
+	countWork(len(f.Nodes) + len(f.Edges))
+	comp, _ := g.components()
+	var errs []error
+	checkLoops(f, g, comp, seen, func(node, msg string) {
+		errs = append(errs, &FieldError{Node: node, Field: "edges", Msg: msg})
+	})
+	return errs
 }
