@@ -147,6 +147,8 @@ func TestOptionalFieldSyntax(t *testing.T) {
 		`{{ customer.first_name }}`:            "Ann",
 		`{{ xs[1] }} {{ get(customer, "z") }}`: "2 ",
 		`{{ $env.customer.first_name }}`:       "Ann",
+		`{{ "title" in customer }}`:            "false",
+		`[{{ $env.nope }}]`:                    "[]",
 	} {
 		got, err := runLog(t, src)
 		if err != nil || got != want {
