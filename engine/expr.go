@@ -124,6 +124,9 @@ func compileSource(src string) *compiled {
 	// Variables are dynamically typed, so the program is compiled without a
 	// typed environment; names are checked by CompileExpr. This is
 	// expr.Compile with the parse shared and the configuration reused.
+	// fieldCheck needs no types, so it is walked here rather than given to
+	// expr as a patcher, which would type-check the tree once more.
+	ast.Walk(&tree.Node, fieldCheck{})
 	if _, err = new(checker.Checker).PatchAndCheck(tree, cfg); err == nil {
 		if err = optimizer.Optimize(&tree.Node, cfg); err == nil {
 			if c.prog, err = compiler.Compile(tree, cfg); err == nil {
@@ -140,7 +143,7 @@ func compileSource(src string) *compiled {
 }
 
 // exprOptions configure every expression compile.
-var exprOptions = []expr.Option{expr.AllowUndefinedVariables(), fieldCheckFunc, optFieldFunc, expr.Patch(fieldCheck{})}
+var exprOptions = []expr.Option{expr.AllowUndefinedVariables(), fieldCheckFunc, optFieldFunc}
 
 // configs holds compile configurations. Building one (expr.Compile does it
 // for every expression) is most of the cost of compiling a short
