@@ -154,3 +154,30 @@ func BenchmarkLintPrepare(b *testing.B) {
 		})
 	}
 }
+
+// Lint may run in the studio while a run prepares the same flow: the node
+// index and the compile cache are shared (run with -race).
+func TestConcurrentLintAndPrepare(t *testing.T) {
+	f := bigFlow(300)
+	done := make(chan bool)
+	for g := 0; g < 4; g++ {
+		go func() {
+			defer func() { done <- true }()
+			for i := 0; i < 5; i++ {
+				engine.ResetCompileCache()
+				if ps := engine.Lint(f, nil, ""); len(ps) != 0 {
+					t.Error(problems(ps))
+				}
+				if _, err := engine.Prepare(f, nil, ""); err != nil {
+					t.Error(err)
+				}
+				if f.Node(fmt.Sprintf("log%d", i)) == nil || f.Node("nope") != nil {
+					t.Error("lookup")
+				}
+			}
+		}()
+	}
+	for g := 0; g < 4; g++ {
+		<-done
+	}
+}
