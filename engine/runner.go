@@ -123,7 +123,7 @@ func Prepare(f *Flow, reg *Registry, baseDir string) (*Prepared, error) {
 	}
 	known := Known(f, reg)
 	countWork(len(f.Nodes))
-	p := &Prepared{flow: f, nodes: map[string]*prepNode{}}
+	p := &Prepared{flow: f, nodes: make(map[string]*prepNode, len(f.Nodes))}
 	var errs []error
 	for _, n := range f.Nodes {
 		if n.Type == "control.start" && !n.Disabled {
