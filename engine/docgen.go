@@ -60,6 +60,7 @@ func Markdown(reg *Registry) []byte {
 			}
 		}
 	}
+	exprRulesMarkdown(&b) // the expression rules: engine/docgen_expr.go
 	return b.Bytes()
 }
 

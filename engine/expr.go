@@ -2,14 +2,22 @@ package engine
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/builtin"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/parser"
 	"github.com/expr-lang/expr/vm"
 )
@@ -22,26 +30,133 @@ type Expr struct {
 	vm     vm.VM
 }
 
+// Limits on an expression's source, checked before parsing: the parser
+// recurses once per nesting level, so a hostile or broken flow could
+// otherwise overflow the stack.
+const (
+	// MaxExprLen is the longest expression (one field, or one {{ }} hole).
+	MaxExprLen = 20_000
+	// MaxExprNesting is the deepest nesting of brackets and prefix operators.
+	MaxExprNesting = 100
+)
+
 // CompileExpr compiles src. Names not in known are rejected, so a typo in a
-// variable name is found by lint, not at run time. A nil known allows any name.
+// variable name is found by lint, not at run time. A nil known allows any
+// variable name. Unknown functions are always rejected. Reading a missing
+// field of a map is a run error unless the access is optional (a?.b) or has
+// a default (a.b ?? "none"); see fieldCheck.
 func CompileExpr(src string, known map[string]bool) (*Expr, error) {
 	src = strings.TrimSpace(src)
 	if src == "" {
 		return nil, fmt.Errorf("empty expression")
 	}
+	if err := checkDepth(src); err != nil {
+		return nil, err
+	}
+	c := compileCached(src)
+	if c.early != nil {
+		return nil, c.early
+	}
 	if known != nil {
-		if err := checkNames(src, known); err != nil {
-			return nil, err
+		for _, name := range c.names {
+			if known[name] {
+				continue
+			}
+			if _, fn := builtin.Index[name]; fn {
+				return nil, fmt.Errorf("expression %s: %q is a function; call it as %s(...)", clip(src), name, name)
+			}
+			return nil, fmt.Errorf("expression %s: unknown variable %q%s", clip(src), name, didYouMean(name, nil, known))
 		}
 	}
-	// Variables are dynamically typed, so the program is compiled without a
-	// typed environment; names were checked above.
-	p, err := expr.Compile(src, expr.AllowUndefinedVariables())
-	if err != nil {
-		return nil, fmt.Errorf("expression %q: %s", src, oneLine(err.Error()))
+	if c.late != nil {
+		return nil, c.late
 	}
-	return &Expr{Source: src, prog: p}, nil
+	return &Expr{Source: src, prog: c.prog}, nil
 }
+
+// compiled is what compiling a source gives, whatever the known names.
+type compiled struct {
+	early error       // a syntax error or an unknown function
+	names []string    // the variables it reads, in order
+	late  error       // a type or compile error
+	prog  *vm.Program // shared: a Program is read-only when run
+}
+
+// maxCached bounds the compile cache; it is emptied when full.
+const maxCached = 4096
+
+var cache struct {
+	sync.Mutex
+	m map[string]*compiled
+}
+
+// compileCached compiles src once: lint and prepare (and the studio's lint
+// on every edit) compile the same expressions again and again.
+func compileCached(src string) *compiled {
+	cache.Lock()
+	c := cache.m[src]
+	cache.Unlock()
+	if c != nil {
+		return c
+	}
+	c = compileSource(src)
+	cache.Lock()
+	if cache.m == nil || len(cache.m) >= maxCached {
+		cache.m = make(map[string]*compiled, 64)
+	}
+	cache.m[src] = c
+	cache.Unlock()
+	return c
+}
+
+func compileSource(src string) *compiled {
+	c := &compiled{}
+	cfg := configs.Get().(*conf.Config)
+	defer configs.Put(cfg)
+	tree, err := parser.ParseWithConfig(src, cfg)
+	if err != nil {
+		c.early = fmt.Errorf("expression %s: %s", clip(src), oneLine(err.Error()))
+		return c
+	}
+	if c.names, c.early = freeNames(src, tree); c.early != nil {
+		return c
+	}
+	// Variables are dynamically typed, so the program is compiled without a
+	// typed environment; names are checked by CompileExpr. This is
+	// expr.Compile with the parse shared and the configuration reused.
+	// fieldCheck needs no types, so it is walked here rather than given to
+	// expr as a patcher, which would type-check the tree once more.
+	ast.Walk(&tree.Node, fieldCheck{})
+	if _, err = new(checker.Checker).PatchAndCheck(tree, cfg); err == nil {
+		if err = optimizer.Optimize(&tree.Node, cfg); err == nil {
+			if c.prog, err = compiler.Compile(tree, cfg); err == nil {
+				return c
+			}
+		}
+	}
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		err = fe.Bind(tree.Source)
+	}
+	c.late = fmt.Errorf("expression %s: %s", clip(src), oneLine(err.Error()))
+	return c
+}
+
+// exprOptions configure every expression compile.
+var exprOptions = []expr.Option{expr.AllowUndefinedVariables(), fieldCheckFunc, optFieldFunc}
+
+// configs holds compile configurations. Building one (expr.Compile does it
+// for every expression) is most of the cost of compiling a short
+// expression; a configuration is reused, one goroutine at a time, because
+// the checker caches types in it.
+var configs = sync.Pool{New: func() any {
+	cfg := conf.CreateNew()
+	for _, op := range exprOptions {
+		op(cfg)
+	}
+	cfg.Check()
+	return cfg
+}}
 
 // IsBuiltin reports whether name is a built-in expression function, which a
 // variable cannot shadow.
@@ -50,27 +165,111 @@ func IsBuiltin(name string) bool {
 	return ok
 }
 
-// checkNames rejects identifiers that are neither known variables, names
-// bound inside the expression (let), nor built-in functions.
-func checkNames(src string, known map[string]bool) error {
-	tree, err := parser.Parse(src)
-	if err != nil {
-		return fmt.Errorf("expression %q: %s", src, oneLine(err.Error()))
+// checkDepth rejects sources too long or too deeply nested to parse safely.
+// Nesting counts open brackets plus the prefix operators (!, -, +, not)
+// that stand before an operand; string literals are skipped.
+func checkDepth(src string) error {
+	if len(src) > MaxExprLen {
+		return fmt.Errorf("expression %s is too long (%d characters; at most %d)", clip(src), len(src), MaxExprLen)
 	}
-	v := &nameCheck{known: known, bound: map[string]bool{}, callee: map[ast.Node]bool{}}
-	ast.Walk(&tree.Node, v)
-	if v.unknown != "" {
-		return fmt.Errorf("expression %q: unknown variable %q", src, v.unknown)
+	depth, prefix, max := 0, 0, 0
+	operand := false // the previous token ends an operand (so - is binary)
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch {
+		case c == '"' || c == '\'' || c == '`':
+			// Skip the literal; an unclosed one is the parser's to report.
+			for i++; i < len(src) && src[i] != c; i++ {
+				if src[i] == '\\' && c != '`' {
+					i++
+				}
+			}
+			operand, prefix = true, 0
+			continue
+		case c == '(' || c == '[' || c == '{':
+			depth++
+			operand = false
+		case c == ')' || c == ']' || c == '}':
+			depth--
+			operand, prefix = true, 0
+		case c == '!' && (i+1 >= len(src) || src[i+1] != '='), (c == '-' || c == '+') && !operand:
+			prefix++
+			operand = false
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			continue
+		case isWordByte(c):
+			j := i
+			for j < len(src) && isWordByte(src[j]) {
+				j++
+			}
+			if w := src[i:j]; w == "not" {
+				prefix++
+				operand = false
+			} else if w == "and" || w == "or" || w == "in" || w == "matches" || w == "contains" || w == "startsWith" || w == "endsWith" || w == "let" {
+				operand, prefix = false, 0
+			} else {
+				operand, prefix = true, 0
+			}
+			i = j - 1
+		default:
+			operand, prefix = false, 0
+		}
+		if d := depth + prefix; d > max {
+			max = d
+			if max > MaxExprNesting {
+				return fmt.Errorf("expression %s is nested too deeply (more than %d levels of brackets or prefix operators)", clip(src), MaxExprNesting)
+			}
+		}
 	}
 	return nil
 }
 
+func isWordByte(c byte) bool {
+	return c == '_' || c == '$' || c == '#' || c == '.' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c >= 0x80
+}
+
+// clip quotes an expression for an error message, shortened when long.
+func clip(src string) string {
+	if len(src) > 60 {
+		cut := 60
+		for cut > 0 && !utf8.RuneStart(src[cut]) {
+			cut--
+		}
+		return strconv.Quote(src[:cut]) + "…"
+	}
+	return strconv.Quote(src)
+}
+
+// freeNames returns the variables an expression reads: identifiers that are
+// neither bound inside it (let) nor called; it rejects calls of functions
+// that do not exist.
+func freeNames(src string, tree *parser.Tree) ([]string, error) {
+	v := &nameCheck{bound: map[string]bool{}, callee: map[ast.Node]bool{}}
+	ast.Walk(&tree.Node, v)
+	// Decide only after the whole tree was seen: a let binding's use is
+	// visited before its declaration.
+	for _, fn := range v.calls {
+		if _, ok := builtin.Index[fn]; !ok {
+			return nil, fmt.Errorf("expression %s: unknown function %q%s", clip(src), fn, didYouMean(fn, builtin.Names, nil))
+		}
+	}
+	var names []string
+	for _, id := range v.idents {
+		if !v.callee[id] && !v.bound[id.Value] && id.Value != "$env" {
+			names = append(names, id.Value)
+		}
+	}
+	return names, nil
+}
+
+// nameCheck collects the identifiers an expression reads and the functions
+// it calls. Predicate fields (.name, #) are MemberNodes and PointerNodes, not
+// identifiers, so they need no special case.
 type nameCheck struct {
-	known   map[string]bool
-	bound   map[string]bool
-	callee  map[ast.Node]bool
-	idents  []*ast.IdentifierNode
-	unknown string
+	bound  map[string]bool
+	callee map[ast.Node]bool
+	idents []*ast.IdentifierNode
+	calls  []string
 }
 
 func (v *nameCheck) Visit(n *ast.Node) {
@@ -78,30 +277,47 @@ func (v *nameCheck) Visit(n *ast.Node) {
 	case *ast.VariableDeclaratorNode:
 		v.bound[x.Name] = true
 	case *ast.CallNode:
-		v.callee[x.Callee] = true
+		if id, ok := x.Callee.(*ast.IdentifierNode); ok {
+			v.calls = append(v.calls, id.Value)
+			v.callee[id] = true
+		}
 	case *ast.IdentifierNode:
-		// Walk visits children first, so a call's callee is seen before
-		// the call itself; decide at the end.
 		v.idents = append(v.idents, x)
 	}
-	if _, root := (*n).(*ast.IdentifierNode); root {
-		return
-	}
-	v.resolve()
 }
 
-func (v *nameCheck) resolve() {
-	for _, id := range v.idents {
-		name := id.Value
-		if v.callee[id] || v.known[name] || v.bound[name] || name == "$env" || v.unknown != "" {
-			continue
+func sameLen(a, b string) bool { return len(a) == len(b) }
+
+// didYouMean proposes the closest of names (a list or a set's keys) to a
+// mistyped one, or "".
+func didYouMean(name string, list []string, set map[string]bool) string {
+	best, bestD := "", 0
+	try := func(c string) {
+		if c == name || strings.HasPrefix(c, "$") {
+			return
 		}
-		if _, fn := builtin.Index[name]; fn {
-			continue
+		if l := len(c) - len(name); l > 3 || l < -3 {
+			return
 		}
-		v.unknown = name
+		d := editDistance(strings.ToLower(name), strings.ToLower(c))
+		if d > 3 || d*2 > len(name) {
+			return
+		}
+		// Ties: a same-length name (a swapped letter) first, then A-Z.
+		if best == "" || d < bestD || d == bestD && (sameLen(c, name) && !sameLen(best, name) || sameLen(c, name) == sameLen(best, name) && c < best) {
+			best, bestD = c, d
+		}
 	}
-	v.idents = v.idents[:0]
+	for _, c := range list {
+		try(c)
+	}
+	for c := range set {
+		try(c)
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
 func oneLine(s string) string {
@@ -153,12 +369,12 @@ func CompileTemplate(src string, known map[string]bool) (*Template, error) {
 		}
 		j := strings.Index(rest[i+2:], "}}")
 		if j < 0 {
-			return nil, fmt.Errorf("template %q: %q without closing %q", src, "{{", "}}")
+			return nil, fmt.Errorf("template %s: %q without closing %q", clip(src), "{{", "}}")
 		}
 		lit.WriteString(rest[:i])
 		e, err := CompileExpr(rest[i+2:i+2+j], known)
 		if err != nil {
-			return nil, fmt.Errorf("template %q: %w", src, err)
+			return nil, fmt.Errorf("template %s: %w", clip(src), err)
 		}
 		t.lits = append(t.lits, lit.String())
 		lit.Reset()

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,6 +31,10 @@ type Flow struct {
 	Variables   []Variable `json:"variables"`
 	Nodes       []*Node    `json:"nodes"`
 	Edges       []Edge     `json:"edges"`
+
+	// index maps node ids to positions in Nodes; built lazily by Node and
+	// checked on every hit, so edits of Nodes need no bookkeeping.
+	index atomic.Pointer[map[string]int]
 }
 
 // Settings are flow-wide run settings.
@@ -183,12 +188,27 @@ func NewFlow(name string) *Flow {
 	}
 }
 
-// Node returns the node with id, or nil.
+// Node returns the node with id, or nil. It takes constant time: a lookup
+// goes through an index of ids that is rebuilt (in linear time) only when it
+// is found stale, that is when the id is missing from it or names another
+// node than the one at its recorded position. A miss therefore costs a
+// rebuild; callers that look up many absent ids should build their own set.
 func (f *Flow) Node(id string) *Node {
-	for _, n := range f.Nodes {
-		if n.ID == id {
-			return n
+	if idx := f.index.Load(); idx != nil {
+		if i, ok := (*idx)[id]; ok && i < len(f.Nodes) && f.Nodes[i] != nil && f.Nodes[i].ID == id {
+			return f.Nodes[i]
 		}
+	}
+	idx := make(map[string]int, len(f.Nodes))
+	for i := len(f.Nodes) - 1; i >= 0; i-- { // the first of duplicates wins
+		if n := f.Nodes[i]; n != nil {
+			idx[n.ID] = i
+		}
+	}
+	countWork(len(f.Nodes))
+	f.index.Store(&idx)
+	if i, ok := idx[id]; ok {
+		return f.Nodes[i]
 	}
 	return nil
 }

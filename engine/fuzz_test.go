@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,19 +49,26 @@ func FuzzExpr(f *testing.F) {
 		"let x = n; x + 1", `{{ n }} and {{ name }}`, "len(items) == 3 ? 'a' : 'b'", "m.k"} {
 		f.Add(s)
 	}
+	// Missing fields, defaults, unknown functions, and nesting past the
+	// limit (a million deep overflowed the parser's stack).
+	for _, s := range []string{`m.z`, `m.z ?? "d"`, `m?.z.y`, `m["z"]`, `base(name)`, `{{ m.k.z ?? n }}`,
+		strings.Repeat("(", 5000) + "1" + strings.Repeat(")", 5000), strings.Repeat("!", 5000) + "true",
+		strings.Repeat("-", 150) + "1", strings.Repeat("[", 150) + "]"} {
+		f.Add(s)
+	}
 	known := map[string]bool{"n": true, "name": true, "items": true, "m": true}
 	vars := map[string]any{"n": 3.0, "name": "Ann", "items": []any{1.0, 2.0, 3.0}, "m": map[string]any{"k": "v"}}
 	f.Fuzz(func(t *testing.T, src string) {
-		if len(src) > 200 {
-			return // keep runs short: repeat(...) and friends can allocate a lot
-		}
+		// Keep runs short: repeat(...) and friends can allocate a lot, so
+		// long sources are only compiled.
+		eval := len(src) <= 200
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			if e, err := engine.CompileExpr(src, known); err == nil {
+			if e, err := engine.CompileExpr(src, known); err == nil && eval {
 				e.Eval(vars)
 			}
-			if tpl, err := engine.CompileTemplate(src, known); err == nil {
+			if tpl, err := engine.CompileTemplate(src, known); err == nil && eval {
 				tpl.String(vars)
 			}
 		}()

@@ -46,9 +46,12 @@ func HasErrors(ps []Problem) bool {
 }
 
 // Lint checks a flow without running it: unknown activity types, missing or
-// ill-typed fields, expressions that do not compile, edges to nowhere or from
-// ports that do not exist, unreachable nodes, and a missing or doubled start.
-// Problems are sorted by node id.
+// ill-typed fields, expressions that do not compile (unknown variables and
+// functions included), edges to nowhere or from ports that do not exist,
+// unreachable nodes, a missing or doubled start, loops whose body never
+// comes back (errors) and cycles that can never be left (warnings).
+// Problems are sorted by node id. Lint takes time linear in the size of the
+// flow.
 func Lint(f *Flow, reg *Registry, baseDir string) []Problem {
 	if reg == nil {
 		reg = Default
@@ -59,6 +62,7 @@ func Lint(f *Flow, reg *Registry, baseDir string) []Problem {
 	}
 	known := Known(f, reg)
 	starts := []string{}
+	countWork(len(f.Nodes))
 	for _, n := range f.Nodes {
 		if n.Type == "control.start" && !n.Disabled {
 			starts = append(starts, n.ID)
@@ -97,47 +101,7 @@ func Lint(f *Flow, reg *Registry, baseDir string) []Problem {
 			add(id, "", SeverityError, "a second start node (the first is %q)", starts[0])
 		}
 	}
-	seen := map[[2]string]string{}
-	for _, e := range f.Edges {
-		from := f.Node(e.From)
-		if from == nil {
-			add(e.From, "edges", SeverityError, "edge from unknown node %q", e.From)
-			continue
-		}
-		if f.Node(e.To) == nil {
-			add(e.From, "edges", SeverityError, "port %q leads to unknown node %q", e.Port, e.To)
-		}
-		if spec, ok := reg.Spec(from.Type); ok && !spec.HasPort(e.Port) {
-			add(e.From, "edges", SeverityError, "%s has no port %q (ports: %s)", from.Type, e.Port, strings.Join(append(spec.OutPorts(), PortError), ", "))
-		}
-		key := [2]string{e.From, e.Port}
-		if prev, dup := seen[key]; dup {
-			add(e.From, "edges", SeverityError, "port %q is connected twice (to %q and %q)", e.Port, prev, e.To)
-		}
-		seen[key] = e.To
-	}
-	if len(starts) > 0 {
-		reach := map[string]bool{}
-		queue := append([]string(nil), starts...)
-		for len(queue) > 0 {
-			id := queue[0]
-			queue = queue[1:]
-			if reach[id] {
-				continue
-			}
-			reach[id] = true
-			for _, e := range f.Edges {
-				if e.From == id && !reach[e.To] {
-					queue = append(queue, e.To)
-				}
-			}
-		}
-		for _, n := range f.Nodes {
-			if !reach[n.ID] && !n.Disabled {
-				add(n.ID, "", SeverityWarning, "unreachable: no path from the start leads here")
-			}
-		}
-	}
+	checkGraph(f, reg, starts, add)
 	sort.SliceStable(ps, func(i, j int) bool { return ps[i].NodeID < ps[j].NodeID })
 	return ps
 }

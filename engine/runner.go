@@ -122,7 +122,8 @@ func Prepare(f *Flow, reg *Registry, baseDir string) (*Prepared, error) {
 		reg = Default
 	}
 	known := Known(f, reg)
-	p := &Prepared{flow: f, nodes: map[string]*prepNode{}}
+	countWork(len(f.Nodes))
+	p := &Prepared{flow: f, nodes: make(map[string]*prepNode, len(f.Nodes))}
 	var errs []error
 	for _, n := range f.Nodes {
 		if n.Type == "control.start" && !n.Disabled {
@@ -155,15 +156,20 @@ func Prepare(f *Flow, reg *Registry, baseDir string) (*Prepared, error) {
 		}
 		p.nodes[n.ID] = pn
 	}
+	ids := make(map[string]bool, len(f.Nodes))
+	for _, n := range f.Nodes {
+		ids[n.ID] = true
+	}
+	countWork(len(f.Nodes) + len(f.Edges))
 	for _, e := range f.Edges {
 		pn, ok := p.nodes[e.From]
 		if !ok {
-			if f.Node(e.From) == nil {
+			if !ids[e.From] {
 				errs = append(errs, &FieldError{Node: e.From, Msg: fmt.Sprintf("edge from unknown node %q", e.From)})
 			}
 			continue
 		}
-		if f.Node(e.To) == nil {
+		if !ids[e.To] {
 			errs = append(errs, &FieldError{Node: e.From, Field: "edges", Msg: fmt.Sprintf("port %q leads to unknown node %q", e.Port, e.To)})
 			continue
 		}
@@ -179,6 +185,9 @@ func Prepare(f *Flow, reg *Registry, baseDir string) (*Prepared, error) {
 	}
 	if p.start == "" {
 		errs = append(errs, &FieldError{Msg: "the flow has no start node (control.start)"})
+	}
+	if len(errs) == 0 {
+		errs = loopErrors(f)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)

@@ -1,0 +1,12 @@
+package engine
+
+// Work returns the work counter (see countWork).
+func Work() int64 { return work.Load() }
+
+// ResetCompileCache empties the expression compile cache, so that a
+// benchmark measures compiling.
+func ResetCompileCache() {
+	cache.Lock()
+	cache.m = nil
+	cache.Unlock()
+}
