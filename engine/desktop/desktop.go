@@ -63,7 +63,7 @@ type Desktop interface {
 	ClipboardSet(text string) error
 	// Capture grabs a rectangle of the screen (screen coordinates); an
 	// empty rectangle means the whole screen. The result's bounds start
-	// at 0,0.
+	// at 0,0 and every pixel is opaque (alpha 255).
 	Capture(r image.Rectangle) (*image.RGBA, error)
 	// Windows lists the top-level windows the window manager knows.
 	Windows() ([]Window, error)

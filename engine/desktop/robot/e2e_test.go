@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"image"
+	"image/draw"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -373,5 +375,112 @@ func TestFailedStepLeavesScreenshot(t *testing.T) {
 	cfg, err := png.DecodeConfig(f)
 	if err != nil || cfg.Width != 1280 || cfg.Height != 800 {
 		t.Errorf("failure screenshot: %+v %v", cfg, err)
+	}
+	opaque(t, "failure screenshot", shot)
+}
+
+// opaque fails the test unless every pixel of the PNG at path has alpha 255
+// (X's padding byte once became alpha: screenshots were mostly transparent).
+func opaque(t *testing.T, what, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("%s %q: %v", what, path, err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s %q: %v", what, path, err)
+	}
+	b := img.Bounds()
+	n := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if _, _, _, a := img.At(x, y).RGBA(); a != 0xffff {
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		t.Errorf("%s: %d of %d pixels are not opaque", what, n, b.Dx()*b.Dy())
+	}
+	return img
+}
+
+// TestScreenshotTemplateFoundWhereCut takes a screenshot with
+// screen.screenshot, checks that it is opaque, cuts a template out of it
+// around the form's name field, and looks for that template with
+// screen.find_image at tolerance 0: it must be found exactly where it was
+// cut.
+func TestScreenshotTemplateFoundWhereCut(t *testing.T) {
+	r := xserver(t)
+	f := startForm(t, r, "Opaque Form")
+	if err := r.ActivateWindow(f.win.ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	dir := t.TempDir()
+	shotFlow := parseFlow(t, `{
+  "format": "deskbot.flow", "version": 1, "name": "shoot", "settings": {"action_delay": "0s"}, "variables": [],
+  "nodes": [
+    {"id": "start", "type": "control.start", "position": {"x": 0, "y": 0}},
+    {"id": "shot", "type": "screen.screenshot", "position": {"x": 0, "y": 0}, "params": {"output": "shot"}}
+  ],
+  "edges": [{"from": "start", "port": "next", "to": "shot"}]
+}`)
+	res, err := runGuarded(t, r, shotFlow, dir)
+	if err != nil {
+		t.Fatalf("screenshot run: %v", err)
+	}
+	shot := opaque(t, "screen.screenshot", res.Vars["shot"].(string))
+	// The template: the name anchor of the form and the field beside it,
+	// located with the asset picture, cut from Deskbot's own screenshot.
+	b, err := os.ReadFile("../../../assets/formapp/name-anchor.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := desktop.FindImage(shot, anchor, 0.05)
+	if !ok {
+		t.Fatal("the name anchor is not in the screenshot")
+	}
+	cut := image.Rect(m.Rect.Min.X-4, m.Rect.Min.Y-4, m.Rect.Min.X+150, m.Rect.Max.Y+4).Intersect(shot.Bounds())
+	tmpl := image.NewRGBA(image.Rect(0, 0, cut.Dx(), cut.Dy()))
+	draw.Draw(tmpl, tmpl.Bounds(), shot, cut.Min, draw.Src)
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, tmpl); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cut.png"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	findFlow := parseFlow(t, `{
+  "format": "deskbot.flow", "version": 1, "name": "find the cut", "settings": {"action_delay": "0s"}, "variables": [],
+  "nodes": [
+    {"id": "start", "type": "control.start", "position": {"x": 0, "y": 0}},
+    {"id": "find", "type": "screen.find_image", "position": {"x": 0, "y": 0}, "params": {"image": "cut.png", "tolerance": 0, "timeout": "2s", "output": "found"}}
+  ],
+  "edges": [{"from": "start", "port": "next", "to": "find"}]
+}`)
+	res, err = runGuarded(t, r, findFlow, dir)
+	if err != nil {
+		t.Fatalf("find run: %v", err)
+	}
+	found, _ := res.Vars["found"].(map[string]any)
+	if found["left"] != cut.Min.X || found["top"] != cut.Min.Y || found["width"] != cut.Dx() || found["height"] != cut.Dy() {
+		t.Errorf("template cut at %v found at %v", cut, found)
+	}
+	// A capture through the Desktop is opaque too (what image search sees).
+	img, err := r.Capture(image.Rectangle{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 3; i < len(img.Pix); i += 4 {
+		if img.Pix[i] != 255 {
+			t.Fatalf("Capture: pixel %d has alpha %d", i/4, img.Pix[i])
+		}
 	}
 }
