@@ -582,3 +582,45 @@ func TestWaits(t *testing.T) {
 		t.Errorf("never: %+v", r.finished("never"))
 	}
 }
+
+// TestAppOpenResolvesRelativeTargets: app.open resolves a relative target
+// against the flow's folder, as the file activities do, when it has a path
+// separator or names a file there; a bare program name on PATH, an absolute
+// path and a URL are left alone.
+func TestAppOpenResolvesRelativeTargets(t *testing.T) {
+	base := t.TempDir()
+	for _, p := range []string{"letter.txt", "docs/report.pdf", "tools/run.sh"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(base, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(base, p), []byte("x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	home, _ := os.UserHomeDir()
+	cases := []struct{ target, want string }{
+		{"docs/report.pdf", filepath.Join(base, "docs", "report.pdf")},
+		{"letter.txt", filepath.Join(base, "letter.txt")},
+		{"./tools/run.sh", filepath.Join(base, "tools", "run.sh")},
+		{"missing/thing.pdf", filepath.Join(base, "missing", "thing.pdf")},
+		{"sh", "sh"},
+		{"no-such-program-here", "no-such-program-here"},
+		{"/bin/true", "/bin/true"},
+		{"https://example.com/a/b", "https://example.com/a/b"},
+		{"~/x.pdf", filepath.Join(home, "x.pdf")},
+	}
+	for _, c := range cases {
+		fake := desktop.NewFake()
+		var got string
+		fake.OnOpen = func(target string, args []string) { got = target }
+		f := chain(step{"open", "app.open", map[string]any{"target": c.target}})
+		r := runFlow(t, f, fake, func(o *engine.Options) { o.BaseDir = base })
+		if r.err != nil {
+			t.Errorf("%s: run: %v", c.target, r.err)
+			continue
+		}
+		if got != c.want {
+			t.Errorf("app.open %q opened %q, want %q", c.target, got, c.want)
+		}
+	}
+}

@@ -484,3 +484,38 @@ func TestScreenshotTemplateFoundWhereCut(t *testing.T) {
 		}
 	}
 }
+
+// TestAppOpenRelativeProgram starts a program given relative to the flow's
+// folder (tools/mark.sh), from a test whose working folder is elsewhere,
+// and a bare program name from PATH (sh).
+func TestAppOpenRelativeProgram(t *testing.T) {
+	r := xserver(t)
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "tools"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mark := filepath.Join(dir, "marked")
+	script := "#!/bin/sh\necho \"$1\" > '" + mark + "'\n"
+	if err := os.WriteFile(filepath.Join(dir, "tools", "mark.sh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	flow := parseFlow(t, `{
+  "format": "deskbot.flow", "version": 1, "name": "open relative", "settings": {"action_delay": "0s"}, "variables": [],
+  "nodes": [
+    {"id": "start", "type": "control.start", "position": {"x": 0, "y": 0}},
+    {"id": "open", "type": "app.open", "position": {"x": 0, "y": 0}, "params": {"target": "tools/mark.sh", "args": ["relative ok"]}},
+    {"id": "bare", "type": "app.open", "position": {"x": 0, "y": 0}, "params": {"target": "sh", "args": ["-c", "echo bare ok > '`+mark+`.bare'"]}}
+  ],
+  "edges": [{"from": "start", "port": "next", "to": "open"}, {"from": "open", "port": "next", "to": "bare"}]
+}`)
+	if _, err := runGuarded(t, r, flow, dir); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	for file, want := range map[string]string{mark: "relative ok\n", mark + ".bare": "bare ok\n"} {
+		var got []byte
+		waitFor(5*time.Second, func() bool { got, _ = os.ReadFile(file); return string(got) == want })
+		if string(got) != want {
+			t.Errorf("%s: %q, want %q", file, got, want)
+		}
+	}
+}
