@@ -83,6 +83,30 @@ type Desktop interface {
 	ReleaseAll() error
 }
 
+// KeymapRestorer is implemented by desktops that change the keyboard
+// mapping to type (package robot maps Unicode characters onto spare X
+// keycodes). RestoreKeymap puts the mapping back as it was; runs call it
+// when they end or stop, so that the next run, in this process or another,
+// finds the spare keycodes free.
+type KeymapRestorer interface {
+	RestoreKeymap() error
+}
+
+// RestoreKeymap calls d's RestoreKeymap when it has one (and, for a
+// LazyDesktop, when it is connected).
+func RestoreKeymap(d Desktop) error {
+	if !connected(d) {
+		return nil
+	}
+	if l, ok := d.(*LazyDesktop); ok {
+		d = l.d
+	}
+	if kr, ok := d.(KeymapRestorer); ok {
+		return kr.RestoreKeymap()
+	}
+	return nil
+}
+
 // Key is a key with modifiers, as in "ctrl+shift+s".
 type Key struct {
 	Name string   // a robotgo key name: "a", "enter", "f4", "delete"...

@@ -3,6 +3,7 @@ package desktop
 import (
 	"context"
 	"fmt"
+	"sync"
 	"unicode/utf8"
 
 	"deskbot/engine"
@@ -50,7 +51,22 @@ func init() {
 func newType(p *engine.Params) (engine.Activity, error) {
 	text := p.Template("text")
 	delay := p.Duration("char_delay")
+	var runs sync.Map // *engine.Options of runs that restore the keymap at their end
 	return &act{run: func(ctx context.Context, e *env) (string, error) {
+		if !e.dry {
+			// However the run ends, the keycodes mapped for typing go back
+			// to how they were (the next run may be another process).
+			opts := e.c.Options()
+			if _, seen := runs.LoadOrStore(opts, true); !seen {
+				d := e.d
+				e.c.OnRunEnd(func() {
+					runs.Delete(opts)
+					if err := RestoreKeymap(d); err != nil {
+						e.c.Log("warn", fmt.Sprintf("restore the keyboard mapping: %v", err))
+					}
+				})
+			}
+		}
 		s, err := e.c.Text(text)
 		if err != nil {
 			return "", fmt.Errorf("text: %w", err)

@@ -5,10 +5,12 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"image"
 	"image/draw"
 	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,6 +19,7 @@ import (
 	"deskbot/engine"
 	_ "deskbot/engine/activities"
 	"deskbot/engine/desktop"
+	"deskbot/engine/desktop/robot"
 )
 
 func parseFlow(t *testing.T, src string) *engine.Flow {
@@ -37,10 +40,14 @@ func formDir(t *testing.T) string {
 }
 
 // typingFlow activates the form titled title, clicks into its name field
-// (found by its picture anchor, searched in region; "" is the screen) and
-// types text with a pause of charDelay after each character.
+// (found by its picture anchor, searched in region; "" is the screen),
+// goes to the end of the field and types text with a pause of charDelay after each character.
 func typingFlow(t *testing.T, title, text, charDelay, region string) *engine.Flow {
 	t.Helper()
+	return typeFlow(title, text, charDelay, region)
+}
+
+func typeFlow(title, text, charDelay, region string) *engine.Flow {
 	anchor := map[string]any{"image": "name-anchor.png", "output": "anchor"}
 	if region != "" {
 		anchor["region"] = region
@@ -50,11 +57,13 @@ func typingFlow(t *testing.T, title, text, charDelay, region string) *engine.Flo
 		&engine.Node{ID: "activate", Type: "window.activate", Params: map[string]any{"title": title, "match": "exact"}},
 		&engine.Node{ID: "anchor", Type: "screen.find_image", Params: anchor},
 		&engine.Node{ID: "click", Type: "mouse.click", Params: map[string]any{"x": "anchor.x + 120", "y": "anchor.y"}},
+		&engine.Node{ID: "end", Type: "keyboard.press", Params: map[string]any{"keys": "end"}},
 		&engine.Node{ID: "type", Type: "keyboard.type", Params: map[string]any{"text": text, "char_delay": charDelay}},
 	)
 	f.Edges = []engine.Edge{
 		{From: "start", Port: "next", To: "activate"}, {From: "activate", Port: "next", To: "anchor"},
-		{From: "anchor", Port: "next", To: "click"}, {From: "click", Port: "next", To: "type"},
+		{From: "anchor", Port: "next", To: "click"}, {From: "click", Port: "next", To: "end"},
+		{From: "end", Port: "next", To: "type"},
 	}
 	return f
 }
@@ -517,5 +526,59 @@ func TestAppOpenRelativeProgram(t *testing.T) {
 		if string(got) != want {
 			t.Errorf("%s: %q, want %q", file, got, want)
 		}
+	}
+}
+
+// typeRunChild is a run in a process of its own, as `deskbot run` does
+// it: it types text into the form titled title on $DISPLAY and exits.
+func typeRunChild(title, text string) int {
+	r, err := robot.Open()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 2
+	}
+	base, _ := filepath.Abs("../../../assets/formapp")
+	opts := engine.Options{BaseDir: base, ArtifactDir: os.TempDir()}
+	desktop.Use(&opts, r)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	stop := desktop.Guard(ctx, r, cancel)
+	_, err = engine.Run(ctx, typeFlow(title, text, "0s", ""), opts)
+	stop()
+	cancel(nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child run:", err)
+		return 1
+	}
+	return 0
+}
+
+// TestTwoRunsKeepCapitals runs two typing runs in a row, each in a process
+// of its own, on one X server: the first types 24 distinct non-ASCII
+// characters (more than Xvfb's 19 spare keycodes), the second capital
+// umlauts. The keycodes the first run mapped used to stay mapped, so the
+// second found no spare keycode and typed "Äpfel" as "äpfel".
+func TestTwoRunsKeepCapitals(t *testing.T) {
+	r := xserver(t)
+	// What earlier tests of this process typed is mapped still (they call
+	// TypeText, not a run): start from the server's own keymap.
+	if err := r.RestoreKeymap(); err != nil {
+		t.Fatal(err)
+	}
+	f := startForm(t, r, "Capitals Form")
+	first := "àáâãäåæçèéêëìíîïðñòóôõöø "
+	second := "Äpfel Öl Über Æble"
+	for i, text := range []string{first, second} {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "DISPLAY="+xs.display, "DESKBOT_TEST_TYPE_RUN="+f.title, "DESKBOT_TEST_TYPE_TEXT="+text)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("run %d: %v\n%s", i+1, err, out)
+		}
+	}
+	want := first + second
+	var got string
+	waitFor(3*time.Second, func() bool { got = f.read(t).Name; return got == want })
+	if got != want {
+		t.Errorf("two runs typed\n%q\ngot\n%q", want, got)
 	}
 }

@@ -33,6 +33,9 @@ var xs struct {
 }
 
 func TestMain(m *testing.M) {
+	if title := os.Getenv("DESKBOT_TEST_TYPE_RUN"); title != "" {
+		os.Exit(typeRunChild(title, os.Getenv("DESKBOT_TEST_TYPE_TEXT")))
+	}
 	code := m.Run()
 	if xs.robot != nil {
 		// Close the X connection before the server goes, or xgb panics
