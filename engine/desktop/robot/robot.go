@@ -59,6 +59,7 @@ type Robot struct {
 	held    map[string]desktop.Key // keys held through KeyToggle
 	buttons map[desktop.Button]bool
 	uni     unicodeTyper // under mu
+	pingID  uint32       // under mu: the last _NET_WM_PING sent (ping.go)
 }
 
 var _ desktop.Desktop = (*Robot)(nil)

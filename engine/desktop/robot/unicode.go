@@ -29,7 +29,9 @@ import (
 // case ("Äpfel" as "äpfel"). RestoreKeymap gives the keycodes back their
 // empty mapping; desktop runs call it when they end or stop.
 
-// unicodeSettle is how long programs get to take in new key mappings.
+// unicodeSettle is how long programs get to take in new key mappings, and
+// to read the key events sent on a keycode before it is remapped, when they
+// do not answer a _NET_WM_PING (see ping.go).
 const unicodeSettle = 120 * time.Millisecond
 
 type unicodeTyper struct {
@@ -175,7 +177,7 @@ func (r *Robot) prepare(ctx context.Context, chars []rune) (bool, error) {
 		return false, err
 	}
 	if wait := time.Until(free); wait > 0 {
-		if err := sleepCtx(ctx, wait); err != nil {
+		if _, err := r.catchUp(ctx, wait); err != nil {
 			return false, err
 		}
 	}
@@ -245,14 +247,15 @@ func (r *Robot) typeText(ctx context.Context, text string, perChar time.Duration
 			if len(odd) > 0 {
 				r.mu.Lock()
 				changed, err := r.prepare(ctx, odd)
+				if err == nil && changed {
+					_, err = r.catchUp(ctx, unicodeSettle)
+				}
 				r.mu.Unlock()
 				if err != nil {
-					return fmt.Errorf("type text: %w", err)
-				}
-				if changed {
-					if err := sleepCtx(ctx, unicodeSettle); err != nil {
+					if ctx.Err() != nil {
 						return err
 					}
+					return fmt.Errorf("type text: %w", err)
 				}
 			}
 		}
@@ -309,7 +312,7 @@ func (r *Robot) typeRune(ch rune, mapped bool) error {
 			return fmt.Errorf("type text: %w", err)
 		}
 		if changed {
-			time.Sleep(unicodeSettle)
+			r.catchUp(context.Background(), unicodeSettle)
 		}
 		code, ok = u.code[ch]
 	}
@@ -358,7 +361,7 @@ func (r *Robot) RestoreKeymap() error {
 		return nil
 	}
 	if wait := unicodeSettle - time.Since(u.last); wait > 0 {
-		time.Sleep(wait)
+		r.catchUp(context.Background(), wait)
 	}
 	empty := make([]xproto.Keysym, u.per)
 	var errs []error
