@@ -624,3 +624,47 @@ func TestAppOpenResolvesRelativeTargets(t *testing.T) {
 		}
 	}
 }
+
+// restoring is a Fake that counts RestoreKeymap calls.
+type restoring struct {
+	*desktop.Fake
+	restores int
+}
+
+func (r *restoring) RestoreKeymap() error { r.restores++; return nil }
+
+// TestTypeRestoresKeymapAtRunEnd: a run that types restores the keyboard
+// mapping once when it ends, however many texts it typed and however it
+// ends; a dry run does not touch it.
+func TestTypeRestoresKeymapAtRunEnd(t *testing.T) {
+	for _, failing := range []bool{false, true} {
+		d := &restoring{Fake: desktop.NewFake()}
+		steps := []step{
+			{"t1", "keyboard.type", map[string]any{"text": "Äpfel"}},
+			{"t2", "keyboard.type", map[string]any{"text": "Öl"}},
+			{"t3", "keyboard.type", map[string]any{"text": "日本"}},
+		}
+		if failing {
+			steps = append(steps, step{"boom", "control.fail", map[string]any{"message": "boom"}})
+		}
+		f := chain(steps...)
+		opts := engine.Options{ArtifactDir: t.TempDir()}
+		desktop.Use(&opts, d)
+		_, err := engine.Run(context.Background(), f, opts)
+		if (err != nil) != failing {
+			t.Fatalf("failing=%v: run: %v", failing, err)
+		}
+		if d.restores != 1 {
+			t.Errorf("failing=%v: RestoreKeymap called %d times, want once at the run's end", failing, d.restores)
+		}
+	}
+	d := &restoring{Fake: desktop.NewFake()}
+	opts := engine.Options{ArtifactDir: t.TempDir(), DryRun: true}
+	desktop.Use(&opts, d)
+	if _, err := engine.Run(context.Background(), chain(step{"t", "keyboard.type", map[string]any{"text": "Ä"}}), opts); err != nil {
+		t.Fatal(err)
+	}
+	if d.restores != 0 {
+		t.Errorf("a dry run restored the keymap %d times", d.restores)
+	}
+}

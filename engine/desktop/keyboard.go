@@ -48,19 +48,22 @@ func init() {
 	})
 }
 
+// keymapRuns holds the options of the runs under way that restore the
+// keyboard mapping at their end (one run-end hook per run, not per step).
+var keymapRuns sync.Map // *engine.Options -> bool
+
 func newType(p *engine.Params) (engine.Activity, error) {
 	text := p.Template("text")
 	delay := p.Duration("char_delay")
-	var runs sync.Map // *engine.Options of runs that restore the keymap at their end
 	return &act{run: func(ctx context.Context, e *env) (string, error) {
 		if !e.dry {
 			// However the run ends, the keycodes mapped for typing go back
 			// to how they were (the next run may be another process).
 			opts := e.c.Options()
-			if _, seen := runs.LoadOrStore(opts, true); !seen {
+			if _, seen := keymapRuns.LoadOrStore(opts, true); !seen {
 				d := e.d
 				e.c.OnRunEnd(func() {
-					runs.Delete(opts)
+					keymapRuns.Delete(opts)
 					if err := RestoreKeymap(d); err != nil {
 						e.c.Log("warn", fmt.Sprintf("restore the keyboard mapping: %v", err))
 					}
