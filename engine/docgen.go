@@ -15,9 +15,11 @@ func Markdown(reg *Registry) []byte {
 	b.WriteString("Fields of kind *text*, *multiline*, *path*, *list* and *duration* take `{{ expression }}` templates; ")
 	b.WriteString("fields of kind *expr* and *map* hold expressions ([expr-lang](https://expr-lang.org) syntax). ")
 	b.WriteString("Every node also has the `error` port, a timeout and a retry setting.\n\n")
+	b.WriteString("- [Built-in variables](#built-in-variables)\n")
 	for _, cat := range reg.Categories() {
 		fmt.Fprintf(&b, "- [%s](#%s)\n", cat, anchor(cat))
 	}
+	writeBuiltinVars(&b, reg)
 	for _, cat := range reg.Categories() {
 		fmt.Fprintf(&b, "\n## %s\n", cat)
 		for _, s := range reg.Specs() {

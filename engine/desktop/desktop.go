@@ -63,7 +63,7 @@ type Desktop interface {
 	ClipboardSet(text string) error
 	// Capture grabs a rectangle of the screen (screen coordinates); an
 	// empty rectangle means the whole screen. The result's bounds start
-	// at 0,0.
+	// at 0,0 and every pixel is opaque (alpha 255).
 	Capture(r image.Rectangle) (*image.RGBA, error)
 	// Windows lists the top-level windows the window manager knows.
 	Windows() ([]Window, error)
@@ -81,6 +81,30 @@ type Desktop interface {
 	Open(ctx context.Context, target string, args []string) (pid int, err error)
 	// ReleaseAll releases every key and mouse button that is held down.
 	ReleaseAll() error
+}
+
+// KeymapRestorer is implemented by desktops that change the keyboard
+// mapping to type (package robot maps Unicode characters onto spare X
+// keycodes). RestoreKeymap puts the mapping back as it was; runs call it
+// when they end or stop, so that the next run, in this process or another,
+// finds the spare keycodes free.
+type KeymapRestorer interface {
+	RestoreKeymap() error
+}
+
+// RestoreKeymap calls d's RestoreKeymap when it has one (and, for a
+// LazyDesktop, when it is connected).
+func RestoreKeymap(d Desktop) error {
+	if !connected(d) {
+		return nil
+	}
+	if l, ok := d.(*LazyDesktop); ok {
+		d = l.d
+	}
+	if kr, ok := d.(KeymapRestorer); ok {
+		return kr.RestoreKeymap()
+	}
+	return nil
 }
 
 // Key is a key with modifiers, as in "ctrl+shift+s".

@@ -582,3 +582,89 @@ func TestWaits(t *testing.T) {
 		t.Errorf("never: %+v", r.finished("never"))
 	}
 }
+
+// TestAppOpenResolvesRelativeTargets: app.open resolves a relative target
+// against the flow's folder, as the file activities do, when it has a path
+// separator or names a file there; a bare program name on PATH, an absolute
+// path and a URL are left alone.
+func TestAppOpenResolvesRelativeTargets(t *testing.T) {
+	base := t.TempDir()
+	for _, p := range []string{"letter.txt", "docs/report.pdf", "tools/run.sh"} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(base, p)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(base, p), []byte("x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	home, _ := os.UserHomeDir()
+	cases := []struct{ target, want string }{
+		{"docs/report.pdf", filepath.Join(base, "docs", "report.pdf")},
+		{"letter.txt", filepath.Join(base, "letter.txt")},
+		{"./tools/run.sh", filepath.Join(base, "tools", "run.sh")},
+		{"missing/thing.pdf", filepath.Join(base, "missing", "thing.pdf")},
+		{"sh", "sh"},
+		{"no-such-program-here", "no-such-program-here"},
+		{"/bin/true", "/bin/true"},
+		{"https://example.com/a/b", "https://example.com/a/b"},
+		{"~/x.pdf", filepath.Join(home, "x.pdf")},
+	}
+	for _, c := range cases {
+		fake := desktop.NewFake()
+		var got string
+		fake.OnOpen = func(target string, args []string) { got = target }
+		f := chain(step{"open", "app.open", map[string]any{"target": c.target}})
+		r := runFlow(t, f, fake, func(o *engine.Options) { o.BaseDir = base })
+		if r.err != nil {
+			t.Errorf("%s: run: %v", c.target, r.err)
+			continue
+		}
+		if got != c.want {
+			t.Errorf("app.open %q opened %q, want %q", c.target, got, c.want)
+		}
+	}
+}
+
+// restoring is a Fake that counts RestoreKeymap calls.
+type restoring struct {
+	*desktop.Fake
+	restores int
+}
+
+func (r *restoring) RestoreKeymap() error { r.restores++; return nil }
+
+// TestTypeRestoresKeymapAtRunEnd: a run that types restores the keyboard
+// mapping once when it ends, however many texts it typed and however it
+// ends; a dry run does not touch it.
+func TestTypeRestoresKeymapAtRunEnd(t *testing.T) {
+	for _, failing := range []bool{false, true} {
+		d := &restoring{Fake: desktop.NewFake()}
+		steps := []step{
+			{"t1", "keyboard.type", map[string]any{"text": "Äpfel"}},
+			{"t2", "keyboard.type", map[string]any{"text": "Öl"}},
+			{"t3", "keyboard.type", map[string]any{"text": "日本"}},
+		}
+		if failing {
+			steps = append(steps, step{"boom", "control.fail", map[string]any{"message": "boom"}})
+		}
+		f := chain(steps...)
+		opts := engine.Options{ArtifactDir: t.TempDir()}
+		desktop.Use(&opts, d)
+		_, err := engine.Run(context.Background(), f, opts)
+		if (err != nil) != failing {
+			t.Fatalf("failing=%v: run: %v", failing, err)
+		}
+		if d.restores != 1 {
+			t.Errorf("failing=%v: RestoreKeymap called %d times, want once at the run's end", failing, d.restores)
+		}
+	}
+	d := &restoring{Fake: desktop.NewFake()}
+	opts := engine.Options{ArtifactDir: t.TempDir(), DryRun: true}
+	desktop.Use(&opts, d)
+	if _, err := engine.Run(context.Background(), chain(step{"t", "keyboard.type", map[string]any{"text": "Ä"}}), opts); err != nil {
+		t.Fatal(err)
+	}
+	if d.restores != 0 {
+		t.Errorf("a dry run restored the keymap %d times", d.restores)
+	}
+}

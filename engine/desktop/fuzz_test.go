@@ -1,6 +1,7 @@
 package desktop_test
 
 import (
+	"path/filepath"
 	"testing"
 
 	"deskbot/engine/desktop"
@@ -40,6 +41,23 @@ func FuzzParseRegion(f *testing.F) {
 		}
 		if r.Min.X < 0 || r.Min.Y < 0 || r.Dx() <= 0 || r.Dy() <= 0 {
 			t.Fatalf("%q -> %v", s, r)
+		}
+	})
+}
+
+// FuzzResolveTarget: app.open's target resolution never panics and gives
+// either the target itself (a URL, an absolute path, a bare program name)
+// or an absolute path.
+func FuzzResolveTarget(f *testing.F) {
+	for _, s := range []string{"gedit", "docs/report.pdf", "./run.sh", "~/x.pdf", "https://example.com/a", "mailto:a@b.c",
+		"file:///tmp/x", "/bin/true", "c:\\x", "..", "a b/c", "%zz", "http://[::1", ""} {
+		f.Add(s)
+	}
+	base := f.TempDir()
+	f.Fuzz(func(t *testing.T, s string) {
+		got := desktop.ResolveTarget(base, s)
+		if got != s && !filepath.IsAbs(got) {
+			t.Fatalf("ResolveTarget(%q) = %q: neither the target nor an absolute path", s, got)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package desktop
 import (
 	"context"
 	"fmt"
+	"sync"
 	"unicode/utf8"
 
 	"deskbot/engine"
@@ -47,10 +48,28 @@ func init() {
 	})
 }
 
+// keymapRuns holds the options of the runs under way that restore the
+// keyboard mapping at their end (one run-end hook per run, not per step).
+var keymapRuns sync.Map // *engine.Options -> bool
+
 func newType(p *engine.Params) (engine.Activity, error) {
 	text := p.Template("text")
 	delay := p.Duration("char_delay")
 	return &act{run: func(ctx context.Context, e *env) (string, error) {
+		if !e.dry {
+			// However the run ends, the keycodes mapped for typing go back
+			// to how they were (the next run may be another process).
+			opts := e.c.Options()
+			if _, seen := keymapRuns.LoadOrStore(opts, true); !seen {
+				d := e.d
+				e.c.OnRunEnd(func() {
+					keymapRuns.Delete(opts)
+					if err := RestoreKeymap(d); err != nil {
+						e.c.Log("warn", fmt.Sprintf("restore the keyboard mapping: %v", err))
+					}
+				})
+			}
+		}
 		s, err := e.c.Text(text)
 		if err != nil {
 			return "", fmt.Errorf("text: %w", err)

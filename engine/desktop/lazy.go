@@ -22,6 +22,7 @@ type LazyDesktop struct {
 
 var _ Desktop = (*LazyDesktop)(nil)
 var _ HotkeyWatcher = (*LazyDesktop)(nil)
+var _ KeymapRestorer = (*LazyDesktop)(nil)
 
 // Lazy returns a desktop that calls open on first use (robot.New, say).
 func Lazy(open func() (Desktop, error)) *LazyDesktop { return &LazyDesktop{open: open} }
@@ -224,4 +225,13 @@ func (l *LazyDesktop) WatchHotkey(combo string, fn func()) (func(), error) {
 		return nil, errNoHotkeys
 	}
 	return hw.WatchHotkey(combo, fn)
+}
+
+// RestoreKeymap implements KeymapRestorer; it does nothing before the first
+// use.
+func (l *LazyDesktop) RestoreKeymap() error {
+	if !l.Connected() {
+		return nil
+	}
+	return RestoreKeymap(l.d)
 }

@@ -83,7 +83,8 @@ var (
 // engine.ErrStoppedByUser) and every held key and button is released.
 // Desktop activities also check the corner before each action and cancel
 // through the same function. Call stop when the run has ended; it releases
-// held keys and buttons too.
+// held keys and buttons too, and restores the keyboard mapping
+// (RestoreKeymap).
 func Guard(ctx context.Context, d Desktop, cancel context.CancelCauseFunc) (stop func()) {
 	stop, _ = GuardWith(ctx, d, cancel, GuardOptions{})
 	return stop
@@ -165,6 +166,7 @@ func GuardWith(ctx context.Context, d Desktop, cancel context.CancelCauseFunc, o
 			}
 			guardsMu.Unlock()
 			d.ReleaseAll()
+			RestoreKeymap(d)
 		})
 	}, err
 }

@@ -3,6 +3,11 @@ package desktop
 import (
 	"context"
 	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"deskbot/engine"
@@ -13,10 +18,11 @@ func init() {
 		Type: "app.open", Title: "Open application", Category: "Apps", SideEffects: true,
 		Summary: "Starts a program, or opens a file or URL with its default application, and optionally waits for its window.",
 		Doc: "A target that is a URL (https://...) or an existing file that is not a program opens with xdg-open; " +
-			"anything else is started as a program with the arguments. With a window title the step waits until such a " +
-			"window shows (and fails after the timeout).",
+			"anything else is started as a program with the arguments. A relative target resolves against the flow's folder " +
+			"when it has a path separator (`docs/report.pdf`, `./run.sh`) or names a file there; a bare name found on PATH " +
+			"(`gedit`) is that program. With a window title the step waits until such a window shows (and fails after the timeout).",
 		Fields: []engine.Field{
-			{Name: "target", Title: "Program, file or URL", Kind: engine.KindText, Required: true, Help: "e.g. gedit, ~/report.pdf, https://example.com"},
+			{Name: "target", Title: "Program, file or URL", Kind: engine.KindText, Required: true, Help: "e.g. gedit, docs/report.pdf (in the flow's folder), ~/report.pdf, https://example.com"},
 			{Name: "args", Title: "Arguments", Kind: engine.KindList, Help: "For programs only."},
 			{Name: "wait_window", Title: "Wait for window titled", Kind: engine.KindText, Help: "Empty: do not wait."},
 			fMatch, fTimeout("15s"),
@@ -78,6 +84,7 @@ func newOpen(p *engine.Params) (engine.Activity, error) {
 		if t == "" {
 			return "", fmt.Errorf("target: empty")
 		}
+		t = resolveTarget(e.c.BaseDir(), t)
 		var as []string
 		for i, a := range args {
 			s, err := e.c.Text(a)
@@ -280,4 +287,47 @@ func newWindowAction(p *engine.Params, verb string, do func(Desktop, uint32) err
 		e.c.Output("window", w.Title)
 		return "", e.do(ctx, func() error { return do(e.d, w.ID) })
 	}}, p.Err()
+}
+
+// resolveTarget makes app.open's target absolute the way the file
+// activities resolve paths (engine.Resolve), while a bare program name
+// still goes to PATH:
+//   - URLs and absolute paths stay as they are; "~/" is the home folder;
+//   - a target with a path separator ("docs/report.pdf", "./run.sh") is
+//     relative to the flow's folder;
+//   - a bare name is a program on PATH when there is one ("gedit"), else a
+//     file in the flow's folder when it exists there ("letter.txt"), else
+//     left as is (Open then says there is no such program or file).
+func resolveTarget(base, t string) string {
+	if isURL(t) || filepath.IsAbs(t) {
+		return t
+	}
+	if rest, ok := strings.CutPrefix(t, "~"+string(filepath.Separator)); ok || strings.HasPrefix(t, "~/") {
+		if !ok {
+			rest = t[2:]
+		}
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, rest)
+		}
+		return t
+	}
+	if strings.ContainsRune(t, '/') || strings.ContainsRune(t, filepath.Separator) {
+		return engine.Resolve(base, t)
+	}
+	if _, err := exec.LookPath(t); err == nil {
+		return t
+	}
+	if p := engine.Resolve(base, t); p != t {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return t
+}
+
+// isURL reports whether target is a URL (a scheme of two letters or more,
+// so that a Windows drive letter is not one).
+func isURL(target string) bool {
+	u, err := url.Parse(target)
+	return err == nil && len(u.Scheme) > 1 && (u.Host != "" || u.Opaque != "" || u.Scheme == "file")
 }

@@ -5,8 +5,12 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
+	"image"
+	"image/draw"
 	"image/png"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,6 +19,7 @@ import (
 	"deskbot/engine"
 	_ "deskbot/engine/activities"
 	"deskbot/engine/desktop"
+	"deskbot/engine/desktop/robot"
 )
 
 func parseFlow(t *testing.T, src string) *engine.Flow {
@@ -35,10 +40,14 @@ func formDir(t *testing.T) string {
 }
 
 // typingFlow activates the form titled title, clicks into its name field
-// (found by its picture anchor, searched in region; "" is the screen) and
-// types text with a pause of charDelay after each character.
+// (found by its picture anchor, searched in region; "" is the screen),
+// goes to the end of the field and types text with a pause of charDelay after each character.
 func typingFlow(t *testing.T, title, text, charDelay, region string) *engine.Flow {
 	t.Helper()
+	return typeFlow(title, text, charDelay, region)
+}
+
+func typeFlow(title, text, charDelay, region string) *engine.Flow {
 	anchor := map[string]any{"image": "name-anchor.png", "output": "anchor"}
 	if region != "" {
 		anchor["region"] = region
@@ -48,11 +57,13 @@ func typingFlow(t *testing.T, title, text, charDelay, region string) *engine.Flo
 		&engine.Node{ID: "activate", Type: "window.activate", Params: map[string]any{"title": title, "match": "exact"}},
 		&engine.Node{ID: "anchor", Type: "screen.find_image", Params: anchor},
 		&engine.Node{ID: "click", Type: "mouse.click", Params: map[string]any{"x": "anchor.x + 120", "y": "anchor.y"}},
+		&engine.Node{ID: "end", Type: "keyboard.press", Params: map[string]any{"keys": "end"}},
 		&engine.Node{ID: "type", Type: "keyboard.type", Params: map[string]any{"text": text, "char_delay": charDelay}},
 	)
 	f.Edges = []engine.Edge{
 		{From: "start", Port: "next", To: "activate"}, {From: "activate", Port: "next", To: "anchor"},
-		{From: "anchor", Port: "next", To: "click"}, {From: "click", Port: "next", To: "type"},
+		{From: "anchor", Port: "next", To: "click"}, {From: "click", Port: "next", To: "end"},
+		{From: "end", Port: "next", To: "type"},
 	}
 	return f
 }
@@ -373,5 +384,201 @@ func TestFailedStepLeavesScreenshot(t *testing.T) {
 	cfg, err := png.DecodeConfig(f)
 	if err != nil || cfg.Width != 1280 || cfg.Height != 800 {
 		t.Errorf("failure screenshot: %+v %v", cfg, err)
+	}
+	opaque(t, "failure screenshot", shot)
+}
+
+// opaque fails the test unless every pixel of the PNG at path has alpha 255
+// (X's padding byte once became alpha: screenshots were mostly transparent).
+func opaque(t *testing.T, what, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatalf("%s %q: %v", what, path, err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("%s %q: %v", what, path, err)
+	}
+	b := img.Bounds()
+	n := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			if _, _, _, a := img.At(x, y).RGBA(); a != 0xffff {
+				n++
+			}
+		}
+	}
+	if n > 0 {
+		t.Errorf("%s: %d of %d pixels are not opaque", what, n, b.Dx()*b.Dy())
+	}
+	return img
+}
+
+// TestScreenshotTemplateFoundWhereCut takes a screenshot with
+// screen.screenshot, checks that it is opaque, cuts a template out of it
+// around the form's name field, and looks for that template with
+// screen.find_image at tolerance 0: it must be found exactly where it was
+// cut.
+func TestScreenshotTemplateFoundWhereCut(t *testing.T) {
+	r := xserver(t)
+	f := startForm(t, r, "Opaque Form")
+	if err := r.ActivateWindow(f.win.ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	dir := t.TempDir()
+	shotFlow := parseFlow(t, `{
+  "format": "deskbot.flow", "version": 1, "name": "shoot", "settings": {"action_delay": "0s"}, "variables": [],
+  "nodes": [
+    {"id": "start", "type": "control.start", "position": {"x": 0, "y": 0}},
+    {"id": "shot", "type": "screen.screenshot", "position": {"x": 0, "y": 0}, "params": {"output": "shot"}}
+  ],
+  "edges": [{"from": "start", "port": "next", "to": "shot"}]
+}`)
+	res, err := runGuarded(t, r, shotFlow, dir)
+	if err != nil {
+		t.Fatalf("screenshot run: %v", err)
+	}
+	shot := opaque(t, "screen.screenshot", res.Vars["shot"].(string))
+	// The template: the name anchor of the form and the field beside it,
+	// located with the asset picture, cut from Deskbot's own screenshot.
+	b, err := os.ReadFile("../../../assets/formapp/name-anchor.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := desktop.FindImage(shot, anchor, 0.05)
+	if !ok {
+		t.Fatal("the name anchor is not in the screenshot")
+	}
+	cut := image.Rect(m.Rect.Min.X-4, m.Rect.Min.Y-4, m.Rect.Min.X+150, m.Rect.Max.Y+4).Intersect(shot.Bounds())
+	tmpl := image.NewRGBA(image.Rect(0, 0, cut.Dx(), cut.Dy()))
+	draw.Draw(tmpl, tmpl.Bounds(), shot, cut.Min, draw.Src)
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, tmpl); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "cut.png"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	findFlow := parseFlow(t, `{
+  "format": "deskbot.flow", "version": 1, "name": "find the cut", "settings": {"action_delay": "0s"}, "variables": [],
+  "nodes": [
+    {"id": "start", "type": "control.start", "position": {"x": 0, "y": 0}},
+    {"id": "find", "type": "screen.find_image", "position": {"x": 0, "y": 0}, "params": {"image": "cut.png", "tolerance": 0, "timeout": "2s", "output": "found"}}
+  ],
+  "edges": [{"from": "start", "port": "next", "to": "find"}]
+}`)
+	res, err = runGuarded(t, r, findFlow, dir)
+	if err != nil {
+		t.Fatalf("find run: %v", err)
+	}
+	found, _ := res.Vars["found"].(map[string]any)
+	if found["left"] != cut.Min.X || found["top"] != cut.Min.Y || found["width"] != cut.Dx() || found["height"] != cut.Dy() {
+		t.Errorf("template cut at %v found at %v", cut, found)
+	}
+	// A capture through the Desktop is opaque too (what image search sees).
+	img, err := r.Capture(image.Rectangle{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 3; i < len(img.Pix); i += 4 {
+		if img.Pix[i] != 255 {
+			t.Fatalf("Capture: pixel %d has alpha %d", i/4, img.Pix[i])
+		}
+	}
+}
+
+// TestAppOpenRelativeProgram starts a program given relative to the flow's
+// folder (tools/mark.sh), from a test whose working folder is elsewhere,
+// and a bare program name from PATH (sh).
+func TestAppOpenRelativeProgram(t *testing.T) {
+	r := xserver(t)
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "tools"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mark := filepath.Join(dir, "marked")
+	script := "#!/bin/sh\necho \"$1\" > '" + mark + "'\n"
+	if err := os.WriteFile(filepath.Join(dir, "tools", "mark.sh"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	flow := parseFlow(t, `{
+  "format": "deskbot.flow", "version": 1, "name": "open relative", "settings": {"action_delay": "0s"}, "variables": [],
+  "nodes": [
+    {"id": "start", "type": "control.start", "position": {"x": 0, "y": 0}},
+    {"id": "open", "type": "app.open", "position": {"x": 0, "y": 0}, "params": {"target": "tools/mark.sh", "args": ["relative ok"]}},
+    {"id": "bare", "type": "app.open", "position": {"x": 0, "y": 0}, "params": {"target": "sh", "args": ["-c", "echo bare ok > '`+mark+`.bare'"]}}
+  ],
+  "edges": [{"from": "start", "port": "next", "to": "open"}, {"from": "open", "port": "next", "to": "bare"}]
+}`)
+	if _, err := runGuarded(t, r, flow, dir); err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	for file, want := range map[string]string{mark: "relative ok\n", mark + ".bare": "bare ok\n"} {
+		var got []byte
+		waitFor(5*time.Second, func() bool { got, _ = os.ReadFile(file); return string(got) == want })
+		if string(got) != want {
+			t.Errorf("%s: %q, want %q", file, got, want)
+		}
+	}
+}
+
+// typeRunChild is a run in a process of its own, as `deskbot run` does
+// it: it types text into the form titled title on $DISPLAY and exits.
+func typeRunChild(title, text string) int {
+	r, err := robot.Open()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child:", err)
+		return 2
+	}
+	base, _ := filepath.Abs("../../../assets/formapp")
+	opts := engine.Options{BaseDir: base, ArtifactDir: os.TempDir()}
+	desktop.Use(&opts, r)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	stop := desktop.Guard(ctx, r, cancel)
+	_, err = engine.Run(ctx, typeFlow(title, text, "0s", ""), opts)
+	stop()
+	cancel(nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "child run:", err)
+		return 1
+	}
+	return 0
+}
+
+// TestTwoRunsKeepCapitals runs two typing runs in a row, each in a process
+// of its own, on one X server: the first types 24 distinct non-ASCII
+// characters (more than Xvfb's 19 spare keycodes), the second capital
+// umlauts. The keycodes the first run mapped used to stay mapped, so the
+// second found no spare keycode and typed "Äpfel" as "äpfel".
+func TestTwoRunsKeepCapitals(t *testing.T) {
+	r := xserver(t)
+	// What earlier tests of this process typed is mapped still (they call
+	// TypeText, not a run): start from the server's own keymap.
+	if err := r.RestoreKeymap(); err != nil {
+		t.Fatal(err)
+	}
+	f := startForm(t, r, "Capitals Form")
+	first := "àáâãäåæçèéêëìíîïðñòóôõöø "
+	second := "Äpfel Öl Über Æble"
+	for i, text := range []string{first, second} {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "DISPLAY="+xs.display, "DESKBOT_TEST_TYPE_RUN="+f.title, "DESKBOT_TEST_TYPE_TEXT="+text)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("run %d: %v\n%s", i+1, err, out)
+		}
+	}
+	want := first + second
+	var got string
+	waitFor(3*time.Second, func() bool { got = f.read(t).Name; return got == want })
+	if got != want {
+		t.Errorf("two runs typed\n%q\ngot\n%q", want, got)
 	}
 }

@@ -59,6 +59,7 @@ type Robot struct {
 	held    map[string]desktop.Key // keys held through KeyToggle
 	buttons map[desktop.Button]bool
 	uni     unicodeTyper // under mu
+	pingID  uint32       // under mu: the last _NET_WM_PING sent (ping.go)
 }
 
 var _ desktop.Desktop = (*Robot)(nil)
@@ -317,7 +318,8 @@ func (r *Robot) ClipboardSet(text string) error {
 	return nil
 }
 
-// Capture implements desktop.Desktop with robotgo.CaptureImg.
+// Capture implements desktop.Desktop with robotgo.CaptureImg; every pixel
+// of the result is opaque.
 func (r *Robot) Capture(rect image.Rectangle) (*image.RGBA, error) {
 	w, h, _ := r.ScreenSize()
 	full := image.Rect(0, 0, w, h)
@@ -333,13 +335,29 @@ func (r *Robot) Capture(rect image.Rectangle) (*image.RGBA, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capture %v: %w", rect, err)
 	}
-	if rgba, ok := img.(*image.RGBA); ok && rgba.Rect.Min == (image.Point{}) {
-		return rgba, nil
+	out, ok := img.(*image.RGBA)
+	if !ok || out.Rect.Min != (image.Point{}) {
+		b := img.Bounds()
+		out = image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+		draw.Draw(out, out.Bounds(), img, b.Min, draw.Src)
 	}
-	b := img.Bounds()
-	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
-	draw.Draw(out, out.Bounds(), img, b.Min, draw.Src)
+	setOpaque(out)
 	return out, nil
+}
+
+// setOpaque sets every pixel's alpha to 255. robotgo copies the X image's
+// 32-bit pixels as they are, so X's padding byte (mostly 0) became alpha:
+// screenshots were mostly transparent, and image search ignored the
+// transparent pixels of a template cut from one. A screen has no
+// transparency.
+func setOpaque(img *image.RGBA) {
+	w := img.Rect.Dx() * 4
+	for y := 0; y < img.Rect.Dy(); y++ {
+		row := img.Pix[y*img.Stride : y*img.Stride+w]
+		for i := 3; i < len(row); i += 4 {
+			row[i] = 255
+		}
+	}
 }
 
 // wmCheck fails when no EWMH window manager runs.

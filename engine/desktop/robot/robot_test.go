@@ -16,7 +16,7 @@ import (
 	"deskbot/engine/desktop/robot"
 )
 
-func clickNameField(t *testing.T, r interface {
+func clickNameField(t testing.TB, r interface {
 	Capture(image.Rectangle) (*image.RGBA, error)
 	MoveMouse(int, int, bool) error
 	Click(desktop.Button, bool) error
@@ -174,4 +174,89 @@ func TestMinimizeAndRestoreWindow(t *testing.T) {
 	if !waitFor(5*time.Second, func() bool { a, err := r.ActiveWindow(); return err == nil && a.ID == f.win.ID }) {
 		t.Error("the restored window does not have the focus")
 	}
+}
+
+// cjk is n distinct CJK ideographs from U+4E00.
+func cjk(n int) string {
+	r := make([]rune, n)
+	for i := range r {
+		r[i] = rune(0x4e00 + i)
+	}
+	return string(r)
+}
+
+// TestTypeTextManyCJK types 300 distinct CJK characters, far more than
+// there are spare keycodes: each must arrive as itself.
+func TestTypeTextManyCJK(t *testing.T) {
+	r := xserver(t)
+	f := startForm(t, r, "CJK Form")
+	if err := r.ActivateWindow(f.win.ID); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	clickNameField(t, r, f)
+	want := cjk(300)
+	if err := r.TypeText(context.Background(), want, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RestoreKeymap(); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	waitFor(5*time.Second, func() bool { got = f.read(t).Name; return got == want })
+	if got != want {
+		t.Errorf("typed\n%q\ngot\n%q", want, got)
+	}
+}
+
+// BenchmarkTypeText types 300 ASCII characters and 300 distinct CJK
+// characters into the form in each round, the keymap restored after each
+// text as at the end of a run, and reports the time per character of both
+// and their ratio (the same run is the baseline).
+func BenchmarkTypeText(b *testing.B) {
+	r := xserver(b)
+	f := startForm(b, r, "Bench Form")
+	if err := r.ActivateWindow(f.win.ID); err != nil {
+		b.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	clickNameField(b, r, f)
+	ascii := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 7)[:300]
+	han := cjk(300)
+	selectAll, _ := desktop.ParseKey("ctrl+a")
+	del, _ := desktop.ParseKey("backspace")
+	clearField := func() {
+		r.KeyTap(selectAll)
+		r.KeyTap(del)
+		waitFor(5*time.Second, func() bool { return f.read(b).Name == "" })
+	}
+	typeOne := func(text string) time.Duration {
+		clearField()
+		start := time.Now()
+		if err := r.TypeText(context.Background(), text, 0); err != nil {
+			b.Fatal(err)
+		}
+		if err := r.RestoreKeymap(); err != nil {
+			b.Fatal(err)
+		}
+		d := time.Since(start)
+		var got string
+		waitFor(10*time.Second, func() bool { got = f.read(b).Name; return got == text })
+		if got != text {
+			b.Fatalf("typed %q, got %q", text, got)
+		}
+		return d
+	}
+	var da, dc time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		da += typeOne(ascii)
+		dc += typeOne(han)
+	}
+	b.StopTimer()
+	perA := float64(da.Nanoseconds()) / float64(b.N*300)
+	perC := float64(dc.Nanoseconds()) / float64(b.N*300)
+	b.ReportMetric(perA, "ascii-ns/char")
+	b.ReportMetric(perC, "cjk-ns/char")
+	b.ReportMetric(perC/perA, "cjk/ascii")
 }

@@ -33,6 +33,9 @@ var xs struct {
 }
 
 func TestMain(m *testing.M) {
+	if title := os.Getenv("DESKBOT_TEST_TYPE_RUN"); title != "" {
+		os.Exit(typeRunChild(title, os.Getenv("DESKBOT_TEST_TYPE_TEXT")))
+	}
 	code := m.Run()
 	if xs.robot != nil {
 		// Close the X connection before the server goes, or xgb panics
@@ -56,7 +59,7 @@ var xOptions = xvfbtest.Options{Screen: "1280x800x24", WM: true, Tools: []string
 // xserver starts (once) Xvfb on a free display, jwm, and builds the form
 // program. Missing tools fail the test with a hint, except in -short mode,
 // where the test is skipped.
-func xserver(t *testing.T) *robot.Robot {
+func xserver(t testing.TB) *robot.Robot {
 	t.Helper()
 	missing := xvfbtest.Missing(xOptions)
 	if len(missing) > 0 {
@@ -119,7 +122,7 @@ type form struct {
 	win   desktop.Window
 }
 
-func (f *form) read(t *testing.T) formState {
+func (f *form) read(t testing.TB) formState {
 	t.Helper()
 	var s formState
 	b, err := os.ReadFile(f.state)
@@ -133,7 +136,7 @@ func (f *form) read(t *testing.T) formState {
 }
 
 // startForm starts the form program with a title and waits for its window.
-func startForm(t *testing.T, r *robot.Robot, title string) *form {
+func startForm(t testing.TB, r *robot.Robot, title string) *form {
 	t.Helper()
 	f := &form{title: title, state: filepath.Join(t.TempDir(), "state.json")}
 	f.cmd = exec.Command(xs.formapp, "-state", f.state, "-title", title)

@@ -1,0 +1,4 @@
+package desktop
+
+// ResolveTarget is resolveTarget, for the fuzz test.
+var ResolveTarget = resolveTarget
