@@ -245,6 +245,7 @@ func newWait(p *Params) (Activity, error) {
 		if err != nil {
 			return "", err
 		}
+		c.Waiting(fmt.Sprintf("the end of its %s pause", d))
 		return "", Sleep(ctx, d)
 	}), nil
 }

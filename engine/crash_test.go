@@ -1,0 +1,79 @@
+package engine_test
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"deskbot/engine"
+)
+
+var stubbornDone atomic.Int32
+
+func init() {
+	// test.stubborn ignores its context: it keeps writing to the run for
+	// 300ms, like an activity stuck in a call that does not take a context.
+	engine.Register(engine.Spec{
+		Type: "test.stubborn", Title: "Stubborn (tests only)", Category: "Test",
+		New: func(p *engine.Params) (engine.Activity, error) {
+			return engine.ActivityFunc(func(ctx context.Context, c *engine.Call) (string, error) {
+				c.Waiting("the stubborn thing to finish")
+				deadline := time.Now().Add(300 * time.Millisecond)
+				for i := 0; time.Now().Before(deadline); i++ {
+					c.Set("x", float64(i))
+					c.Set("y"+string(rune('a'+i%26)), float64(i))
+					_ = c.Vars()["x"]
+					c.Log("info", "still here")
+					c.Output("i", i)
+					c.SetState(i)
+					_ = c.State()
+					c.OnRunEnd(func() {})
+				}
+				stubbornDone.Add(1)
+				return "", nil
+			}), nil
+		},
+	})
+}
+
+// A node timeout while its activity keeps running: the activity must never
+// touch the run afterwards (this crashed with "concurrent map writes").
+func TestTimedOutActivityIsDetached(t *testing.T) {
+	f := mustParse(t, `{"format":"deskbot.flow","version":1,"name":"detach",
+ "variables":[{"name":"n","type":"number","default":0}],
+ "nodes":[{"id":"start","type":"control.start"},
+  {"id":"stuck","type":"test.stubborn","label":"Stuck thing","timeout":"20ms"},
+  {"id":"loop","type":"control.while","params":{"condition":"n < 3000","max_iterations":1000000}},
+  {"id":"inc","type":"control.set_variable","params":{"variable":"n","value":"n + 1"}},
+  {"id":"z","type":"control.set_variable","params":{"variable":"z","value":"n"}},
+  {"id":"end","type":"control.end"}],
+ "edges":[{"from":"start","port":"next","to":"stuck"},{"from":"stuck","port":"error","to":"loop"},
+  {"from":"loop","port":"loop","to":"inc"},{"from":"inc","port":"next","to":"z"},{"from":"z","port":"next","to":"loop"},
+  {"from":"loop","port":"done","to":"end"}]}`)
+	before := stubbornDone.Load()
+	var rec engine.Recorder
+	res, err := engine.Run(context.Background(), f, engine.Options{Observer: &rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := res.Vars["x"]
+	for stubbornDone.Load() == before {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if res.Vars["x"] != x {
+		t.Errorf("the timed-out activity went on writing x into the run: %v, then %v", x, res.Vars["x"])
+	}
+	for _, e := range rec.Events() {
+		if e.Kind == engine.EventLog && e.Seq > 2 && e.Message == "still here" {
+			t.Fatalf("the timed-out activity logged into step %d", e.Seq)
+		}
+	}
+	msg, _ := res.Vars["last_error"].(string)
+	for _, want := range []string{"timed out after 20ms", "Stuck thing", "stuck", "the stubborn thing to finish"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("timeout message %q does not contain %q", msg, want)
+		}
+	}
+}
