@@ -77,3 +77,28 @@ func TestTimedOutActivityIsDetached(t *testing.T) {
 		}
 	}
 }
+
+// process.run under a short node timeout wrote its stdout, stderr and exit
+// code into the run after the timeout: "fatal error: concurrent map writes".
+func TestProcessRunNodeTimeout(t *testing.T) {
+	f := mustParse(t, `{"format":"deskbot.flow","version":1,"name":"proc",
+ "variables":[{"name":"n","type":"number","default":0}],
+ "nodes":[{"id":"start","type":"control.start"},
+  {"id":"p","type":"process.run","label":"Slow program","timeout":"30ms","params":{"program":"sleep","args":["0.5"]}},
+  {"id":"loop","type":"control.while","params":{"condition":"n < 3000","max_iterations":1000000}},
+  {"id":"inc","type":"control.set_variable","params":{"variable":"n","value":"n + 1"}},
+  {"id":"end","type":"control.end"}],
+ "edges":[{"from":"start","port":"next","to":"p"},{"from":"p","port":"error","to":"loop"},
+  {"from":"loop","port":"loop","to":"inc"},{"from":"inc","port":"next","to":"loop"},{"from":"loop","port":"done","to":"end"}]}`)
+	res, err := engine.Run(context.Background(), f, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := res.Vars["stdout"]; ok {
+		t.Errorf("the timed-out process.run wrote stdout into the run")
+	}
+	msg, _ := res.Vars["last_error"].(string)
+	if !strings.Contains(msg, `"Slow program" (p)`) || !strings.Contains(msg, "the program sleep 0.5 to exit") {
+		t.Errorf("timeout message: %q", msg)
+	}
+}
