@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -99,7 +100,10 @@ func init() {
 		Type: "control.call_flow", Title: "Call flow", Category: "Control",
 		Summary: "Runs another flow file with inputs and takes back its outputs.",
 		Doc: "inputs maps the called flow's input variables to expressions evaluated here. outputs maps " +
-			"variables here to expressions evaluated over the called flow's variables when it ends.",
+			"variables here to expressions evaluated over the called flow's variables when it ends. " +
+			"The called flow is read when the call happens (once per run while the file is unchanged), so a flow " +
+			"may call itself: recursion with a stop condition works. Calls nest at most 100 deep (MaxCallDepth); " +
+			"deeper, the run fails with an error that shows the chain of calls.",
 		Fields: []Field{
 			{Name: "flow", Title: "Flow file", Kind: KindString, Required: true, Help: "Path relative to this flow's folder."},
 			{Name: "inputs", Title: "Inputs", Kind: KindMap, Help: "called variable: expression here"},
@@ -304,38 +308,47 @@ func newFail(p *Params) (Activity, error) {
 
 type callFlow struct {
 	path    string
-	flow    *Flow
-	prep    *Prepared
 	inputs  []NamedExpr
 	outputs []NamedExpr
 }
 
+// newCallFlow compiles a call. A run loads the called flow when the call
+// happens (see callFlow.Run); lint reads it now, once per lint, to check
+// the inputs and outputs against it and the called flow itself.
 func newCallFlow(p *Params) (Activity, error) {
 	a := &callFlow{path: Resolve(p.BaseDir(), p.String("flow"))}
 	a.inputs = p.Map("inputs")
-	if a.path == "" {
-		return a, nil
-	}
-	f, err := LoadFile(a.path)
-	if err != nil {
-		p.Fail("flow", "%v", err)
-		return a, nil
-	}
-	a.flow = f
-	prep, err := Prepare(f, p.Registry(), filepath.Dir(a.path))
-	if err != nil {
-		p.Fail("flow", "called flow %s: %v", a.path, err)
-		return a, nil
-	}
-	a.prep = prep
-	for _, in := range a.inputs {
-		if f.Variable(in.Name) == nil {
-			p.Fail("inputs", "called flow %s has no variable %q", a.path, in.Name)
+	var called *Flow
+	if !p.atRun && a.path != "" {
+		scope := p.calls
+		if scope == nil {
+			scope = newCallScope()
+		}
+		f, first, err := scope.load(a.path)
+		if err != nil {
+			p.Fail("flow", "%v", err)
+		} else {
+			called = f
+			if first {
+				if _, err := prepare(f, p.Registry(), filepath.Dir(a.path), scope); err != nil {
+					p.Fail("flow", "called flow %s: %v", a.path, err)
+				}
+			}
+			for _, in := range a.inputs {
+				if f.Variable(in.Name) == nil {
+					p.Fail("inputs", "called flow %s has no variable %q", a.path, in.Name)
+				}
+			}
 		}
 	}
-	// Outputs are evaluated over the called flow's variables.
+	// Outputs are evaluated over the called flow's variables; without the
+	// called flow (at run time) any name compiles, and a wrong one fails
+	// when the output is read.
 	saved := p.known
-	p.known = Known(f, p.Registry())
+	p.known = nil
+	if called != nil {
+		p.known = Known(called, p.Registry())
+	}
 	a.outputs = p.Map("outputs")
 	p.known = saved
 	for _, out := range a.outputs {
@@ -347,24 +360,41 @@ func newCallFlow(p *Params) (Activity, error) {
 }
 
 func (a *callFlow) Run(ctx context.Context, c *Call) (string, error) {
+	parent := c.Options()
+	chain := append(slices.Clone(parent.chain), filepath.Base(a.path))
+	if parent.depth+1 > MaxCallDepth {
+		return "", &CallDepthError{Chain: chain}
+	}
+	called, err := parent.calls.get(a.path, parent.Registry)
+	if err != nil {
+		return "", err
+	}
 	in := make(map[string]any, len(a.inputs))
 	for _, ne := range a.inputs {
+		if called.flow.Variable(ne.Name) == nil {
+			return "", fmt.Errorf("input %q: called flow %s has no variable %q", ne.Name, a.path, ne.Name)
+		}
 		v, err := c.Eval(ne.Expr)
 		if err != nil {
 			return "", fmt.Errorf("input %q: %w", ne.Name, err)
 		}
 		in[ne.Name] = v
 	}
-	parent := c.Options()
 	opts := *parent
 	opts.Inputs = in
 	opts.BaseDir = filepath.Dir(a.path)
-	opts.Prepared = a.prep
+	opts.Prepared = called.prep
 	opts.Control = nil
 	opts.depth = parent.depth + 1
 	opts.prefix = parent.prefix + c.Node.ID + "/"
-	res, err := runFlow(ctx, a.flow, &opts, c.rs.seq)
+	opts.chain = chain
+	c.Waiting(fmt.Sprintf("the called flow %s to end", filepath.Base(a.path)))
+	res, err := c.runSub(ctx, called.flow, &opts)
 	if err != nil {
+		var de *CallDepthError
+		if errors.As(err, &de) {
+			return "", de // one message for the whole chain, not one per level
+		}
 		return "", fmt.Errorf("called flow %s: %w", filepath.Base(a.path), err)
 	}
 	for _, ne := range a.outputs {

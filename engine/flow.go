@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -294,16 +295,65 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 
 // LoadFile reads and parses a flow file. Errors name the file and, for
 // syntax errors, the line and column.
+// Only regular files are read (not a FIFO or a device such as /dev/zero),
+// and at most MaxFlowFileSize bytes of them.
 func LoadFile(path string) (*Flow, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFlowFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("load flow: %w", err)
+		return nil, err
 	}
 	f, err := Parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("load flow %s: %w", path, err)
 	}
 	return f, nil
+}
+
+// MaxFlowFileSize is the largest flow file Deskbot reads: 64 MB, about
+// 300,000 nodes.
+const MaxFlowFileSize = 64 << 20
+
+func readFlowFile(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("load flow: %w", err)
+	}
+	if err := regularFlowFile(path, st); err != nil {
+		return nil, err
+	}
+	// O_NONBLOCK: a FIFO swapped in after the Stat must not block the open.
+	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("load flow: %w", err)
+	}
+	defer fh.Close()
+	if st, err = fh.Stat(); err != nil {
+		return nil, fmt.Errorf("load flow %s: %w", path, err)
+	}
+	if err := regularFlowFile(path, st); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(fh, MaxFlowFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("load flow %s: %w", path, err)
+	}
+	if len(b) > MaxFlowFileSize {
+		return nil, fmt.Errorf("load flow %s: the file is larger than %d MB, the limit for a flow file", path, MaxFlowFileSize>>20)
+	}
+	return b, nil
+}
+
+func regularFlowFile(path string, st os.FileInfo) error {
+	if st.IsDir() {
+		return fmt.Errorf("load flow %s: is a folder, not a flow file", path)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("load flow %s: not a regular file (%s)", path, st.Mode().Type())
+	}
+	if st.Size() > MaxFlowFileSize {
+		return fmt.Errorf("load flow %s: the file is %d MB, larger than %d MB, the limit for a flow file", path, st.Size()>>20, MaxFlowFileSize>>20)
+	}
+	return nil
 }
 
 // SyntaxError is a JSON error at a line and column (both from 1).

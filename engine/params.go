@@ -21,6 +21,11 @@ type Params struct {
 	baseDir string
 	reg     *Registry
 	errs    []error
+	// atRun is set when a run prepares its flow: call_flow then reads the
+	// called flow when it is called, not now.
+	atRun bool
+	// calls is the called flows one lint has read (nil: each node its own).
+	calls *callScope
 }
 
 func newParams(n *Node, s *Spec, known map[string]bool, baseDir string, reg *Registry) *Params {

@@ -47,8 +47,13 @@ type Options struct {
 	// Prepared reuses a Prepare result (the flow must be the same).
 	Prepared *Prepared
 
+	// Path is the flow's file, for messages (the chain of calls).
+	Path string
+
 	depth  int
 	prefix string
+	chain  []string  // the files of the calls that led here, the top flow first
+	calls  *runCalls // called flows, loaded once per run
 }
 
 // Result is what a finished run leaves.
@@ -117,8 +122,15 @@ func Known(f *Flow, reg *Registry) map[string]bool {
 }
 
 // Prepare builds every node's activity once, validating params. Its error
-// joins one FieldError per problem.
+// joins one FieldError per problem. It does not read the flows that
+// call_flow nodes call: a run reads them when they are called.
 func Prepare(f *Flow, reg *Registry, baseDir string) (*Prepared, error) {
+	return prepare(f, reg, baseDir, nil)
+}
+
+// prepare is Prepare; with a scope (lint), call_flow nodes read and check
+// the flows they call, each file once per scope.
+func prepare(f *Flow, reg *Registry, baseDir string, scope *callScope) (*Prepared, error) {
 	if reg == nil {
 		reg = Default
 	}
@@ -138,6 +150,7 @@ func Prepare(f *Flow, reg *Registry, baseDir string) (*Prepared, error) {
 			continue
 		}
 		pa := newParams(n, spec, known, baseDir, reg)
+		pa.atRun, pa.calls = scope == nil, scope
 		act, err := spec.New(pa)
 		if err == nil {
 			err = pa.Err()
@@ -480,6 +493,12 @@ func Run(ctx context.Context, f *Flow, opts Options) (*Result, error) {
 	if opts.RunID == "" {
 		opts.RunID = time.Now().UTC().Format("20060102T150405.000000000")
 	}
+	opts.calls = &runCalls{}
+	top := f.Name
+	if opts.Path != "" {
+		top = filepath.Base(opts.Path)
+	}
+	opts.chain = []string{top}
 	seq := 0
 	res, err := runFlow(ctx, f, &opts, &seq)
 	return res, err
