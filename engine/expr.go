@@ -200,7 +200,9 @@ func (t *Template) String(vars map[string]any) (string, error) {
 }
 
 // ToString formats a value for text: numbers without needless decimals,
-// lists and maps as JSON, nil as "".
+// lists and maps as JSON, nil as "". A value JSON cannot hold (a list or
+// map that contains itself, NaN) is written JSON-like, with "<cycle>" for
+// the repeat.
 func ToString(v any) string {
 	switch x := v.(type) {
 	case nil:
@@ -227,7 +229,8 @@ func ToString(v any) string {
 	if b, err := json.Marshal(v); err == nil {
 		return string(b)
 	}
-	return fmt.Sprint(v)
+	// Not fmt.Sprint: it recurses forever into a map that holds itself.
+	return safeText(v)
 }
 
 func describe(v any) string {

@@ -302,7 +302,7 @@ func (c *Call) Set(name string, v any) error {
 		}
 		v = cv
 	}
-	if err := CheckSize(v); err != nil {
+	if err := checkSizeIn(v, c.vars); err != nil {
 		return fmt.Errorf("set variable %q: %w", name, err)
 	}
 	attached := c.enter()
@@ -591,6 +591,9 @@ func (rs *runState) initVars() error {
 			return &FieldError{Field: "inputs", Msg: fmt.Sprintf("the flow has no variable %q (declared: %s)", k, declared(f))}
 		}
 		cv, err := Coerce(d.Type, val)
+		if err == nil {
+			err = CheckSize(cv)
+		}
 		if err != nil {
 			return &FieldError{Field: "inputs", Msg: fmt.Sprintf("variable %q: %v", k, err)}
 		}

@@ -11,16 +11,19 @@ import (
 )
 
 // Size limits of one variable's value. A value that grows past them (a text
-// doubled in a loop, a list appended to itself) fails the step that made it,
-// long before the process runs out of memory. Real office data fits well
-// under them: a 1,000,000-row CSV of ten columns is 11 million items.
+// doubled in a loop, a list appended to itself) fails the step that made it
+// with an error naming the node and the variable, long before the process
+// runs out of memory. Real office data fits well under them: a 1,000,000-row
+// CSV of ten columns is 11 million items and some 100 MB of text.
 const (
-	// MaxTextBytes bounds the text in one value: one string, or all the
-	// strings of a list, table or map together.
-	MaxTextBytes = 256 << 20
+	// MaxTextBytes bounds one text (string): 64 MB.
+	MaxTextBytes = 64 << 20
+	// MaxValueTextBytes bounds all the texts of one list, table or map
+	// together: 1 GB.
+	MaxValueTextBytes = 1 << 30
 	// MaxItems bounds the items of one value: list items, table rows and
-	// the fields of maps, counted at every depth.
-	MaxItems = 50_000_000
+	// the fields of maps, counted at every depth: 20 million.
+	MaxItems = 20_000_000
 	// MaxDepth bounds the nesting of lists and maps in a value.
 	MaxDepth = 100
 )
@@ -29,7 +32,7 @@ func sizeErr(textBytes, items int) error {
 	if items > 0 {
 		return fmt.Errorf("the value is too large: more than %d items (the limit is %d items per value)", items, MaxItems)
 	}
-	return fmt.Errorf("the value is too large: %s of text (the limit is %s per value)", mb(textBytes), mb(MaxTextBytes))
+	return fmt.Errorf("the value is too large: a text of %s (the limit is %s per text)", mb(textBytes), mb(MaxTextBytes))
 }
 
 func mb(n int) string { return fmt.Sprintf("%.0f MB", float64(n)/(1<<20)) }
@@ -37,7 +40,11 @@ func mb(n int) string { return fmt.Sprintf("%.0f MB", float64(n)/(1<<20)) }
 // CheckSize reports whether v is within MaxTextBytes, MaxItems and
 // MaxDepth, and refuses values that contain themselves. It stops counting
 // as soon as a limit is passed, so it costs at most the limits.
-func CheckSize(v any) error {
+func CheckSize(v any) error { return checkSizeIn(v, nil) }
+
+// checkSizeIn is CheckSize for a value about to be stored in vars: a value
+// that holds vars itself ($env) would contain itself once stored.
+func checkSizeIn(v any, vars map[string]any) error {
 	switch x := v.(type) {
 	case nil, bool, float64, int, int64:
 		return nil
@@ -48,6 +55,9 @@ func CheckSize(v any) error {
 		return nil
 	}
 	w := sizeWalk{seen: map[uintptr]bool{}}
+	if vars != nil {
+		w.seen[reflect.ValueOf(vars).Pointer()] = true
+	}
 	w.walk(v, 0)
 	return w.err
 }
@@ -71,7 +81,7 @@ func (w *sizeWalk) walk(v any, depth int) {
 			return true
 		}
 		if w.seen[p] {
-			w.err = fmt.Errorf("the value contains itself (for example $env, the variables, stored in a variable)")
+			w.err = fmt.Errorf("the value would contain itself (a variable cannot hold $env, all the variables, nor a list or map that holds itself)")
 			return false
 		}
 		w.seen[p] = true
@@ -80,8 +90,11 @@ func (w *sizeWalk) walk(v any, depth int) {
 	switch x := v.(type) {
 	case string:
 		w.text += len(x)
-		if w.text > MaxTextBytes {
-			w.err = sizeErr(w.text, 0)
+		switch {
+		case len(x) > MaxTextBytes:
+			w.err = sizeErr(len(x), 0)
+		case w.text > MaxValueTextBytes:
+			w.err = fmt.Errorf("the value is too large: more than %s of text in all (the limit is %s per value)", mb(MaxValueTextBytes), mb(MaxValueTextBytes))
 		}
 	case []any:
 		p := sliceID(x)
@@ -90,6 +103,9 @@ func (w *sizeWalk) walk(v any, depth int) {
 		}
 		w.count(len(x))
 		for _, e := range x {
+			if w.scalar(e) {
+				continue
+			}
 			w.walk(e, depth+1)
 		}
 		delete(w.seen, p)
@@ -99,8 +115,10 @@ func (w *sizeWalk) walk(v any, depth int) {
 			return
 		}
 		w.count(len(x))
-		for k, e := range x {
-			w.text += len(k)
+		for _, e := range x {
+			if w.scalar(e) {
+				continue
+			}
 			w.walk(e, depth+1)
 		}
 		delete(w.seen, p)
@@ -115,6 +133,23 @@ func (w *sizeWalk) walk(v any, depth int) {
 			w.walk(m, depth+1)
 		}
 	}
+}
+
+// scalar handles the common leaves without a call to walk; it reports
+// whether v was one.
+func (w *sizeWalk) scalar(v any) bool {
+	switch x := v.(type) {
+	case nil, bool, float64, int, int64:
+		return true
+	case string:
+		if len(x) <= MaxTextBytes {
+			w.text += len(x)
+			if w.text <= MaxValueTextBytes {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (w *sizeWalk) count(n int) {
@@ -147,7 +182,7 @@ type safeRender struct {
 	seen map[uintptr]bool
 }
 
-func (r *safeRender) full() bool { return r.b.Len() > MaxTextBytes }
+func (r *safeRender) full() bool { return r.b.Len() > MaxValueTextBytes }
 
 func (r *safeRender) value(v any, depth int) {
 	if r.full() {
