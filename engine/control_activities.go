@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"path/filepath"
 	"slices"
 	"time"
@@ -219,8 +220,15 @@ func durationOf(c *Call, t *Template) (time.Duration, error) {
 	}
 	switch x := v.(type) {
 	case float64:
-		return time.Duration(x * float64(time.Millisecond)), nil
+		ns := x * float64(time.Millisecond)
+		if !(ns >= 0 && ns < float64(math.MaxInt64)) { // also NaN
+			return 0, fmt.Errorf("%s ms is not a duration (negative or out of range)", ToString(x))
+		}
+		return time.Duration(ns), nil
 	case int:
+		if x < 0 || x > math.MaxInt64/int(time.Millisecond) {
+			return 0, fmt.Errorf("%d ms is not a duration (negative or out of range)", x)
+		}
 		return time.Duration(x) * time.Millisecond, nil
 	}
 	s := ToString(v)

@@ -36,7 +36,7 @@ func CompileExpr(src string, known map[string]bool) (*Expr, error) {
 	}
 	// Variables are dynamically typed, so the program is compiled without a
 	// typed environment; names were checked above.
-	p, err := expr.Compile(src, expr.AllowUndefinedVariables())
+	p, err := expr.Compile(src, append(safeArithOptions(), expr.AllowUndefinedVariables())...)
 	if err != nil {
 		return nil, fmt.Errorf("expression %q: %s", src, oneLine(err.Error()))
 	}
