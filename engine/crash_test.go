@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -100,5 +101,45 @@ func TestProcessRunNodeTimeout(t *testing.T) {
 	msg, _ := res.Vars["last_error"].(string)
 	if !strings.Contains(msg, `"Slow program" (p)`) || !strings.Contains(msg, "the program sleep 0.5 to exit") {
 		t.Errorf("timeout message: %q", msg)
+	}
+}
+
+// A timeout of 1e13 ms overflowed into a negative duration.
+func TestDurationRange(t *testing.T) {
+	doc := func(field string) string {
+		return `{"format":"deskbot.flow","version":1,"name":"d","settings":{},"nodes":[{"id":"start","type":"control.start"},
+ {"id":"w","type":"control.wait","params":{"duration":"1ms"},` + field + `}],"edges":[{"from":"start","port":"next","to":"w"}]}`
+	}
+	for field, want := range map[string]string{
+		`"timeout":1e13`:             `node "w", field "timeout": duration 1e13 ms is out of range`,
+		`"timeout":"-2s"`:            `node "w", field "timeout": negative duration`,
+		`"timeout":"99999999h"`:      `node "w", field "timeout": bad or out-of-range duration`,
+		`"retry":{"interval":1e300}`: `node "w", field "retry.interval": duration 1e300 ms is out of range`,
+		`"params":{"duration":1e13}`: `node "w", field "duration"`,
+	} {
+		f, err := engine.Parse([]byte(strings.Replace(doc(field), `"params":{"duration":"1ms"},"params"`, `"params"`, 1)))
+		if err == nil {
+			ps := engine.Lint(f, nil, "")
+			if len(ps) == 0 {
+				t.Errorf("%s: loads and lints", field)
+				continue
+			}
+			err = fmt.Errorf("%s", ps[0])
+		}
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", field, err, want)
+		}
+	}
+	f, err := engine.Parse([]byte(doc(`"timeout":1e12`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := f.Marshal()
+	if _, err := engine.Parse(b); err != nil {
+		t.Errorf("round trip: %v\n%s", err, b)
+	}
+	f.Node("w").Timeout = -1
+	if ps := engine.Lint(f, nil, ""); !engine.HasErrors(ps) || ps[0].Field != "timeout" {
+		t.Errorf("lint of a negative timeout: %v", ps)
 	}
 }
