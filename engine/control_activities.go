@@ -66,7 +66,13 @@ func init() {
 	Register(Spec{
 		Type: "control.set_variable", Title: "Set variable", Category: "Control",
 		Summary: "Assigns the value of an expression to a variable.",
-		Doc:     "The value is an expression: text needs quotes (`\"Dear \" + name`), numbers and variables do not (`count + 1`).",
+		Doc: "The value is an expression: text needs quotes (`\"Dear \" + name`), numbers and variables do not (`count + 1`). " +
+			"Dividing by zero (`/` or `%`) is an error, not infinity.\n\n" +
+			"Limits, for every variable however it is set: one text is at most 64 MB, all the texts of one list, table " +
+			"or map at most 1 GB, and one value holds at most 20,000,000 items (list items, table rows and map fields " +
+			"at every depth), nested at most 100 deep. A value past a limit fails the step that made it, naming the node " +
+			"and the variable, so a text that doubles in a loop stops long before the computer runs out of memory. " +
+			"A variable cannot hold `$env` (all the variables), since it would contain itself.",
 		Fields: []Field{
 			{Name: "variable", Title: "Variable", Kind: KindVar, Required: true},
 			{Name: "value", Title: "Value", Kind: KindExpr, Required: true},
