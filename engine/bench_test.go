@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"deskbot/engine"
 )
@@ -50,6 +51,26 @@ func BenchmarkLoopInMemoryObserver(b *testing.B) {
 	steps := 0
 	for b.Loop() {
 		res, err := engine.Run(context.Background(), f, engine.Options{Prepared: prep, Observer: obs})
+		if err != nil {
+			b.Fatal(err)
+		}
+		steps += res.Steps
+	}
+	b.ReportMetric(float64(steps)/b.Elapsed().Seconds(), "steps/s")
+}
+
+// BenchmarkLoopWithTimeout is the loop with a flow-wide default timeout:
+// every step runs on its own goroutine with a detachable Call.
+func BenchmarkLoopWithTimeout(b *testing.B) {
+	f := mustParse(b, LoopFlow)
+	f.Settings.DefaultTimeout = engine.Duration(time.Minute)
+	prep, err := engine.Prepare(f, nil, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	steps := 0
+	for b.Loop() {
+		res, err := engine.Run(context.Background(), f, engine.Options{Prepared: prep})
 		if err != nil {
 			b.Fatal(err)
 		}
