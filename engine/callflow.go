@@ -31,8 +31,11 @@ func (e *CallDepthError) Error() string {
 	return fmt.Sprintf("calls nest more than %d deep (MaxCallDepth); does a flow call itself without a stop condition? %s", MaxCallDepth, shown)
 }
 
-// runCalls caches the flows a run calls, loaded and prepared once per file
-// version (path, modification time and size).
+// runCalls caches the flows a run calls, loaded once per file version
+// (path, modification time and size). Their prepared activities are handed
+// out one call at a time (a flow that calls itself, or a timed-out call
+// still winding down, gets its own), since activities are not safe for
+// concurrent use.
 type runCalls struct {
 	mu sync.Mutex
 	m  map[string]*calledFlow
@@ -40,35 +43,48 @@ type runCalls struct {
 
 type calledFlow struct {
 	flow *Flow
-	prep *Prepared
 	mod  time.Time
 	size int64
+	free []*Prepared
 }
 
-func (rc *runCalls) get(path string, reg *Registry) (*calledFlow, error) {
+// get returns the called flow and prepared activities for one call; put
+// gives them back.
+func (rc *runCalls) get(path string, reg *Registry) (*calledFlow, *Prepared, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, fmt.Errorf("load flow: %w", err)
+		return nil, nil, fmt.Errorf("load flow: %w", err)
 	}
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
-	if cf := rc.m[path]; cf != nil && cf.mod.Equal(st.ModTime()) && cf.size == st.Size() {
-		return cf, nil
+	cf := rc.m[path]
+	if cf == nil || !cf.mod.Equal(st.ModTime()) || cf.size != st.Size() {
+		f, err := LoadFile(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		cf = &calledFlow{flow: f, mod: st.ModTime(), size: st.Size()}
+		if rc.m == nil {
+			rc.m = map[string]*calledFlow{}
+		}
+		rc.m[path] = cf
 	}
-	f, err := LoadFile(path)
+	if n := len(cf.free); n > 0 {
+		p := cf.free[n-1]
+		cf.free = cf.free[:n-1]
+		return cf, p, nil
+	}
+	prep, err := Prepare(cf.flow, reg, filepath.Dir(path))
 	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("called flow %s: %w", path, err)
 	}
-	prep, err := Prepare(f, reg, filepath.Dir(path))
-	if err != nil {
-		return nil, fmt.Errorf("called flow %s: %w", path, err)
-	}
-	cf := &calledFlow{flow: f, prep: prep, mod: st.ModTime(), size: st.Size()}
-	if rc.m == nil {
-		rc.m = map[string]*calledFlow{}
-	}
-	rc.m[path] = cf
-	return cf, nil
+	return cf, prep, nil
+}
+
+func (rc *runCalls) put(cf *calledFlow, p *Prepared) {
+	rc.mu.Lock()
+	cf.free = append(cf.free, p)
+	rc.mu.Unlock()
 }
 
 // callScope is what one lint has read of the flows its flow calls: each

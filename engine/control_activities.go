@@ -379,10 +379,11 @@ func (a *callFlow) Run(ctx context.Context, c *Call) (string, error) {
 	if parent.depth+1 > MaxCallDepth {
 		return "", &CallDepthError{Chain: chain}
 	}
-	called, err := parent.calls.get(a.path, parent.Registry)
+	called, prep, err := parent.calls.get(a.path, parent.Registry)
 	if err != nil {
 		return "", err
 	}
+	defer parent.calls.put(called, prep)
 	in := make(map[string]any, len(a.inputs))
 	for _, ne := range a.inputs {
 		if called.flow.Variable(ne.Name) == nil {
@@ -397,7 +398,7 @@ func (a *callFlow) Run(ctx context.Context, c *Call) (string, error) {
 	opts := *parent
 	opts.Inputs = in
 	opts.BaseDir = filepath.Dir(a.path)
-	opts.Prepared = called.prep
+	opts.Prepared = prep
 	opts.Control = nil
 	opts.depth = parent.depth + 1
 	opts.prefix = parent.prefix + c.Node.ID + "/"

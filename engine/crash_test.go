@@ -19,10 +19,12 @@ func init() {
 	engine.Register(engine.Spec{
 		Type: "test.stubborn", Title: "Stubborn (tests only)", Category: "Test",
 		New: func(p *engine.Params) (engine.Activity, error) {
+			rounds := 0 // the activity's own state, like an Expr's VM
 			return engine.ActivityFunc(func(ctx context.Context, c *engine.Call) (string, error) {
 				c.Waiting("the stubborn thing to finish")
 				deadline := time.Now().Add(300 * time.Millisecond)
 				for i := 0; time.Now().Before(deadline); i++ {
+					rounds++
 					c.Set("x", float64(i))
 					c.Set("y"+string(rune('a'+i%26)), float64(i))
 					_ = c.Vars()["x"]
@@ -141,5 +143,31 @@ func TestDurationRange(t *testing.T) {
 	f.Node("w").Timeout = -1
 	if ps := engine.Lint(f, nil, ""); !engine.HasErrors(ps) || ps[0].Field != "timeout" {
 		t.Errorf("lint of a negative timeout: %v", ps)
+	}
+}
+
+// A retry after a timeout does not run the activity while its timed-out
+// attempt is still running (activities are not safe for concurrent use): it
+// waits for that attempt to return.
+func TestRetryAfterTimeoutWaitsForTheOldAttempt(t *testing.T) {
+	f := mustParse(t, `{"format":"deskbot.flow","version":1,"name":"retry",
+ "nodes":[{"id":"start","type":"control.start"},
+  {"id":"stuck","type":"test.stubborn","timeout":"20ms","retry":{"count":2}},
+  {"id":"end","type":"control.end"}],
+ "edges":[{"from":"start","port":"next","to":"stuck"},{"from":"stuck","port":"error","to":"end"}]}`)
+	before := stubbornDone.Load()
+	res, err := engine.Run(context.Background(), f, engine.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Three attempts; the first two had returned before the next began.
+	if n := stubbornDone.Load() - before; n < 2 {
+		t.Errorf("%d attempts had returned when the run ended, want at least 2", n)
+	}
+	if msg, _ := res.Vars["last_error"].(string); !strings.Contains(msg, "timed out") {
+		t.Errorf("last_error %q", msg)
+	}
+	for stubbornDone.Load()-before < 3 {
+		time.Sleep(10 * time.Millisecond)
 	}
 }

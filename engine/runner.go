@@ -79,7 +79,15 @@ type prepNode struct {
 	next    map[string]string // port -> node id
 	errVar  string
 	timeout time.Duration
+	// running is closed when the node's last timed-out activity has
+	// returned; nil when none is left running.
+	running chan struct{}
 }
+
+// detachedGrace is how long a node waits, before it runs again, for its
+// previous timed-out attempt to return: the activity is not safe for use
+// by two goroutines at once.
+const detachedGrace = 5 * time.Second
 
 // Known returns the variable names a flow's expressions may use: declared
 // variables, variables named by activities' variable fields, error vars and
@@ -804,6 +812,19 @@ func (rs *runState) attempt(ctx context.Context, pn *prepNode, c *Call) (port st
 			err = fmt.Errorf("activity crashed: %v", r)
 		}
 	}()
+	if pn.running != nil {
+		t := time.NewTimer(detachedGrace)
+		select {
+		case <-pn.running:
+			pn.running = nil
+			t.Stop()
+		case <-ctx.Done():
+			t.Stop()
+			return "", context.Cause(ctx)
+		case <-t.C:
+			return "", fmt.Errorf("the node's previous attempt timed out and is still running %s later; it cannot run twice at once", detachedGrace)
+		}
+	}
 	if pn.timeout <= 0 {
 		return act.Run(ctx, c)
 	}
@@ -814,7 +835,9 @@ func (rs *runState) attempt(ctx context.Context, pn *prepNode, c *Call) (port st
 		err  error
 	}
 	done := make(chan result, 1)
+	returned := make(chan struct{})
 	go func() {
+		defer close(returned)
 		defer func() {
 			if r := recover(); r != nil {
 				done <- result{err: fmt.Errorf("activity crashed: %v", r)}
@@ -830,6 +853,7 @@ func (rs *runState) attempt(ctx context.Context, pn *prepNode, c *Call) (port st
 		}
 		return r.port, r.err
 	case <-tctx.Done():
+		pn.running = returned
 		if ctx.Err() != nil {
 			c.detach()
 			return "", context.Cause(ctx)
