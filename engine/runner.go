@@ -224,6 +224,7 @@ type runState struct {
 	seq     *int
 	call    Call
 	obs     Observer
+	sizes   map[string]*valueSize // the last size check of list variables (run goroutine only)
 
 	cleanupMu sync.Mutex
 	cleanup   []func()
@@ -310,11 +311,26 @@ func (c *Call) Set(name string, v any) error {
 		}
 		v = cv
 	}
-	if err := checkSizeIn(v, c.vars); err != nil {
+	var prev *valueSize
+	if c.g == nil {
+		prev = c.rs.sizes[name]
+	}
+	size, err := checkSizeIn(v, c.vars, prev)
+	if err != nil {
 		return fmt.Errorf("set variable %q: %w", name, err)
 	}
 	attached := c.enter()
 	defer c.leave()
+	if c.g == nil {
+		if size != nil {
+			if c.rs.sizes == nil {
+				c.rs.sizes = map[string]*valueSize{}
+			}
+			c.rs.sizes[name] = size
+		} else {
+			delete(c.rs.sizes, name)
+		}
+	}
 	c.vars[name] = v
 	if attached && c.g != nil {
 		c.rs.vars.m[name] = v

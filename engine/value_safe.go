@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // Size limits of one variable's value. A value that grows past them (a text
@@ -40,26 +41,94 @@ func mb(n int) string { return fmt.Sprintf("%.0f MB", float64(n)/(1<<20)) }
 // CheckSize reports whether v is within MaxTextBytes, MaxItems and
 // MaxDepth, and refuses values that contain themselves. It stops counting
 // as soon as a limit is passed, so it costs at most the limits.
-func CheckSize(v any) error { return checkSizeIn(v, nil) }
+func CheckSize(v any) error { _, err := checkSizeIn(v, nil, nil); return err }
+
+// valueSize is what a size check counted in a list, kept so that the next
+// check of the same variable can skip the part it has seen.
+type valueSize struct {
+	list        []any
+	items, text int
+}
 
 // checkSizeIn is CheckSize for a value about to be stored in vars: a value
-// that holds vars itself ($env) would contain itself once stored.
-func checkSizeIn(v any, vars map[string]any) error {
+// that holds vars itself ($env) would contain itself once stored. prev is
+// the check of the variable's last list value, or nil: a list that starts
+// with the same items (rows = concat(rows, [row])) is counted from prev on,
+// so collecting rows one by one does not walk the whole table each time.
+func checkSizeIn(v any, vars map[string]any, prev *valueSize) (*valueSize, error) {
 	switch x := v.(type) {
 	case nil, bool, float64, int, int64:
-		return nil
+		return nil, nil
 	case string:
 		if len(x) > MaxTextBytes {
-			return sizeErr(len(x), 0)
+			return nil, sizeErr(len(x), 0)
 		}
-		return nil
+		return nil, nil
 	}
 	w := sizeWalk{seen: map[uintptr]bool{}}
 	if vars != nil {
 		w.seen[reflect.ValueOf(vars).Pointer()] = true
 	}
-	w.walk(v, 0)
-	return w.err
+	l, isList := v.([]any)
+	if isList && prev != nil && len(prev.list) > 0 && len(l) >= len(prev.list) && samePrefix(l, prev.list) {
+		p := sliceID(l)
+		w.seen[p] = true
+		w.items, w.text = prev.items, prev.text
+		w.count(len(l) - len(prev.list))
+		for _, e := range l[len(prev.list):] {
+			if !w.scalar(e) {
+				w.walk(e, 1)
+			}
+		}
+	} else {
+		w.walk(v, 0)
+	}
+	if w.err != nil {
+		return nil, w.err
+	}
+	if isList {
+		return &valueSize{list: l, items: w.items, text: w.text}, nil
+	}
+	return nil, nil
+}
+
+// samePrefix reports whether l starts with the very items of prev (the same
+// maps and lists, not equal copies).
+func samePrefix(l, prev []any) bool {
+	for i, p := range prev {
+		// An item copied from list to list keeps both words of its
+		// interface value: the same type and the same data pointer.
+		if *(*[2]uintptr)(unsafe.Pointer(&l[i])) == *(*[2]uintptr)(unsafe.Pointer(&prev[i])) {
+			continue
+		}
+		if !sameItem(l[i], p) {
+			return false
+		}
+	}
+	return true
+}
+
+func sameItem(a, b any) bool {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		return ok && reflect.ValueOf(x).Pointer() == reflect.ValueOf(y).Pointer()
+	case []any:
+		y, ok := b.([]any)
+		return ok && len(x) == len(y) && sliceID(x) == sliceID(y)
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	case float64:
+		y, ok := b.(float64)
+		return ok && x == y
+	case bool:
+		y, ok := b.(bool)
+		return ok && x == y
+	case nil:
+		return b == nil
+	}
+	return false
 }
 
 type sizeWalk struct {

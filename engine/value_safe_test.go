@@ -122,3 +122,36 @@ func toJSON(t *testing.T, v any) string {
 	}
 	return strings.TrimSpace(b.String())
 }
+
+func benchTable() []any {
+	rows := make([]any, 100_000)
+	for i := range rows {
+		row := map[string]any{}
+		for c := 0; c < 10; c++ {
+			row[string(rune('a'+c))] = "some cell text"
+		}
+		rows[i] = row
+	}
+	return rows
+}
+
+// BenchmarkCheckSizeTable is the size check Call.Set makes on a 100,000-row
+// table of ten columns; BenchmarkMarshalTable, converting the same table to
+// JSON once, is the baseline.
+func BenchmarkCheckSizeTable(b *testing.B) {
+	rows := benchTable()
+	for b.Loop() {
+		if err := engine.CheckSize(rows); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMarshalTable(b *testing.B) {
+	rows := benchTable()
+	for b.Loop() {
+		if _, err := json.Marshal(rows); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
