@@ -56,16 +56,30 @@ func cmdFmt(args []string) int {
 	}
 	rc := 0
 	for _, path := range args {
-		f, err := engine.LoadFile(path)
-		if err == nil {
-			err = f.Save(path)
-		}
+		err := fmtFile(path)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			rc = 1
 		}
 	}
 	return rc
+}
+
+// fmtFile rewrites one flow file in the canonical form, but only when the
+// new text loads again: fmt never writes a file that does not load.
+func fmtFile(path string) error {
+	f, err := engine.LoadFile(path)
+	if err != nil {
+		return err
+	}
+	b, err := f.Marshal()
+	if err != nil {
+		return fmt.Errorf("fmt %s: %w", path, err)
+	}
+	if _, err := engine.Parse(b); err != nil {
+		return fmt.Errorf("fmt %s: not rewritten, the result would not load: %w", path, err)
+	}
+	return engine.WriteFileAtomic(path, b, 0o644)
 }
 
 func cmdDocs(args []string) int {

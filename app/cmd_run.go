@@ -72,10 +72,12 @@ func cmdRun(args []string) int {
 	}()
 
 	var printer engine.Observer = &linePrinter{w: os.Stdout}
+	var jp *jsonPrinter
 	if *asJSON {
-		printer = &jsonPrinter{enc: json.NewEncoder(os.Stdout)}
+		jp = &jsonPrinter{enc: json.NewEncoder(os.Stdout)}
+		printer = jp
 	}
-	opts := engine.Options{Observer: printer, DryRun: *dry, Inputs: map[string]any(vars), BaseDir: abs, RunID: store.NewRunID()}
+	opts := engine.Options{Observer: printer, DryRun: *dry, Inputs: map[string]any(vars), BaseDir: abs, RunID: store.NewRunID(), Path: absPath(path)}
 
 	var rec *store.Recorder
 	if !*noRecord {
@@ -109,6 +111,12 @@ func cmdRun(args []string) int {
 		if err := rec.Close(res); err != nil {
 			fmt.Fprintln(os.Stderr, "deskbot: recording the run:", err)
 		}
+	}
+	if jp != nil && jp.err != nil {
+		// The events on stdout are incomplete: that is a failure, whatever
+		// the run's status.
+		fmt.Fprintln(os.Stderr, "deskbot: printing the run's events:", jp.err)
+		return 1
 	}
 	if runErr != nil {
 		if !*asJSON {
@@ -201,9 +209,14 @@ func round(d time.Duration) time.Duration {
 	return d.Round(time.Microsecond)
 }
 
-// jsonPrinter prints each event as one JSON object per line.
+// jsonPrinter prints each event as one JSON object per line. Values JSON
+// cannot hold are made safe (NaN and the infinities become the strings
+// "NaN", "+Inf" and "-Inf"; a value that contains itself "<cycle>"), so
+// every event, run_finished included, is printed. err keeps the first
+// failure to print.
 type jsonPrinter struct {
 	enc *json.Encoder
+	err error
 }
 
 func (p *jsonPrinter) Event(e engine.Event) {
@@ -225,9 +238,14 @@ func (p *jsonPrinter) Event(e engine.Event) {
 	add("error", e.Err, e.Err != "")
 	add("level", e.Level, e.Level != "")
 	add("message", e.Message, e.Message != "")
-	add("outputs", e.Outputs, len(e.Outputs) > 0)
-	add("vars", e.Vars, e.Kind == engine.EventRunFinished)
-	if err := p.enc.Encode(out); err != nil && !errors.Is(err, os.ErrClosed) {
-		fmt.Fprintln(os.Stderr, "deskbot: print event:", err)
+	add("outputs", engine.JSONSafe(e.Outputs), len(e.Outputs) > 0)
+	add("vars", engine.JSONSafe(e.Vars), e.Kind == engine.EventRunFinished)
+	if err := p.enc.Encode(out); err != nil {
+		if p.err == nil {
+			p.err = fmt.Errorf("%s event: %w", e.Kind, err)
+		}
+		if !errors.Is(err, os.ErrClosed) {
+			fmt.Fprintln(os.Stderr, "deskbot: print event:", err)
+		}
 	}
 }

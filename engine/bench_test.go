@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"deskbot/engine"
 )
@@ -80,5 +81,53 @@ func BenchmarkTemplateField(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkLoopWithTimeout is the loop with a flow-wide default timeout:
+// every step runs on its own goroutine with a detachable Call.
+func BenchmarkLoopWithTimeout(b *testing.B) {
+	f := mustParse(b, LoopFlow)
+	f.Settings.DefaultTimeout = engine.Duration(time.Minute)
+	prep, err := engine.Prepare(f, nil, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	steps := 0
+	for b.Loop() {
+		res, err := engine.Run(context.Background(), f, engine.Options{Prepared: prep})
+		if err != nil {
+			b.Fatal(err)
+		}
+		steps += res.Steps
+	}
+	b.ReportMetric(float64(steps)/b.Elapsed().Seconds(), "steps/s")
+}
+
+// BenchmarkAppendRows builds a 5,000-row table by appending one row per
+// iteration (rows = concat(rows, [row])), the way a flow collects results. Each
+// Set checks the value's size (see CheckSize).
+func BenchmarkAppendRows(b *testing.B) {
+	f := mustParse(b, `{"format":"deskbot.flow","version":1,"name":"append",
+ "variables":[{"name":"i","type":"number","default":0},{"name":"rows","type":"list"}],
+ "nodes":[{"id":"start","type":"control.start"},
+   {"id":"add","type":"control.set_variable","params":{"variable":"rows","value":"concat(rows, [{name: \"customer\", city: \"Utrecht\", n: i, a: 1, b: 2, c: 3, d: 4, e: 5}])"}},
+   {"id":"inc","type":"control.set_variable","params":{"variable":"i","value":"i + 1"}},
+   {"id":"more","type":"control.if","params":{"condition":"i < 5000"}},
+   {"id":"end","type":"control.end"}],
+ "edges":[{"from":"start","port":"next","to":"add"},{"from":"add","port":"next","to":"inc"},{"from":"inc","port":"next","to":"more"},
+   {"from":"more","port":"true","to":"add"},{"from":"more","port":"false","to":"end"}]}`)
+	prep, err := engine.Prepare(f, nil, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		res, err := engine.Run(context.Background(), f, engine.Options{Prepared: prep})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n := len(res.Vars["rows"].([]any)); n != 5000 {
+			b.Fatalf("%d rows", n)
+		}
 	}
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -64,7 +66,13 @@ func init() {
 	Register(Spec{
 		Type: "control.set_variable", Title: "Set variable", Category: "Control",
 		Summary: "Assigns the value of an expression to a variable.",
-		Doc:     "The value is an expression: text needs quotes (`\"Dear \" + name`), numbers and variables do not (`count + 1`).",
+		Doc: "The value is an expression: text needs quotes (`\"Dear \" + name`), numbers and variables do not (`count + 1`). " +
+			"Dividing by zero (`/` or `%`) is an error, not infinity.\n\n" +
+			"Limits, for every variable however it is set: one text is at most 64 MB, all the texts of one list, table " +
+			"or map at most 1 GB, and one value holds at most 20,000,000 items (list items, table rows and map fields " +
+			"at every depth), nested at most 100 deep. A value past a limit fails the step that made it, naming the node " +
+			"and the variable, so a text that doubles in a loop stops long before the computer runs out of memory. " +
+			"A variable cannot hold `$env` (all the variables), since it would contain itself.",
 		Fields: []Field{
 			{Name: "variable", Title: "Variable", Kind: KindVar, Required: true},
 			{Name: "value", Title: "Value", Kind: KindExpr, Required: true},
@@ -99,7 +107,10 @@ func init() {
 		Type: "control.call_flow", Title: "Call flow", Category: "Control",
 		Summary: "Runs another flow file with inputs and takes back its outputs.",
 		Doc: "inputs maps the called flow's input variables to expressions evaluated here. outputs maps " +
-			"variables here to expressions evaluated over the called flow's variables when it ends.",
+			"variables here to expressions evaluated over the called flow's variables when it ends. " +
+			"The called flow is read when the call happens (once per run while the file is unchanged), so a flow " +
+			"may call itself: recursion with a stop condition works. Calls nest at most 100 deep (MaxCallDepth); " +
+			"deeper, the run fails with an error that shows the chain of calls.",
 		Fields: []Field{
 			{Name: "flow", Title: "Flow file", Kind: KindString, Required: true, Help: "Path relative to this flow's folder."},
 			{Name: "inputs", Title: "Inputs", Kind: KindMap, Help: "called variable: expression here"},
@@ -215,8 +226,15 @@ func durationOf(c *Call, t *Template) (time.Duration, error) {
 	}
 	switch x := v.(type) {
 	case float64:
-		return time.Duration(x * float64(time.Millisecond)), nil
+		ns := x * float64(time.Millisecond)
+		if !(ns >= 0 && ns < float64(math.MaxInt64)) { // also NaN
+			return 0, fmt.Errorf("%s ms is not a duration (negative or out of range)", ToString(x))
+		}
+		return time.Duration(ns), nil
 	case int:
+		if x < 0 || x > math.MaxInt64/int(time.Millisecond) {
+			return 0, fmt.Errorf("%d ms is not a duration (negative or out of range)", x)
+		}
 		return time.Duration(x) * time.Millisecond, nil
 	}
 	s := ToString(v)
@@ -245,6 +263,7 @@ func newWait(p *Params) (Activity, error) {
 		if err != nil {
 			return "", err
 		}
+		c.Waiting(fmt.Sprintf("the end of its %s pause", d))
 		return "", Sleep(ctx, d)
 	}), nil
 }
@@ -303,38 +322,47 @@ func newFail(p *Params) (Activity, error) {
 
 type callFlow struct {
 	path    string
-	flow    *Flow
-	prep    *Prepared
 	inputs  []NamedExpr
 	outputs []NamedExpr
 }
 
+// newCallFlow compiles a call. A run loads the called flow when the call
+// happens (see callFlow.Run); lint reads it now, once per lint, to check
+// the inputs and outputs against it and the called flow itself.
 func newCallFlow(p *Params) (Activity, error) {
 	a := &callFlow{path: Resolve(p.BaseDir(), p.String("flow"))}
 	a.inputs = p.Map("inputs")
-	if a.path == "" {
-		return a, nil
-	}
-	f, err := LoadFile(a.path)
-	if err != nil {
-		p.Fail("flow", "%v", err)
-		return a, nil
-	}
-	a.flow = f
-	prep, err := Prepare(f, p.Registry(), filepath.Dir(a.path))
-	if err != nil {
-		p.Fail("flow", "called flow %s: %v", a.path, err)
-		return a, nil
-	}
-	a.prep = prep
-	for _, in := range a.inputs {
-		if f.Variable(in.Name) == nil {
-			p.Fail("inputs", "called flow %s has no variable %q", a.path, in.Name)
+	var called *Flow
+	if !p.atRun && a.path != "" {
+		scope := p.calls
+		if scope == nil {
+			scope = newCallScope()
+		}
+		f, first, err := scope.load(a.path)
+		if err != nil {
+			p.Fail("flow", "%v", err)
+		} else {
+			called = f
+			if first {
+				if _, err := prepare(f, p.Registry(), filepath.Dir(a.path), scope); err != nil {
+					p.Fail("flow", "called flow %s: %v", a.path, err)
+				}
+			}
+			for _, in := range a.inputs {
+				if f.Variable(in.Name) == nil {
+					p.Fail("inputs", "called flow %s has no variable %q", a.path, in.Name)
+				}
+			}
 		}
 	}
-	// Outputs are evaluated over the called flow's variables.
+	// Outputs are evaluated over the called flow's variables; without the
+	// called flow (at run time) any name compiles, and a wrong one fails
+	// when the output is read.
 	saved := p.known
-	p.known = Known(f, p.Registry())
+	p.known = nil
+	if called != nil {
+		p.known = Known(called, p.Registry())
+	}
 	a.outputs = p.Map("outputs")
 	p.known = saved
 	for _, out := range a.outputs {
@@ -346,24 +374,42 @@ func newCallFlow(p *Params) (Activity, error) {
 }
 
 func (a *callFlow) Run(ctx context.Context, c *Call) (string, error) {
+	parent := c.Options()
+	chain := append(slices.Clone(parent.chain), filepath.Base(a.path))
+	if parent.depth+1 > MaxCallDepth {
+		return "", &CallDepthError{Chain: chain}
+	}
+	called, prep, err := parent.calls.get(a.path, parent.Registry)
+	if err != nil {
+		return "", err
+	}
+	defer parent.calls.put(called, prep)
 	in := make(map[string]any, len(a.inputs))
 	for _, ne := range a.inputs {
+		if called.flow.Variable(ne.Name) == nil {
+			return "", fmt.Errorf("input %q: called flow %s has no variable %q", ne.Name, a.path, ne.Name)
+		}
 		v, err := c.Eval(ne.Expr)
 		if err != nil {
 			return "", fmt.Errorf("input %q: %w", ne.Name, err)
 		}
 		in[ne.Name] = v
 	}
-	parent := c.Options()
 	opts := *parent
 	opts.Inputs = in
 	opts.BaseDir = filepath.Dir(a.path)
-	opts.Prepared = a.prep
+	opts.Prepared = prep
 	opts.Control = nil
 	opts.depth = parent.depth + 1
 	opts.prefix = parent.prefix + c.Node.ID + "/"
-	res, err := runFlow(ctx, a.flow, &opts, c.rs.seq)
+	opts.chain = chain
+	c.Waiting(fmt.Sprintf("the called flow %s to end", filepath.Base(a.path)))
+	res, err := c.runSub(ctx, called.flow, &opts)
 	if err != nil {
+		var de *CallDepthError
+		if errors.As(err, &de) {
+			return "", de // one message for the whole chain, not one per level
+		}
 		return "", fmt.Errorf("called flow %s: %w", filepath.Base(a.path), err)
 	}
 	for _, ne := range a.outputs {

@@ -143,7 +143,7 @@ func compileSource(src string) *compiled {
 }
 
 // exprOptions configure every expression compile.
-var exprOptions = []expr.Option{expr.AllowUndefinedVariables(), fieldCheckFunc, optFieldFunc}
+var exprOptions = append([]expr.Option{expr.AllowUndefinedVariables(), fieldCheckFunc, optFieldFunc}, safeArithOptions()...)
 
 // configs holds compile configurations. Building one (expr.Compile does it
 // for every expression) is most of the cost of compiling a short
@@ -416,7 +416,9 @@ func (t *Template) String(vars map[string]any) (string, error) {
 }
 
 // ToString formats a value for text: numbers without needless decimals,
-// lists and maps as JSON, nil as "".
+// lists and maps as JSON, nil as "". A value JSON cannot hold (a list or
+// map that contains itself, NaN) is written JSON-like, with "<cycle>" for
+// the repeat.
 func ToString(v any) string {
 	switch x := v.(type) {
 	case nil:
@@ -443,7 +445,8 @@ func ToString(v any) string {
 	if b, err := json.Marshal(v); err == nil {
 		return string(b)
 	}
-	return fmt.Sprint(v)
+	// Not fmt.Sprint: it recurses forever into a map that holds itself.
+	return safeText(v)
 }
 
 func describe(v any) string {

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -149,6 +151,16 @@ type Duration time.Duration
 // MarshalJSON writes the duration as a string.
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
 
+// MaxDuration is the longest duration a flow may give: about 292 years,
+// the most a time.Duration holds.
+const MaxDuration = Duration(math.MaxInt64)
+
+// durationError is a duration in a document that is malformed, negative or
+// out of range; Parse names the node and field it came from.
+type durationError struct{ msg string }
+
+func (e *durationError) Error() string { return e.msg }
+
 // UnmarshalJSON reads "1.5s" or a number of milliseconds.
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
@@ -159,23 +171,69 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		}
 		v, err := time.ParseDuration(s)
 		if err != nil {
-			return fmt.Errorf("bad duration %q (want e.g. 500ms, 2s, 1m)", s)
+			return &durationError{fmt.Sprintf("bad or out-of-range duration %q (want e.g. 500ms, 2s, 1m; at most %s)", s, MaxDuration)}
 		}
 		if v < 0 {
-			return fmt.Errorf("negative duration %q", s)
+			return &durationError{fmt.Sprintf("negative duration %q", s)}
 		}
 		*d = Duration(v)
 		return nil
 	}
 	var ms float64
 	if err := json.Unmarshal(b, &ms); err != nil {
-		return fmt.Errorf("bad duration %s (want a string such as \"2s\" or milliseconds)", b)
+		return &durationError{fmt.Sprintf("bad duration %s (want a string such as \"2s\" or milliseconds)", b)}
 	}
 	if ms < 0 {
-		return fmt.Errorf("negative duration %s", b)
+		return &durationError{fmt.Sprintf("negative duration %s", b)}
 	}
-	*d = Duration(ms * float64(time.Millisecond))
+	ns := ms * float64(time.Millisecond)
+	// float64(math.MaxInt64) rounds up to 2^63, which does not fit.
+	if ns >= float64(math.MaxInt64) {
+		return &durationError{fmt.Sprintf("duration %s ms is out of range (at most %s)", b, MaxDuration)}
+	}
+	*d = Duration(ns)
 	return nil
+}
+
+// locateDuration finds the node and field of a bad duration in document b.
+func locateDuration(b []byte, de *durationError) error {
+	var loc struct {
+		Settings struct {
+			DefaultTimeout json.RawMessage `json:"default_timeout"`
+			ActionDelay    json.RawMessage `json:"action_delay"`
+		} `json:"settings"`
+		Nodes []struct {
+			ID      string          `json:"id"`
+			Timeout json.RawMessage `json:"timeout"`
+			Retry   struct {
+				Interval json.RawMessage `json:"interval"`
+			} `json:"retry"`
+		} `json:"nodes"`
+	}
+	bad := func(raw json.RawMessage) error {
+		if len(raw) == 0 || string(raw) == "null" {
+			return nil
+		}
+		var d Duration
+		return d.UnmarshalJSON(raw)
+	}
+	if json.Unmarshal(b, &loc) == nil {
+		if err := bad(loc.Settings.DefaultTimeout); err != nil {
+			return &FieldError{Field: "settings.default_timeout", Msg: err.Error()}
+		}
+		if err := bad(loc.Settings.ActionDelay); err != nil {
+			return &FieldError{Field: "settings.action_delay", Msg: err.Error()}
+		}
+		for _, n := range loc.Nodes {
+			if err := bad(n.Timeout); err != nil {
+				return &FieldError{Node: n.ID, Field: "timeout", Msg: err.Error()}
+			}
+			if err := bad(n.Retry.Interval); err != nil {
+				return &FieldError{Node: n.ID, Field: "retry.interval", Msg: err.Error()}
+			}
+		}
+	}
+	return &FieldError{Msg: de.msg}
 }
 
 // NewFlow returns an empty flow with a start node.
@@ -335,16 +393,65 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 
 // LoadFile reads and parses a flow file. Errors name the file and, for
 // syntax errors, the line and column.
+// Only regular files are read (not a FIFO or a device such as /dev/zero),
+// and at most MaxFlowFileSize bytes of them.
 func LoadFile(path string) (*Flow, error) {
-	b, err := os.ReadFile(path)
+	b, err := readFlowFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("load flow: %w", err)
+		return nil, err
 	}
 	f, err := Parse(b)
 	if err != nil {
 		return nil, fmt.Errorf("load flow %s: %w", path, err)
 	}
 	return f, nil
+}
+
+// MaxFlowFileSize is the largest flow file Deskbot reads: 64 MB, about
+// 300,000 nodes.
+const MaxFlowFileSize = 64 << 20
+
+func readFlowFile(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("load flow: %w", err)
+	}
+	if err := regularFlowFile(path, st); err != nil {
+		return nil, err
+	}
+	// O_NONBLOCK: a FIFO swapped in after the Stat must not block the open.
+	fh, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, fmt.Errorf("load flow: %w", err)
+	}
+	defer fh.Close()
+	if st, err = fh.Stat(); err != nil {
+		return nil, fmt.Errorf("load flow %s: %w", path, err)
+	}
+	if err := regularFlowFile(path, st); err != nil {
+		return nil, err
+	}
+	b, err := io.ReadAll(io.LimitReader(fh, MaxFlowFileSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("load flow %s: %w", path, err)
+	}
+	if len(b) > MaxFlowFileSize {
+		return nil, fmt.Errorf("load flow %s: the file is larger than %d MB, the limit for a flow file", path, MaxFlowFileSize>>20)
+	}
+	return b, nil
+}
+
+func regularFlowFile(path string, st os.FileInfo) error {
+	if st.IsDir() {
+		return fmt.Errorf("load flow %s: is a folder, not a flow file", path)
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("load flow %s: not a regular file (%s)", path, st.Mode().Type())
+	}
+	if st.Size() > MaxFlowFileSize {
+		return fmt.Errorf("load flow %s: the file is %d MB, larger than %d MB, the limit for a flow file", path, st.Size()>>20, MaxFlowFileSize>>20)
+	}
+	return nil
 }
 
 // SyntaxError is a JSON error at a line and column (both from 1).
@@ -435,6 +542,10 @@ func Parse(b []byte) (*Flow, error) {
 	dec.DisallowUnknownFields()
 	var f Flow
 	if err := dec.Decode(&f); err != nil {
+		var de *durationError
+		if errors.As(err, &de) {
+			return nil, locateDuration(b, de)
+		}
 		return nil, jsonErr(b, err)
 	}
 	if dec.More() {
@@ -494,6 +605,9 @@ func (f *Flow) check() error {
 		if n.Retry.Count < 0 {
 			return &FieldError{Node: n.ID, Field: "retry.count", Msg: "must not be negative"}
 		}
+		if err := n.checkDurations(); err != nil {
+			return err
+		}
 	}
 	vars := map[string]bool{}
 	for i, v := range f.Variables {
@@ -544,6 +658,18 @@ func validIdent(s string) bool {
 		return false
 	}
 	return true
+}
+
+// checkDurations rejects negative node durations (a document cannot hold
+// them; a flow built in memory can).
+func (n *Node) checkDurations() error {
+	if n.Timeout < 0 {
+		return &FieldError{Node: n.ID, Field: "timeout", Msg: fmt.Sprintf("negative duration %s", n.Timeout)}
+	}
+	if n.Retry.Interval < 0 {
+		return &FieldError{Node: n.ID, Field: "retry.interval", Msg: fmt.Sprintf("negative duration %s", n.Retry.Interval)}
+	}
+	return nil
 }
 
 // String formats the duration like time.Duration.

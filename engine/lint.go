@@ -61,6 +61,7 @@ func Lint(f *Flow, reg *Registry, baseDir string) []Problem {
 		ps = append(ps, Problem{NodeID: node, Field: field, Severity: sev, Msg: fmt.Sprintf(format, args...)})
 	}
 	known := Known(f, reg)
+	calls := newCallScope()
 	starts := []string{}
 	countWork(len(f.Nodes))
 	for _, n := range f.Nodes {
@@ -78,6 +79,7 @@ func Lint(f *Flow, reg *Registry, baseDir string) []Problem {
 			}
 		}
 		pa := newParams(n, spec, known, baseDir, reg)
+		pa.calls = calls // call_flow nodes read each called flow once per lint
 		_, err := spec.New(pa)
 		errs := pa.Errs()
 		if err != nil && len(errs) == 0 {

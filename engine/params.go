@@ -21,10 +21,19 @@ type Params struct {
 	baseDir string
 	reg     *Registry
 	errs    []error
+	// atRun is set when a run prepares its flow: call_flow then reads the
+	// called flow when it is called, not now.
+	atRun bool
+	// calls is the called flows one lint has read (nil: each node its own).
+	calls *callScope
 }
 
 func newParams(n *Node, s *Spec, known map[string]bool, baseDir string, reg *Registry) *Params {
-	return &Params{node: n, spec: s, known: known, baseDir: baseDir, reg: reg}
+	p := &Params{node: n, spec: s, known: known, baseDir: baseDir, reg: reg}
+	if err := n.checkDurations(); err != nil {
+		p.errs = append(p.errs, err)
+	}
+	return p
 }
 
 // NodeID is the id of the node being built.
@@ -215,7 +224,7 @@ func (p *Params) Duration(name string) time.Duration {
 	}
 	switch x := v.(type) {
 	case float64:
-		if x >= 0 {
+		if x >= 0 && x*float64(time.Millisecond) < float64(math.MaxInt64) {
 			return time.Duration(x * float64(time.Millisecond))
 		}
 	case string:
@@ -224,7 +233,7 @@ func (p *Params) Duration(name string) time.Duration {
 			return d
 		}
 	}
-	p.Fail(name, "want a duration such as 500ms or 2s, got %s", describe(v))
+	p.Fail(name, "want a duration such as 500ms or 2s (not negative, at most %s), got %s", time.Duration(math.MaxInt64), describe(v))
 	return 0
 }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -46,8 +47,13 @@ type Options struct {
 	// Prepared reuses a Prepare result (the flow must be the same).
 	Prepared *Prepared
 
+	// Path is the flow's file, for messages (the chain of calls).
+	Path string
+
 	depth  int
 	prefix string
+	chain  []string  // the files of the calls that led here, the top flow first
+	calls  *runCalls // called flows, loaded once per run
 }
 
 // Result is what a finished run leaves.
@@ -73,7 +79,15 @@ type prepNode struct {
 	next    map[string]string // port -> node id
 	errVar  string
 	timeout time.Duration
+	// running is closed when the node's last timed-out activity has
+	// returned; nil when none is left running.
+	running chan struct{}
 }
+
+// detachedGrace is how long a node waits, before it runs again, for its
+// previous timed-out attempt to return: the activity is not safe for use
+// by two goroutines at once.
+const detachedGrace = 5 * time.Second
 
 // Known returns the variable names a flow's expressions may use: declared
 // variables, variables named by activities' variable fields, error vars and
@@ -116,8 +130,15 @@ func Known(f *Flow, reg *Registry) map[string]bool {
 }
 
 // Prepare builds every node's activity once, validating params. Its error
-// joins one FieldError per problem.
+// joins one FieldError per problem. It does not read the flows that
+// call_flow nodes call: a run reads them when they are called.
 func Prepare(f *Flow, reg *Registry, baseDir string) (*Prepared, error) {
+	return prepare(f, reg, baseDir, nil)
+}
+
+// prepare is Prepare; with a scope (lint), call_flow nodes read and check
+// the flows they call, each file once per scope.
+func prepare(f *Flow, reg *Registry, baseDir string, scope *callScope) (*Prepared, error) {
 	if reg == nil {
 		reg = Default
 	}
@@ -138,6 +159,7 @@ func Prepare(f *Flow, reg *Registry, baseDir string) (*Prepared, error) {
 			continue
 		}
 		pa := newParams(n, spec, known, baseDir, reg)
+		pa.atRun, pa.calls = scope == nil, scope
 		act, err := spec.New(pa)
 		if err == nil {
 			err = pa.Err()
@@ -211,26 +233,85 @@ type runState struct {
 	seq     *int
 	call    Call
 	obs     Observer
-	cleanup []func()
+	sizes   map[string]*valueSize // the last size check of list variables (run goroutine only)
+
+	cleanupMu sync.Mutex
+	cleanup   []func()
+	ended     bool
 }
 
 // Call is what an activity sees while it runs: variables, evaluation,
 // logging, outputs and services.
+//
+// An activity under a timeout runs on its own goroutine. Its Call then works
+// on a private copy of the variables, and once the timeout has passed (or
+// the run was stopped) the Call is detached: whatever the activity still
+// does through it (Set, Log, Output, SetState) no longer reaches the run.
 type Call struct {
 	rs      *runState
 	Node    *Node
 	Attempt int
 	From    string // the node that led here, "" at the start
 	outputs map[string]any
+	vars    map[string]any // the run's variables, or a private copy (g != nil)
+	g       *callGuard     // nil unless the activity runs on its own goroutine
+	state   any            // the node's state once detached
+}
+
+// callGuard separates a timed activity's goroutine from the run.
+type callGuard struct {
+	mu       sync.Mutex
+	detached bool
+	waiting  string
+}
+
+// enter locks the guard and reports whether the call still reaches the run;
+// leave must follow.
+func (c *Call) enter() bool {
+	if c.g == nil {
+		return true
+	}
+	c.g.mu.Lock()
+	return !c.g.detached
+}
+
+func (c *Call) leave() {
+	if c.g != nil {
+		c.g.mu.Unlock()
+	}
+}
+
+// detach cuts the call off from the run; it returns what the activity said
+// it was waiting for.
+func (c *Call) detach() string {
+	if c.g == nil {
+		return ""
+	}
+	c.g.mu.Lock()
+	defer c.g.mu.Unlock()
+	c.g.detached = true
+	return c.g.waiting
+}
+
+// Waiting tells the run what the activity is waiting for (a program to
+// exit, a window titled "Invoice", an image): a node timeout names it.
+func (c *Call) Waiting(what string) {
+	if c.g == nil {
+		return
+	}
+	c.g.mu.Lock()
+	c.g.waiting = what
+	c.g.mu.Unlock()
 }
 
 // Vars returns the variables map; treat it as read-only, use Set to write.
-func (c *Call) Vars() map[string]any { return c.rs.vars.m }
+func (c *Call) Vars() map[string]any { return c.vars }
 
 // Get returns a variable.
-func (c *Call) Get(name string) (any, bool) { v, ok := c.rs.vars.m[name]; return v, ok }
+func (c *Call) Get(name string) (any, bool) { v, ok := c.vars[name]; return v, ok }
 
 // Set assigns a variable. Declared variables are converted to their type.
+// A value over the size limits (see CheckSize) is an error.
 func (c *Call) Set(name string, v any) error {
 	if d := c.rs.prep.flow.Variable(name); d != nil && v != nil {
 		cv, err := Coerce(d.Type, v)
@@ -239,23 +320,54 @@ func (c *Call) Set(name string, v any) error {
 		}
 		v = cv
 	}
-	c.rs.vars.m[name] = v
-	c.rs.vars.version++
+	var prev *valueSize
+	if c.g == nil {
+		prev = c.rs.sizes[name]
+	}
+	size, err := checkSizeIn(v, c.vars, prev)
+	if err != nil {
+		return fmt.Errorf("set variable %q: %w", name, err)
+	}
+	attached := c.enter()
+	defer c.leave()
+	if c.g == nil {
+		if size != nil {
+			if c.rs.sizes == nil {
+				c.rs.sizes = map[string]*valueSize{}
+			}
+			c.rs.sizes[name] = size
+		} else {
+			delete(c.rs.sizes, name)
+		}
+	}
+	c.vars[name] = v
+	if attached && c.g != nil {
+		c.rs.vars.m[name] = v
+	}
+	if attached {
+		c.rs.vars.version++
+	}
 	return nil
 }
 
 // Text evaluates a template to a string.
-func (c *Call) Text(t *Template) (string, error) { return t.String(c.rs.vars.m) }
+func (c *Call) Text(t *Template) (string, error) {
+	s, err := t.String(c.vars)
+	if err == nil && len(s) > MaxTextBytes {
+		return "", sizeErr(len(s), 0)
+	}
+	return s, err
+}
 
 // Value evaluates a template to a value.
-func (c *Call) Value(t *Template) (any, error) { return t.Value(c.rs.vars.m) }
+func (c *Call) Value(t *Template) (any, error) { return t.Value(c.vars) }
 
 // Eval evaluates an expression.
-func (c *Call) Eval(e *Expr) (any, error) { return e.Eval(c.rs.vars.m) }
+func (c *Call) Eval(e *Expr) (any, error) { return e.Eval(c.vars) }
 
 // Path evaluates a path template and resolves it against the flow folder.
 func (c *Call) Path(t *Template) (string, error) {
-	s, err := t.String(c.rs.vars.m)
+	s, err := t.String(c.vars)
 	if err != nil {
 		return "", err
 	}
@@ -270,6 +382,11 @@ func (c *Call) Log(level, msg string) {
 	if c.rs.obs == nil {
 		return
 	}
+	if !c.enter() {
+		c.leave()
+		return
+	}
+	defer c.leave()
 	c.rs.obs.Event(Event{Kind: EventLog, Time: time.Now(), RunID: c.rs.opts.RunID, Flow: c.rs.prep.flow.Name,
 		Depth: c.rs.opts.depth, Seq: *c.rs.seq, NodeID: c.rs.opts.prefix + c.Node.ID, Type: c.Node.Type,
 		Level: level, Message: msg})
@@ -280,6 +397,11 @@ func (c *Call) Logf(format string, args ...any) { c.Log("info", fmt.Sprintf(form
 
 // Output records a value shown with the step in history (not a variable).
 func (c *Call) Output(name string, v any) {
+	if !c.enter() {
+		c.leave()
+		return
+	}
+	defer c.leave()
 	if c.outputs == nil {
 		c.outputs = map[string]any{}
 	}
@@ -314,10 +436,23 @@ func (c *Call) ArtifactDir() (string, error) {
 }
 
 // State returns the node's loop state (kept between visits of the node).
-func (c *Call) State() any { return c.rs.state[c.Node.ID] }
+func (c *Call) State() any {
+	if !c.enter() {
+		c.leave()
+		return c.state
+	}
+	defer c.leave()
+	return c.rs.state[c.Node.ID]
+}
 
 // SetState stores the node's loop state; nil clears it.
 func (c *Call) SetState(v any) {
+	if !c.enter() {
+		c.leave()
+		c.state = v
+		return
+	}
+	defer c.leave()
 	if v == nil {
 		delete(c.rs.state, c.Node.ID)
 		return
@@ -326,11 +461,56 @@ func (c *Call) SetState(v any) {
 }
 
 // OnRunEnd registers f to run when the run ends, however it ends (release
-// held keys, close files).
-func (c *Call) OnRunEnd(f func()) { c.rs.cleanup = append(c.rs.cleanup, f) }
+// held keys, close files). Registered after the end, f runs at once.
+func (c *Call) OnRunEnd(f func()) {
+	rs := c.rs
+	rs.cleanupMu.Lock()
+	if rs.ended {
+		rs.cleanupMu.Unlock()
+		f()
+		return
+	}
+	rs.cleanup = append(rs.cleanup, f)
+	rs.cleanupMu.Unlock()
+}
 
 // Options returns the run's options (for sub-flows).
 func (c *Call) Options() *Options { return c.rs.opts }
+
+// runSub runs a called flow as part of this call. A timed call gives the
+// sub-run its own step counter and an observer that goes quiet once the
+// call is detached.
+func (c *Call) runSub(ctx context.Context, f *Flow, opts *Options) (*Result, error) {
+	if c.g == nil {
+		return runFlow(ctx, f, opts, c.rs.seq)
+	}
+	c.g.mu.Lock()
+	seq := *c.rs.seq
+	c.g.mu.Unlock()
+	if opts.Observer != nil {
+		opts.Observer = guardedObserver{g: c.g, o: opts.Observer}
+	}
+	res, err := runFlow(ctx, f, opts, &seq)
+	if c.enter() {
+		*c.rs.seq = seq
+	}
+	c.leave()
+	return res, err
+}
+
+// guardedObserver passes events on until its call is detached.
+type guardedObserver struct {
+	g *callGuard
+	o Observer
+}
+
+func (g guardedObserver) Event(e Event) {
+	g.g.mu.Lock()
+	defer g.g.mu.Unlock()
+	if !g.g.detached {
+		g.o.Event(e)
+	}
+}
 
 // Run executes a flow to its end. It returns the result and, on failure,
 // an error naming the node. Cancelling ctx stops the run between steps and
@@ -346,6 +526,12 @@ func Run(ctx context.Context, f *Flow, opts Options) (*Result, error) {
 	if opts.RunID == "" {
 		opts.RunID = time.Now().UTC().Format("20060102T150405.000000000")
 	}
+	opts.calls = &runCalls{}
+	top := f.Name
+	if opts.Path != "" {
+		top = filepath.Base(opts.Path)
+	}
+	opts.chain = []string{top}
 	seq := 0
 	opts.Observer = redactObserver(opts.Observer) // secrets never reach a log or the history
 	res, err := runFlow(ctx, f, &opts, &seq)
@@ -379,8 +565,12 @@ func runFlow(ctx context.Context, f *Flow, opts *Options, seq *int) (*Result, er
 		err = rs.loop(ctx)
 	}
 	if rs != nil {
-		for i := len(rs.cleanup) - 1; i >= 0; i-- {
-			rs.cleanup[i]()
+		rs.cleanupMu.Lock()
+		cleanup := rs.cleanup
+		rs.cleanup, rs.ended = nil, true
+		rs.cleanupMu.Unlock()
+		for i := len(cleanup) - 1; i >= 0; i-- {
+			cleanup[i]()
 		}
 		res.Vars = rs.vars.m
 	}
@@ -435,6 +625,9 @@ func (rs *runState) initVars() error {
 			return &FieldError{Field: "inputs", Msg: fmt.Sprintf("the flow has no variable %q (declared: %s)", k, declared(f))}
 		}
 		cv, err := Coerce(d.Type, val)
+		if err == nil {
+			err = CheckSize(cv)
+		}
 		if err != nil {
 			return &FieldError{Field: "inputs", Msg: fmt.Sprintf("variable %q: %v", k, err)}
 		}
@@ -544,12 +737,18 @@ func (rs *runState) step(ctx context.Context, pn *prepNode, from string) (string
 		*rs.seq++
 		seq := *rs.seq
 		c := &rs.call
-		if pn.timeout > 0 {
+		if pn.timeout > 0 && !(rs.opts.DryRun && pn.spec.SideEffects) {
 			// A timed-out activity's goroutine may outlive the step; give it
-			// a Call of its own.
-			c = new(Call)
+			// a Call of its own, on a copy of the variables.
+			c = &Call{rs: rs, Node: n, Attempt: attempt, From: from, vars: maps.Clone(rs.vars.m), g: &callGuard{}}
+		} else {
+			*c = Call{rs: rs, Node: n, Attempt: attempt, From: from, vars: rs.vars.m}
 		}
-		*c = Call{rs: rs, Node: n, Attempt: attempt, From: from}
+		// main is the call's view from the run's goroutine, never detached.
+		main := c
+		if c.g != nil {
+			main = &Call{rs: rs, Node: n, Attempt: attempt, From: from, vars: rs.vars.m}
+		}
 		rs.emit(Event{Kind: EventStepStarted, Seq: seq, NodeID: nodeID, Type: n.Type, Label: n.Label, Attempt: attempt})
 		t0 := time.Now()
 		port, err := rs.attempt(ctx, pn, c)
@@ -585,7 +784,9 @@ func (rs *runState) step(ctx context.Context, pn *prepNode, from string) (string
 			Status: status, Duration: d, Err: err.Error(), Outputs: c.outputs}
 		if status == StatusCaught {
 			fin.Port = PortError
-			c.Set(pn.errVar, err.Error())
+			if serr := main.Set(pn.errVar, err.Error()); serr != nil {
+				main.Log("warn", serr.Error())
+			}
 		}
 		fin.Vars = rs.snapIfObserved()
 		rs.emit(fin)
@@ -596,7 +797,7 @@ func (rs *runState) step(ctx context.Context, pn *prepNode, from string) (string
 			return PortError, nil
 		}
 		if status == StatusRetrying {
-			c.Log("warn", fmt.Sprintf("attempt %d of %d failed: %v; retrying in %s", attempt, n.Retry.Count+1, err, time.Duration(n.Retry.Interval)))
+			main.Log("warn", fmt.Sprintf("attempt %d of %d failed: %v; retrying in %s", attempt, n.Retry.Count+1, err, time.Duration(n.Retry.Interval)))
 			if err := Sleep(ctx, time.Duration(n.Retry.Interval)); err != nil {
 				return "", &StepError{NodeID: nodeID, Type: n.Type, Err: err}
 			}
@@ -637,17 +838,32 @@ func (rs *runState) attempt(ctx context.Context, pn *prepNode, c *Call) (port st
 			err = fmt.Errorf("activity crashed: %v", r)
 		}
 	}()
+	if pn.running != nil {
+		t := time.NewTimer(detachedGrace)
+		select {
+		case <-pn.running:
+			pn.running = nil
+			t.Stop()
+		case <-ctx.Done():
+			t.Stop()
+			return "", context.Cause(ctx)
+		case <-t.C:
+			return "", fmt.Errorf("the node's previous attempt timed out and is still running %s later; it cannot run twice at once", detachedGrace)
+		}
+	}
 	if pn.timeout <= 0 {
 		return act.Run(ctx, c)
 	}
-	tctx, cancel := context.WithTimeoutCause(ctx, pn.timeout, fmt.Errorf("timed out after %s", pn.timeout))
+	tctx, cancel := context.WithTimeoutCause(ctx, pn.timeout, errNodeTimeout)
 	defer cancel()
 	type result struct {
 		port string
 		err  error
 	}
 	done := make(chan result, 1)
+	returned := make(chan struct{})
 	go func() {
+		defer close(returned)
 		defer func() {
 			if r := recover(); r != nil {
 				done <- result{err: fmt.Errorf("activity crashed: %v", r)}
@@ -659,15 +875,68 @@ func (rs *runState) attempt(ctx context.Context, pn *prepNode, c *Call) (port st
 	select {
 	case r := <-done:
 		if r.err != nil && tctx.Err() != nil && ctx.Err() == nil {
-			return "", context.Cause(tctx)
+			return "", rs.timedOut(pn, c)
 		}
 		return r.port, r.err
 	case <-tctx.Done():
+		pn.running = returned
 		if ctx.Err() != nil {
+			c.detach()
 			return "", context.Cause(ctx)
 		}
-		return "", context.Cause(tctx)
+		return "", rs.timedOut(pn, c)
 	}
+}
+
+// errNodeTimeout is the cause of a node's timed-out context.
+var errNodeTimeout = errors.New("node timeout")
+
+// TimeoutError is a node that ran past its timeout.
+type TimeoutError struct {
+	NodeID, Label string
+	After         time.Duration
+	// Waiting is what the activity was waiting for, as it told the run
+	// (Call.Waiting), or a description of the node.
+	Waiting string
+}
+
+func (e *TimeoutError) Error() string {
+	name := fmt.Sprintf("node %q", e.NodeID)
+	if e.Label != "" {
+		name = fmt.Sprintf("node %q (%s)", e.Label, e.NodeID)
+	}
+	return fmt.Sprintf("timed out after %s: %s was waiting for %s", e.After, name, e.Waiting)
+}
+
+// TimeoutHandler is implemented by activities that leave evidence when
+// their node times out (a desktop activity saves a screenshot). OnTimeout
+// runs on the run's goroutine, after the timed-out call was detached.
+type TimeoutHandler interface {
+	OnTimeout(c *Call)
+}
+
+// timedOut detaches the timed-out call, lets the activity leave evidence
+// and returns the error that names the node and what it was waiting for.
+func (rs *runState) timedOut(pn *prepNode, c *Call) error {
+	waiting := c.detach()
+	if waiting == "" {
+		waiting = describeNode(pn.node)
+	}
+	if h, ok := pn.act.(TimeoutHandler); ok {
+		// The detached call's outputs are the step's; only this goroutine
+		// touches them now.
+		hc := &Call{rs: rs, Node: c.Node, Attempt: c.Attempt, From: c.From, vars: rs.vars.m, outputs: c.outputs}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					hc.Log("warn", fmt.Sprintf("timeout handler crashed: %v", r))
+				}
+			}()
+			h.OnTimeout(hc)
+		}()
+		c.outputs = hc.outputs
+	}
+	return &TimeoutError{NodeID: rs.opts.prefix + pn.node.ID, Label: pn.node.Label, After: pn.timeout, Waiting: waiting}
 }
 
 func describeNode(n *Node) string {

@@ -101,6 +101,7 @@ func (a *runProgram) Run(ctx context.Context, c *engine.Call) (string, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
+	c.Waiting(fmt.Sprintf("the program %s to exit", strings.Join(append([]string{prog}, args...), " ")))
 	runErr := cmd.Run()
 	code := -1
 	if cmd.ProcessState != nil {

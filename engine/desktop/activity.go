@@ -46,6 +46,14 @@ func (a *act) Run(ctx context.Context, c *engine.Call) (string, error) {
 	return port, err
 }
 
+// OnTimeout leaves a screenshot when the node's timeout passes, like any
+// other failure.
+func (a *act) OnTimeout(c *engine.Call) {
+	if d, err := From(c); err == nil {
+		saveEvidence(c, d)
+	}
+}
+
 // DryRun acts on a Fake (the run's, when it has one) and logs what the step
 // would do.
 func (a *act) DryRun(ctx context.Context, c *engine.Call) (string, error) {
@@ -342,6 +350,11 @@ func (s *imageSearch) find(ctx context.Context, e *env, vanish bool) (Match, boo
 		b := tmpl.Bounds()
 		c := image.Pt((r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2)
 		return Match{Rect: image.Rect(c.X-b.Dx()/2, c.Y-b.Dy()/2, c.X-b.Dx()/2+b.Dx(), c.Y-b.Dy()/2+b.Dy())}, true, nil
+	}
+	if vanish {
+		e.c.Waiting(fmt.Sprintf("the image %s to disappear %s", path, where))
+	} else {
+		e.c.Waiting(fmt.Sprintf("the image %s %s", path, where))
 	}
 	var m Match
 	ok, err := e.poll(ctx, s.timeout, s.interval, func() (bool, error) {

@@ -286,6 +286,11 @@ func newWaitColor(p *engine.Params) (engine.Activity, error) {
 			e.note("wait up to %s for the pixel at (%d, %d) %s %s", timeout, px, py, verb, Hex(want))
 			return "", nil
 		}
+		if differs {
+			e.c.Waiting(fmt.Sprintf("the pixel at (%d, %d) to change from %s", px, py, Hex(want)))
+		} else {
+			e.c.Waiting(fmt.Sprintf("the pixel at (%d, %d) to become %s", px, py, Hex(want)))
+		}
 		var last color.RGBA
 		ok, err := e.poll(ctx, timeout, interval, func() (bool, error) {
 			c, err := pixel(e.d, px, py)

@@ -118,6 +118,7 @@ func newOpen(p *engine.Params) (engine.Activity, error) {
 			e.note("wait up to %s for a window %s", timeout, desc)
 			return "", nil
 		}
+		e.c.Waiting(fmt.Sprintf("a window %s", desc))
 		w, ok, err := e.waitWindow(ctx, match, timeout)
 		if err != nil {
 			return "", err
@@ -142,6 +143,7 @@ func newActivate(p *engine.Params) (engine.Activity, error) {
 			e.note("activate the window %s (waiting up to %s)", desc, timeout)
 			return "", nil
 		}
+		e.c.Waiting(fmt.Sprintf("a window %s", desc))
 		w, ok, err := e.waitWindow(ctx, match, timeout)
 		if err != nil {
 			return "", err
@@ -184,6 +186,11 @@ func newWaitWindow(p *engine.Params) (engine.Activity, error) {
 			}
 			e.note("wait up to %s for a window %s to %s", timeout, desc, verb)
 			return "", nil
+		}
+		if closes {
+			e.c.Waiting(fmt.Sprintf("the window %s to close", desc))
+		} else {
+			e.c.Waiting(fmt.Sprintf("a window %s", desc))
 		}
 		ok, err := e.poll(ctx, timeout, 100*time.Millisecond, func() (bool, error) {
 			_, found, err := findWindow(e.d, match)
