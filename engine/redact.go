@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"reflect"
 	"sync"
 
 	"deskbot/engine/redact"
@@ -52,7 +51,7 @@ func (o *redactingObserver) redactVars(vars map[string]any) map[string]any {
 	defer o.mu.Unlock()
 	var out map[string]any
 	for k, v := range vars {
-		if prev, ok := o.vars[k]; ok && sameValue(prev, v) {
+		if prev, ok := o.vars[k]; ok && SameValue(prev, v) {
 			continue
 		}
 		r, changed := redact.Changed(v)
@@ -73,37 +72,6 @@ func (o *redactingObserver) redactVars(vars map[string]any) map[string]any {
 		return vars
 	}
 	return out
-}
-
-// sameValue reports whether a and b are the same value: equal strings and
-// scalars, the same map or list (the engine replaces a variable's value
-// rather than changing it in place).
-func sameValue(a, b any) bool {
-	switch x := a.(type) {
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	case float64:
-		y, ok := b.(float64)
-		return ok && x == y
-	case bool:
-		y, ok := b.(bool)
-		return ok && x == y
-	case nil:
-		return b == nil
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		return ok && len(x) == len(y) && (len(x) == 0 || sameMap(x, y))
-	case []any:
-		y, ok := b.([]any)
-		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
-	}
-	return false
-}
-
-// sameMap reports whether a and b are one map (not just equal ones).
-func sameMap(a, b map[string]any) bool {
-	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
 }
 
 // redactResult masks secrets in a finished run's error (the history keeps

@@ -653,7 +653,7 @@ func (r *Recorder) track(vars map[string]any) {
 		return
 	}
 	for k, v := range vars {
-		if old, ok := r.lastVals[k]; !ok || !sameValue(old, v) {
+		if old, ok := r.lastVals[k]; !ok || !engine.SameValue(old, v) {
 			r.lastVals[k] = v
 			delete(r.lastEnc, k)
 		}
@@ -701,7 +701,7 @@ func (r *Recorder) varsRow(seq int, vars map[string]any) {
 	}
 	var changed []string
 	for k, v := range vars {
-		if old, ok := r.lastVals[k]; ok && sameValue(old, v) {
+		if old, ok := r.lastVals[k]; ok && engine.SameValue(old, v) {
 			if _, ok := r.lastEnc[k]; ok {
 				continue
 			}

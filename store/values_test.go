@@ -56,23 +56,3 @@ func TestEncodeValue(t *testing.T) {
 		t.Fatalf("preview of a long text = %.200v", m)
 	}
 }
-
-// Scalars compare by value, containers by identity.
-func TestSameValue(t *testing.T) {
-	m := map[string]any{"a": 1.0}
-	l := []any{1.0, 2.0}
-	for _, c := range []struct {
-		a, b any
-		same bool
-	}{
-		{1.0, 1.0, true}, {1.0, 2.0, false}, {math.NaN(), math.NaN(), true}, {"a", "a", true}, {"a", "b", false},
-		{nil, nil, true}, {nil, 0.0, false}, {1.0, 1, false}, {true, true, true},
-		{m, m, true}, {m, map[string]any{"a": 1.0}, false},
-		{l, l, true}, {l, l[:1], false}, {l, []any{1.0, 2.0}, false}, {[]any{}, []any{}, true},
-		{[]string{"x"}, []string{"x"}, false}, {int64(3), int64(3), true},
-	} {
-		if got := sameValue(c.a, c.b); got != c.same {
-			t.Errorf("sameValue(%v, %v) = %v, want %v", c.a, c.b, got, c.same)
-		}
-	}
-}
