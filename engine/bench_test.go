@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"deskbot/engine"
 )
@@ -56,4 +57,18 @@ func BenchmarkLoopInMemoryObserver(b *testing.B) {
 		steps += res.Steps
 	}
 	b.ReportMetric(float64(steps)/b.Elapsed().Seconds(), "steps/s")
+}
+
+// BenchmarkCancelInsideLongWait measures the stop latency inside a wait:
+// from cancel to Run's return (ns/op is the whole run; stop-ns/op is the
+// latency). Compare with BenchmarkLoopNoLogging's ns per step, from the
+// same run, as a baseline of the machine's speed.
+func BenchmarkCancelInsideLongWait(b *testing.B) {
+	f := mustParse(b, longWait)
+	var total time.Duration
+	for b.Loop() {
+		_, took := stopInsideLongWait(b, f)
+		total += took
+	}
+	b.ReportMetric(float64(total.Nanoseconds())/float64(b.N), "stop-ns/op")
 }
