@@ -40,15 +40,27 @@ run: build
 ## test: vet, the fyne import check, docs freshness, all Go tests, then each fuzz target briefly
 test: deps lint test-go fuzz
 
+## test-go: every Go test, under the race detector (cgo packages included:
+## the engine, the recorder, the studio, the desktop and the model all start
+## goroutines, and the rest costs little more)
 test-go:
-	$(GO) test -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 30m ./...
 
-## fuzz: run every Fuzz target for $(FUZZTIME)
+## fuzz: run every Fuzz target for $(FUZZTIME). Targets are found in the
+## sources (no extra build); a failure prints the target, the fuzzer's
+## output with the failing input's file under testdata/fuzz, and how to
+## rerun it.
 fuzz:
-	@set -e; for pkg in $$($(GO) list ./...); do \
-		for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	@set -e; log=$$(mktemp -t deskbot-fuzz.XXXXXX); trap 'rm -f "$$log"' EXIT; \
+	for dir in $$($(GO) list -f '{{.Dir}}' ./...); do \
+		for t in $$(cat $$dir/*_test.go 2>/dev/null | sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p'); do \
+			pkg=./$$(realpath --relative-to=. $$dir); \
 			echo "fuzz $$pkg $$t"; \
-			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg >/tmp/deskbot-fuzz.log 2>&1 || { cat /tmp/deskbot-fuzz.log; exit 1; }; \
+			if ! $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg >"$$log" 2>&1; then \
+				cat "$$log"; \
+				echo "fuzz: $$t in $$pkg failed; its input is kept in $$pkg/testdata/fuzz/$$t/ (commit it as a regression case); rerun: $(GO) test -run '^$$t\$$' $$pkg"; \
+				exit 1; \
+			fi; \
 		done; \
 	done
 

@@ -184,7 +184,12 @@ func TestCLIModelPullListImport(t *testing.T) {
 	}
 	srv := hubtest.New("openai-community/gpt2", files)
 	defer srv.Close()
+	// Under the server's lock: the deskbot process's requests reach the
+	// server over TCP, which gives the race detector no order between this
+	// write and the handler's read.
+	srv.Lock()
 	srv.DropAfter, srv.Drops = 100000, 1
+	srv.Unlock()
 	models := t.TempDir()
 	env := []string{"DESKBOT_DATA=" + t.TempDir(), "DESKBOT_MODELS=" + models, "DESKBOT_HF_ENDPOINT=" + srv.URL}
 

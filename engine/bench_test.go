@@ -131,3 +131,17 @@ func BenchmarkAppendRows(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCancelInsideLongWait measures the stop latency inside a wait:
+// from cancel to Run's return (ns/op is the whole run; stop-ns/op is the
+// latency). Compare with BenchmarkLoopNoLogging's ns per step, from the
+// same run, as a baseline of the machine's speed.
+func BenchmarkCancelInsideLongWait(b *testing.B) {
+	f := mustParse(b, longWait)
+	var total time.Duration
+	for b.Loop() {
+		_, took := stopInsideLongWait(b, f)
+		total += took
+	}
+	b.ReportMetric(float64(total.Nanoseconds())/float64(b.N), "stop-ns/op")
+}

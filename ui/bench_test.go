@@ -140,7 +140,7 @@ func BenchmarkFirstFrameXvfb(b *testing.B) {
 				if err := app.Start(); err != nil {
 					b.Fatal(err)
 				}
-				ok := waitFor(30*time.Second, func() bool { return x.findWindow(tc.flow.Name) != "" })
+				ok := waitFor(patience, func() bool { return x.findWindow(tc.flow.Name) != "" })
 				el := time.Since(start)
 				app.Process.Kill()
 				app.Wait()
@@ -153,4 +153,37 @@ func BenchmarkFirstFrameXvfb(b *testing.B) {
 			b.ReportMetric(float64(total.Microseconds())/float64(n)/1000, "ms-to-window")
 		})
 	}
+}
+
+// BenchmarkBusyRunHandOver runs busyFlow (a tight loop logging every
+// iteration) in the studio for 200 hand-overs and stops it. It reports the
+// mean and worst time that one hand-over held the UI goroutine, and how
+// long Stop took until the studio showed no run. Compare with
+// BenchmarkStudioFirstFrame from the same run as a baseline.
+func BenchmarkBusyRunHandOver(b *testing.B) {
+	var total, worst, stops time.Duration
+	n := 0
+	for b.Loop() {
+		s, ui := newTestStudio(b)
+		s.setDocument(NewDocument(busyFlow(), ""))
+		s.Run(false)
+		for i := 0; i < 200; i++ {
+			fn := <-ui
+			st := time.Now()
+			fn()
+			d := time.Since(st)
+			total, worst, n = total+d, max(worst, d), n+1
+		}
+		done := s.RunDone()
+		st := time.Now()
+		s.Stop()
+		for s.Running() {
+			(<-ui)()
+		}
+		stops += time.Since(st)
+		<-done
+	}
+	b.ReportMetric(float64(total.Nanoseconds())/float64(n), "handover-ns")
+	b.ReportMetric(float64(worst.Nanoseconds()), "worst-handover-ns")
+	b.ReportMetric(float64(stops.Nanoseconds())/float64(b.N), "stop-ns")
 }

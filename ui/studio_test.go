@@ -33,6 +33,12 @@ func newTestStudio(t testing.TB) (*Studio, chan func()) {
 	return s, ui
 }
 
+// patience bounds how long a test waits for something that should happen
+// soon, only so that a broken build fails instead of hanging. It is no
+// speed check (speed is in benchmarks): a loaded CI machine running the
+// race detector must never reach it.
+const patience = 60 * time.Second
+
 // pump runs queued UI work until cond holds or the timeout passes.
 func pump(t testing.TB, ui chan func(), timeout time.Duration, cond func() bool) bool {
 	t.Helper()
@@ -307,7 +313,7 @@ func TestRunHighlightsNodesInOrder(t *testing.T) {
 	if !s.Running() {
 		t.Fatal("run did not start")
 	}
-	if !pump(t, ui, 10*time.Second, func() bool { return !s.Running() }) {
+	if !pump(t, ui, patience, func() bool { return !s.Running() }) {
 		t.Fatal("run did not finish")
 	}
 	want := []string{"start", "a", "w", "b", "end"}
@@ -335,7 +341,7 @@ func startWaitingRun(t *testing.T) (*Studio, chan func()) {
 	f.Node("w").Params["duration"] = "1m"
 	s.setDocument(NewDocument(f, ""))
 	s.Run(false)
-	if !pump(t, ui, 10*time.Second, func() bool { return s.Canvas.Running() == "w" }) {
+	if !pump(t, ui, patience, func() bool { return s.Canvas.Running() == "w" }) {
 		t.Fatalf("wait node never highlighted: %v", s.Canvas.Highlights)
 	}
 	return s, ui
@@ -348,11 +354,11 @@ func TestStopCancelsRun(t *testing.T) {
 	s.Stop()
 	select {
 	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("run still going 5s after Stop")
+	case <-time.After(patience):
+		t.Fatalf("run still going %v after Stop", patience)
 	}
 	t.Logf("run goroutine ended %v after Stop", time.Since(start))
-	if !pump(t, ui, 5*time.Second, func() bool { return !s.Running() }) {
+	if !pump(t, ui, patience, func() bool { return !s.Running() }) {
 		t.Fatal("studio still shows a run")
 	}
 	out := strings.Join(s.OutputLines(), "\n")
@@ -371,15 +377,15 @@ func TestDebugBreakpointAndStep(t *testing.T) {
 	s.setDocument(NewDocument(quickFlow(), ""))
 	s.SetBreakpoint("w", true)
 	s.Run(true)
-	if !pump(t, ui, 10*time.Second, func() bool { return s.run != nil && s.run.paused == "w" }) {
+	if !pump(t, ui, patience, func() bool { return s.run != nil && s.run.paused == "w" }) {
 		t.Fatal("debug run did not pause at the breakpoint")
 	}
 	s.Step()
-	if !pump(t, ui, 10*time.Second, func() bool { return s.run != nil && s.run.paused == "b" }) {
+	if !pump(t, ui, patience, func() bool { return s.run != nil && s.run.paused == "b" }) {
 		t.Fatal("step did not pause before the next node")
 	}
 	s.Run(false) // resume
-	if !pump(t, ui, 10*time.Second, func() bool { return !s.Running() }) {
+	if !pump(t, ui, patience, func() bool { return !s.Running() }) {
 		t.Fatal("resumed run did not finish")
 	}
 }
@@ -422,10 +428,51 @@ func TestSaveAndAutosaveRecovery(t *testing.T) {
 }
 
 // TestBusyRunKeepsUIResponsive runs a tight loop that logs every
-// iteration: each hand-over to the UI must stay short (the window never
-// freezes) and Stop must end the run promptly.
+// iteration: the UI keeps getting hand-overs while it runs, each bounded in
+// what it carries (so the window never freezes however fast the flow), and
+// Stop ends the run. How long a hand-over and a stop take is measured by
+// BenchmarkBusyRunHandOver, not asserted here.
 func TestBusyRunKeepsUIResponsive(t *testing.T) {
 	s, ui := newTestStudio(t)
+	var mu sync.Mutex
+	applied, maxLogs, maxSteps := 0, 0, 0 // hand-overs, and the most that one carried
+	apply := s.bridge.apply
+	s.bridge.apply = func(b *runBatch) {
+		mu.Lock()
+		applied++
+		maxLogs, maxSteps = max(maxLogs, len(b.logs)), max(maxSteps, len(b.started))
+		mu.Unlock()
+		apply(b)
+	}
+	s.setDocument(NewDocument(busyFlow(), ""))
+	s.Run(false)
+	handOvers := func() int { mu.Lock(); defer mu.Unlock(); return applied }
+	if !pump(t, ui, patience, func() bool { return handOvers() >= 20 }) {
+		t.Fatalf("only %d hand-overs reached the UI in %v", handOvers(), patience)
+	}
+	done := s.RunDone()
+	s.Stop()
+	if !pump(t, ui, patience, func() bool { return !s.Running() }) {
+		t.Fatalf("busy run did not stop within %v", patience)
+	}
+	select {
+	case <-done:
+	case <-time.After(patience):
+		t.Fatalf("the run's goroutine did not end within %v of Stop", patience)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("largest hand-over: %d log lines, %d steps; %d output lines, i = %v", maxLogs, maxSteps, len(s.OutputLines()), s.Variables()["i"])
+	if maxLogs > maxBatchLogs || maxSteps > maxBatchSteps {
+		t.Errorf("a hand-over carried %d log lines and %d steps, want at most %d and %d", maxLogs, maxSteps, maxBatchLogs, maxBatchSteps)
+	}
+	if out := strings.Join(s.OutputLines(), "\n"); !strings.Contains(out, "tick") || !strings.Contains(out, engine.StatusStopped) {
+		t.Errorf("output has no ticks or no stop:\n%.2000s", out)
+	}
+}
+
+// busyFlow loops forever, logging every iteration.
+func busyFlow() *engine.Flow {
 	f := engine.NewFlow("busy")
 	f.Variables = []engine.Variable{{Name: "i", Type: "number", Default: 0.0}}
 	f.Nodes = append(f.Nodes,
@@ -434,56 +481,7 @@ func TestBusyRunKeepsUIResponsive(t *testing.T) {
 		&engine.Node{ID: "say", Type: "control.log", Params: map[string]any{"message": "tick {{ i }}"}, Position: engine.Point{X: 600}},
 	)
 	f.Edges = []engine.Edge{{From: "start", Port: "next", To: "loop"}, {From: "loop", Port: "loop", To: "inc"}, {From: "inc", Port: "next", To: "say"}, {From: "say", Port: "next", To: "loop"}}
-	s.setDocument(NewDocument(f, ""))
-	s.Run(false)
-	var worst time.Duration
-	batches := 0
-	timed := make(chan func(), 4096)
-	go func() {
-		for fn := range ui {
-			timed <- fn
-		}
-	}()
-	end := time.Now().Add(1500 * time.Millisecond)
-	for time.Now().Before(end) {
-		select {
-		case fn := <-timed:
-			st := time.Now()
-			fn()
-			if d := time.Since(st); d > worst {
-				worst = d
-			}
-			batches++
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-	done := s.RunDone()
-	stopAt := time.Now()
-	s.Stop()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Second):
-		t.Fatal("busy run did not stop within 2s")
-	}
-	stopped := time.Since(stopAt)
-	for s.Running() {
-		select {
-		case fn := <-timed:
-			fn()
-		case <-time.After(5 * time.Second):
-			t.Fatal("run end never reached the UI")
-		}
-	}
-	t.Logf("%d batches, worst hand-over %v, %d output lines, %v vars i, stop took %v", batches, worst, len(s.OutputLines()), s.Variables()["i"], stopped)
-	if batches < 10 {
-		t.Errorf("only %d batches reached the UI", batches)
-	}
-	if worst > 250*time.Millisecond {
-		t.Errorf("a hand-over to the UI took %v", worst)
-	}
-	if stopped > time.Second {
-		t.Errorf("stop took %v", stopped)
-	}
+	return f
 }
 
 func TestCloseWithUnsavedChangesAsks(t *testing.T) {
@@ -505,15 +503,15 @@ func TestCloseWithUnsavedChangesAsks(t *testing.T) {
 func TestLoadProgressInStatusBar(t *testing.T) {
 	s, ui := startWaitingRun(t)
 	go s.ShowLoadProgress("gpt2", 45, 100)
-	if !pump(t, ui, 5*time.Second, func() bool { return s.statusText == "Loading gpt2: 45%" }) {
+	if !pump(t, ui, patience, func() bool { return s.statusText == "Loading gpt2: 45%" }) {
 		t.Errorf("status %q", s.statusText)
 	}
 	go s.ShowLoadProgress("gpt2", 100, 100)
-	if !pump(t, ui, 5*time.Second, func() bool { return s.statusText == "Running…" }) {
+	if !pump(t, ui, patience, func() bool { return s.statusText == "Running…" }) {
 		t.Errorf("status after loading %q", s.statusText)
 	}
 	s.Stop()
-	pump(t, ui, 5*time.Second, func() bool { return !s.Running() })
+	pump(t, ui, patience, func() bool { return !s.Running() })
 }
 
 // TestMinimizeWhileRunning: with the setting on, Run minimizes the studio
@@ -543,7 +541,7 @@ func TestMinimizeWhileRunning(t *testing.T) {
 		t.Helper()
 		s.Run(debug)
 		done := s.RunDone()
-		if !pump(t, ui, 10*time.Second, func() bool { return !s.Running() }) {
+		if !pump(t, ui, patience, func() bool { return !s.Running() }) {
 			t.Fatal("run did not finish")
 		}
 		<-done // the restore runs as the run goroutine ends

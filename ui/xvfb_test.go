@@ -167,7 +167,7 @@ func (x *xserver) openStudio(t *testing.T, flowPath, name string) (win string, l
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { app.Process.Kill(); app.Wait() }) // before TempDir's removal
-	if !waitFor(30*time.Second, func() bool { win = x.findWindow(name); return win != "" }) {
+	if !waitFor(patience, func() bool { win = x.findWindow(name); return win != "" }) {
 		t.Fatalf("no window titled %q; output:\n%s", name, logs.String())
 	}
 	return win, logs
@@ -332,7 +332,7 @@ func TestRealMouseBuildsFlowUnderXvfb(t *testing.T) {
 	drag(target)
 	xdo("key", "ctrl+s")
 	var f *engine.Flow
-	if !waitFor(5*time.Second, func() bool {
+	if !waitFor(patience, func() bool {
 		g, err := engine.LoadFile(flowPath)
 		f = g
 		return err == nil && len(g.Nodes) == 2
@@ -350,13 +350,14 @@ func TestRealMouseBuildsFlowUnderXvfb(t *testing.T) {
 }
 
 // TestRealWindowMinimizesWhileRunning starts the real deskbot with "Minimize
-// while running" on, presses F5 on a flow that waits 2 s, and reads the
+// while running" on, presses F5 on a flow that waits 8 s (long enough to be seen iconic on a
+// loaded machine), and reads the
 // window's WM_STATE: iconic while the flow runs, normal again after it.
 func TestRealWindowMinimizesWhileRunning(t *testing.T) {
 	x := startX(t)
 	dir := t.TempDir()
 	f := engine.NewFlow("Minimize test")
-	f.Nodes = append(f.Nodes, &engine.Node{ID: "hold", Type: "control.wait", Params: map[string]any{"duration": "2s"}, Position: engine.Point{X: 250, Y: 0}})
+	f.Nodes = append(f.Nodes, &engine.Node{ID: "hold", Type: "control.wait", Params: map[string]any{"duration": "8s"}, Position: engine.Point{X: 250, Y: 0}})
 	f.Edges = []engine.Edge{{From: "start", Port: "next", To: "hold"}}
 	flowPath := filepath.Join(dir, "minimize.json")
 	if err := f.Save(flowPath); err != nil {
@@ -373,14 +374,20 @@ func TestRealWindowMinimizesWhileRunning(t *testing.T) {
 		return string(out)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	_ = x.cmd("xdotool", "windowactivate", "--sync", win).Run()
-	if out, err := x.cmd("xdotool", "key", "--window", win, "F5").CombinedOutput(); err != nil {
-		t.Fatalf("xdotool: %v %s", err, out)
+	// F5 until the window is iconic: a window still settling on a loaded
+	// machine may miss the first key (a second F5 while running does nothing).
+	iconic := false
+	for end := time.Now().Add(patience); !iconic && time.Now().Before(end); {
+		_ = x.cmd("xdotool", "windowactivate", "--sync", win).Run()
+		if out, err := x.cmd("xdotool", "key", "--window", win, "F5").CombinedOutput(); err != nil {
+			t.Fatalf("xdotool: %v %s", err, out)
+		}
+		iconic = waitFor(10*time.Second, func() bool { return strings.Contains(state(), "Iconic") })
 	}
-	if !waitFor(3*time.Second, func() bool { return strings.Contains(state(), "Iconic") }) {
+	if !iconic {
 		t.Fatalf("the studio was not minimized during the run: %s\noutput:\n%s", state(), logs.String())
 	}
-	if !waitFor(8*time.Second, func() bool { return strings.Contains(state(), "Normal") }) {
+	if !waitFor(patience, func() bool { return strings.Contains(state(), "Normal") }) {
 		t.Fatalf("the studio did not come back after the run: %s\noutput:\n%s", state(), logs.String())
 	}
 }

@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,13 +172,29 @@ func TestRunProgram(t *testing.T) {
 	if out := res.Vars["stdout"].(string); !strings.Contains(out, dir) || !strings.HasSuffix(out, "from stdin") {
 		t.Errorf("stdout %q", out)
 	}
-	t0 := time.Now()
-	_, err = runNode(t, dir, "process.run", map[string]any{"program": "sh", "args": []any{"-c", "sleep 30 & sleep 30"}, "timeout": "200ms"}, nil)
+	// A timeout kills the whole process group: the shell, its foreground
+	// sleep, and a background sleep that holds no pipe of ours. Checked by
+	// every process of the group being gone (they carry a tag in their
+	// command lines), not by how long it took: a loaded machine may be slow.
+	// The wait for the run is bounded only so that a group left alive fails
+	// the test instead of hanging it.
+	tag := fmt.Sprintf(".%09d", time.Now().UnixNano()%1e9)
+	ended := make(chan error, 1)
+	go func() {
+		_, err := runNode(t, dir, "process.run", map[string]any{"program": "sh", "args": []any{"-c",
+			"sleep 600" + tag + " >/dev/null 2>&1 </dev/null & sleep 300" + tag}, "timeout": "200ms"}, nil)
+		ended <- err
+	}()
+	select {
+	case err = <-ended:
+	case <-time.After(60 * time.Second):
+		t.Fatal("process.run still going 60s after its 200ms timeout: the process group was not killed")
+	}
 	if err == nil || !strings.Contains(err.Error(), "killed after timeout 200ms") {
 		t.Errorf("timeout: %v", err)
 	}
-	if d := time.Since(t0); d > 10*time.Second {
-		t.Errorf("timeout took %v: the process group was not killed", d)
+	if left := waitNoProcess(tag, 60*time.Second); left != "" {
+		t.Errorf("a process of the group outlived the timeout: %s", left)
 	}
 	_, err = runNode(t, dir, "process.run", map[string]any{"program": "no-such-program-xyz"}, nil)
 	if err == nil || !strings.Contains(err.Error(), "no-such-program-xyz") {
@@ -195,4 +212,28 @@ func FuzzParseCSV(f *testing.F) {
 			t.Fatal("rows without columns")
 		}
 	})
+}
+
+// waitNoProcess waits up to d until no live process (zombies do not count)
+// has tag in its command line; it returns one that still has, or "".
+func waitNoProcess(tag string, d time.Duration) string {
+	for end := time.Now().Add(d); ; time.Sleep(20 * time.Millisecond) {
+		left := ""
+		dirs, _ := filepath.Glob("/proc/[0-9]*")
+		for _, p := range dirs {
+			cmd, err := os.ReadFile(filepath.Join(p, "cmdline"))
+			if err != nil || !strings.Contains(string(cmd), tag) {
+				continue
+			}
+			st, err := os.ReadFile(filepath.Join(p, "stat"))
+			if i := strings.LastIndexByte(string(st), ')'); err != nil || (i >= 0 && i+2 < len(st) && (st[i+2] == 'Z' || st[i+2] == 'X')) {
+				continue // gone meanwhile, or dead and not yet reaped
+			}
+			left = p + ": " + strings.ReplaceAll(string(cmd), "\x00", " ")
+			break
+		}
+		if left == "" || time.Now().After(end) {
+			return left
+		}
+	}
 }
