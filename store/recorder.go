@@ -94,7 +94,7 @@ type Recorder struct {
 // batch is one transaction's rows, built from the events before the
 // transaction starts so that a retried transaction writes the same rows.
 type batch struct {
-	steps  [][]driver.Value // run, seq, node, type, label, attempt, start, duration, status, port, outputs, error
+	steps  [][]driver.Value // run, seq, node, type, label, attempt, start, duration, status, port, outputs, error, inputs
 	vars   [][]driver.Value // run, seq, vars, full, gone
 	logs   [][]driver.Value // run, seq, node, level, message, time
 	maxSeq int
@@ -461,7 +461,7 @@ func (s *rawStmt) exec(vals []driver.Value) error {
 }
 
 const (
-	stepInsert = `INSERT OR REPLACE INTO steps (run, seq, node, type, label, attempt, start, duration, status, port, outputs, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	stepInsert = `INSERT OR REPLACE INTO steps (run, seq, node, type, label, attempt, start, duration, status, port, outputs, error, inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	varsInsert = `INSERT OR REPLACE INTO vars (run, seq, vars, full, gone) VALUES (?, ?, ?, ?, ?)`
 	logInsert  = `INSERT INTO logs (run, seq, node, level, message, time) VALUES (?, ?, ?, ?, ?, ?)`
 )
@@ -549,6 +549,11 @@ func (r *Recorder) insert(prep func(string) (*rawStmt, error)) error {
 	return nil
 }
 
+// WantsInputs tells the engine whether to record steps' inputs: at the
+// "full" level for every step, at the "errors" level for the failed steps
+// it keeps (a failing step's inputs say most about why); not at "steps".
+func (r *Recorder) WantsInputs() bool { return r.level != engine.HistorySteps }
+
 // failedStatus says whether a step status is kept at the "errors" level.
 func failedStatus(s string) bool {
 	switch s {
@@ -586,12 +591,15 @@ func (r *Recorder) build(chunks [][]engine.Event) {
 				}
 				keep := !errorsOnly || failedStatus(e.Status)
 				if keep {
-					var outputs driver.Value
+					var outputs, inputs driver.Value
 					if full && len(e.Outputs) > 0 {
 						outputs = string(marshalValues(b.bytes[:0], e.Outputs))
 					}
+					if r.WantsInputs() && len(e.Inputs) > 0 {
+						inputs = string(marshalValues(b.bytes[:0], e.Inputs))
+					}
 					b.steps = append(b.steps, []driver.Value{key, int64(e.Seq), e.NodeID, e.Type, e.Label, int64(e.Attempt), start.UnixNano(), int64(e.Duration),
-						e.Status, e.Port, outputs, e.Err})
+						e.Status, e.Port, outputs, e.Err, inputs})
 				}
 				switch {
 				case full:
@@ -615,7 +623,7 @@ func (r *Recorder) build(chunks [][]engine.Event) {
 				b.logs = append(b.logs, []driver.Value{key, int64(e.Seq), e.NodeID, e.Level, e.Message, e.Time.UnixNano()})
 			case engine.EventRunFinished:
 				f := *e
-				f.Vars, f.Outputs = nil, nil
+				f.Vars, f.Outputs, f.Inputs = nil, nil, nil
 				r.mu.Lock()
 				r.finished = &f
 				r.mu.Unlock()
@@ -641,7 +649,7 @@ func (r *Recorder) opened() []int {
 	for _, s := range seqs {
 		e := r.starts[s]
 		r.b.steps = append(r.b.steps, []driver.Value{key, int64(e.Seq), e.NodeID, e.Type, e.Label, int64(e.Attempt), e.Time.UnixNano(), int64(0),
-			StatusRunning, "", nil, ""})
+			StatusRunning, "", nil, "", nil})
 	}
 	return seqs
 }
