@@ -60,9 +60,9 @@ type Step struct {
 	// Inputs are the values of the step's fields as evaluated, by field
 	// name; nil when none were recorded. A large value is a preview (see
 	// PreviewBytes).
-	Inputs map[string]any
-	Error    string
-	HasVars  bool // a variable snapshot was stored after this step
+	Inputs  map[string]any
+	Error   string
+	HasVars bool // a variable snapshot was stored after this step
 }
 
 // LogLine is one log message of a run.
