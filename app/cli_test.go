@@ -153,6 +153,12 @@ func TestCLIFailureNamesNode(t *testing.T) {
 	if !strings.Contains(r.stdout, "failed") {
 		t.Errorf("failed run not recorded:\n%s", r.stdout)
 	}
+	// show-run shows the failing step's inputs.
+	id := strings.Fields(strings.Split(r.stdout, "\n")[1])[0]
+	r = run(t, data, "show-run", id)
+	if r.code != 0 || !strings.Contains(r.stdout, `inputs: {"message":"customer list is empty"}`) {
+		t.Errorf("show-run:\n%s%s", r.stdout, r.stderr)
+	}
 	// JSON output: one object per line, the last one run_finished.
 	r = run(t, data, "run", "--json", flow)
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
