@@ -108,3 +108,47 @@ func TestOpen_MigratesStepInputs(t *testing.T) {
 		t.Fatalf("new steps %+v, %v", steps, err)
 	}
 }
+
+// A field that gives the same large table on every step is encoded and
+// hashed once, not once a step; a new value is encoded again.
+func TestRecorder_LargeInputOncePerChange(t *testing.T) {
+	db, _ := MustOpenFile(t)
+	ctx := context.Background()
+	rec, err := db.Recorder(ctx, store.RunInfo{Flow: "table"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := make([]any, 20_000)
+	for i := range table {
+		table[i] = map[string]any{"id": float64(i), "name": "Customer"}
+	}
+	for seq := 1; seq <= 200; seq++ {
+		e := finished(seq, nil)
+		rows := table
+		if seq > 100 {
+			rows = table[:10_000] // a new value from step 101 on
+		}
+		e.Inputs = map[string]any{"rows": rows, "n": float64(seq)}
+		rec.Event(e)
+	}
+	if err := rec.Close(&engine.Result{Status: engine.StatusOK, Steps: 200}); err != nil {
+		t.Fatal(err)
+	}
+	if n := rec.Stats().InputPreviews; n != 2 {
+		t.Errorf("%d large inputs encoded, want 2 (one per change)", n)
+	}
+	steps, err := db.Steps(ctx, rec.RunID())
+	if err != nil || len(steps) != 200 {
+		t.Fatalf("%d steps, %v", len(steps), err)
+	}
+	for _, i := range []int{0, 99, 100, 199} {
+		p, _ := steps[i].Inputs["rows"].(map[string]any)
+		want := 20_000.0
+		if i >= 100 {
+			want = 10_000
+		}
+		if p["$len"] != want || len(p["$sha256"].(string)) != 64 || steps[i].Inputs["n"] != float64(i+1) {
+			t.Errorf("step %d inputs: %.200v", i+1, steps[i].Inputs)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql/driver"
 	"encoding/json"
@@ -88,7 +89,18 @@ type Recorder struct {
 	lastEnc   map[string][]byte
 	sinceFull int
 	haveFull  bool
-	b         batch
+	// The last large input of each node's field, with its preview.
+	inputEnc map[inputKey]largeInput
+	b        batch
+}
+
+// inputKey names one field of one node.
+type inputKey struct{ node, field string }
+
+// largeInput is a large input value and its stored preview.
+type largeInput struct {
+	v   any
+	enc []byte
 }
 
 // batch is one transaction's rows, built from the events before the
@@ -117,6 +129,9 @@ type RecorderStats struct {
 	Errors  int64 // failed batches
 	Retries int64 // tries of a batch that found the database locked
 	Blocked int64 // times Event waited for the writer
+	// InputPreviews counts large inputs encoded as previews (each hashed
+	// whole); a field that gives the same large value again is not.
+	InputPreviews int64
 }
 
 // Recorder starts recording a run: it inserts the run row (status running,
@@ -554,6 +569,50 @@ func (r *Recorder) insert(prep func(string) (*rawStmt, error)) error {
 // it keeps (a failing step's inputs say most about why); not at "steps".
 func (r *Recorder) WantsInputs() bool { return r.level != engine.HistorySteps }
 
+// inputsJSON encodes a step's inputs as a JSON object, each value bounded
+// like outputs. A large input (stored as a preview) that is the same value
+// the node's field had last time is not encoded and hashed again: a field
+// that gives the same table on every step of a loop is hashed once, not
+// once a step. The values kept for this comparison are at most one per
+// node field.
+func (r *Recorder) inputsJSON(dst []byte, node string, m map[string]any) []byte {
+	var arr [8]string
+	keys := arr[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	dst = append(dst, '{')
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, k)
+		dst = append(dst, ':')
+		v, ik := m[k], inputKey{node, k}
+		last, had := r.inputEnc[ik]
+		if had && engine.SameValue(last.v, v) {
+			dst = append(dst, last.enc...)
+			continue
+		}
+		start := len(dst)
+		dst = encodeValue(dst, v)
+		switch enc := dst[start:]; {
+		case len(enc) > PreviewBytes && bytes.HasPrefix(enc, []byte(`{"$preview":`)):
+			if r.inputEnc == nil {
+				r.inputEnc = map[inputKey]largeInput{}
+			}
+			r.inputEnc[ik] = largeInput{v, bytes.Clone(enc)}
+			r.mu.Lock()
+			r.stats.InputPreviews++
+			r.mu.Unlock()
+		case had:
+			delete(r.inputEnc, ik)
+		}
+	}
+	return append(dst, '}')
+}
+
 // failedStatus says whether a step status is kept at the "errors" level.
 func failedStatus(s string) bool {
 	switch s {
@@ -596,7 +655,7 @@ func (r *Recorder) build(chunks [][]engine.Event) {
 						outputs = string(marshalValues(b.bytes[:0], e.Outputs))
 					}
 					if r.WantsInputs() && len(e.Inputs) > 0 {
-						inputs = string(marshalValues(b.bytes[:0], e.Inputs))
+						inputs = string(r.inputsJSON(b.bytes[:0], e.NodeID, e.Inputs))
 					}
 					b.steps = append(b.steps, []driver.Value{key, int64(e.Seq), e.NodeID, e.Type, e.Label, int64(e.Attempt), start.UnixNano(), int64(e.Duration),
 						e.Status, e.Port, outputs, e.Err, inputs})
