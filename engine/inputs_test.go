@@ -75,8 +75,12 @@ const inputsFlow = `{"format":"deskbot.flow","version":1,"name":"inputs",
 // stepInputs runs the inputs flow and returns each finished step's inputs
 // by node id.
 func stepInputs(t *testing.T, obs engine.Observer, rec *engine.Recorder) map[string]map[string]any {
+	return stepInputsOf(t, inputsFlow, obs, rec)
+}
+
+func stepInputsOf(t *testing.T, doc string, obs engine.Observer, rec *engine.Recorder) map[string]map[string]any {
 	t.Helper()
-	f := mustParse(t, inputsFlow)
+	f := mustParse(t, doc)
 	dir := t.TempDir()
 	res, _ := engine.Run(context.Background(), f, engine.Options{Registry: inputsRegistry(), Observer: obs, BaseDir: dir})
 	if res.Status != engine.StatusFailed || !strings.Contains(res.Err.Error(), "no letter for Ada") {
@@ -95,8 +99,17 @@ func stepInputs(t *testing.T, obs engine.Observer, rec *engine.Recorder) map[str
 // a path (resolved), a template, an expression, list items, map entries, a
 // condition, and a failing step's message.
 func TestStepInputsRecorded(t *testing.T) {
+	t.Run("plain", func(t *testing.T) { checkStepInputs(t, inputsFlow) })
+	// Under a timeout the activity runs on its own goroutine, with a Call
+	// of its own: its inputs are the step's all the same.
+	t.Run("timeout", func(t *testing.T) {
+		checkStepInputs(t, strings.Replace(inputsFlow, `"label":"Write letter",`, `"label":"Write letter","timeout":"1m",`, 1))
+	})
+}
+
+func checkStepInputs(t *testing.T, doc string) {
 	rec := &engine.Recorder{}
-	got := stepInputs(t, rec, rec)
+	got := stepInputsOf(t, doc, rec, rec)
 	work := got["work"]
 	if p, _ := work["path"].(string); !filepath.IsAbs(p) || !strings.HasSuffix(p, filepath.Join("out", "Ada.txt")) {
 		t.Errorf("path input %v, want the resolved path", work["path"])
