@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -153,6 +154,12 @@ func TestCLIFailureNamesNode(t *testing.T) {
 	if !strings.Contains(r.stdout, "failed") {
 		t.Errorf("failed run not recorded:\n%s", r.stdout)
 	}
+	// show-run shows the failing step's inputs.
+	id := strings.Fields(strings.Split(r.stdout, "\n")[1])[0]
+	r = run(t, data, "show-run", id)
+	if r.code != 0 || !strings.Contains(r.stdout, `inputs: {"message":"customer list is empty"}`) {
+		t.Errorf("show-run:\n%s%s", r.stdout, r.stderr)
+	}
 	// JSON output: one object per line, the last one run_finished.
 	r = run(t, data, "run", "--json", flow)
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
@@ -162,6 +169,21 @@ func TestCLIFailureNamesNode(t *testing.T) {
 	}
 	if last["event"] != "run_finished" || last["status"] != "failed" {
 		t.Errorf("last event %v", last)
+	}
+	// The failing step's event carries its inputs.
+	if !strings.Contains(r.stdout, `"inputs":{"message":"customer list is empty"}`) {
+		t.Errorf("no inputs in the JSON events:\n%s", r.stdout)
+	}
+}
+
+// The line printer shows no inputs, so it does not ask the run to collect
+// them; the JSON printer does.
+func TestPrintersWantInputs(t *testing.T) {
+	if (engine.Observers{&linePrinter{w: io.Discard}}).WantsInputs() {
+		t.Error("the line printer asks for inputs")
+	}
+	if !(engine.Observers{&linePrinter{w: io.Discard}, &jsonPrinter{}}).WantsInputs() {
+		t.Error("the JSON printer gets no inputs")
 	}
 }
 

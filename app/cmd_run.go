@@ -176,6 +176,10 @@ type linePrinter struct {
 	w io.Writer
 }
 
+// WantsInputs is false: the lines show no inputs, so a run at a history
+// level that keeps none does not collect them for the printer.
+func (p *linePrinter) WantsInputs() bool { return false }
+
 func (p *linePrinter) Event(e engine.Event) {
 	ind := strings.Repeat("  ", e.Depth)
 	switch e.Kind {
@@ -238,6 +242,7 @@ func (p *jsonPrinter) Event(e engine.Event) {
 	add("error", e.Err, e.Err != "")
 	add("level", e.Level, e.Level != "")
 	add("message", e.Message, e.Message != "")
+	add("inputs", engine.JSONSafe(e.Inputs), len(e.Inputs) > 0)
 	add("outputs", engine.JSONSafe(e.Outputs), len(e.Outputs) > 0)
 	add("vars", engine.JSONSafe(e.Vars), e.Kind == engine.EventRunFinished)
 	if err := p.enc.Encode(out); err != nil {

@@ -130,6 +130,10 @@ func cmdShowRun(args []string) int {
 			fmt.Fprintf(tw, "\t\t  %s: %s\t\t\t\t\t\n", logs[li].Level, logs[li].Message)
 			li++
 		}
+		if len(s.Inputs) > 0 {
+			b, _ := json.Marshal(s.Inputs)
+			fmt.Fprintf(tw, "\t\t  inputs: %s\t\t\t\t\t\n", short(string(b), 120))
+		}
 		if len(s.Outputs) > 0 {
 			b, _ := json.Marshal(s.Outputs)
 			fmt.Fprintf(tw, "\t\t  outputs: %s\t\t\t\t\t\n", short(string(b), 120))

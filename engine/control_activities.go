@@ -125,7 +125,7 @@ var nop = ActivityFunc(func(context.Context, *Call) (string, error) { return "",
 func newIf(p *Params) (Activity, error) {
 	cond := p.Expr("condition")
 	return ActivityFunc(func(_ context.Context, c *Call) (string, error) {
-		ok, err := cond.EvalBool(c.Vars())
+		ok, err := c.EvalBool(cond)
 		if err != nil {
 			return "", err
 		}
@@ -199,7 +199,7 @@ func newWhile(p *Params) (Activity, error) {
 	}
 	return ActivityFunc(func(_ context.Context, c *Call) (string, error) {
 		st, _ := loopEntry(c)
-		ok, err := cond.EvalBool(c.Vars())
+		ok, err := c.EvalBool(cond)
 		if err != nil {
 			c.SetState(nil)
 			return "", err
@@ -294,7 +294,7 @@ func newLog(p *Params) (Activity, error) {
 func newAssert(p *Params) (Activity, error) {
 	cond, msg := p.Expr("condition"), p.Template("message")
 	return ActivityFunc(func(_ context.Context, c *Call) (string, error) {
-		ok, err := cond.EvalBool(c.Vars())
+		ok, err := c.EvalBool(cond)
 		if err != nil || ok {
 			return "", err
 		}

@@ -54,6 +54,12 @@ type Event struct {
 	Level    string // Log: info, warn, error, debug
 	Message  string // Log text
 	Outputs  map[string]any
+	// Inputs are the values the step's fields had when the activity
+	// evaluated them, by field name ("path", "text", "condition"; a list
+	// field's items as "args[0]", a map field's entries as "outputs.key").
+	// StepFinished carries them, on success and failure, when the observer
+	// wants them (see InputsObserver); nil when none was evaluated.
+	Inputs map[string]any
 	// Vars is a copy of all variables (a shallow one: tables, lists and
 	// maps are shared, and a changed one is replaced, not edited in place,
 	// so an observer may compare them by identity). StepFinished carries
@@ -65,6 +71,37 @@ type Event struct {
 // Observer receives a run's events.
 type Observer interface {
 	Event(e Event)
+}
+
+// InputsObserver is an Observer that says whether it wants steps' inputs
+// (Event.Inputs). Recording them costs a map per step, so an observer that
+// drops them (the history at a level that keeps no inputs) says no. An
+// observer that does not implement it gets them; an unobserved run records
+// none.
+type InputsObserver interface {
+	Observer
+	WantsInputs() bool
+}
+
+// wantsInputs reports whether o wants steps' inputs.
+func wantsInputs(o Observer) bool {
+	if o == nil {
+		return false
+	}
+	if w, ok := o.(InputsObserver); ok {
+		return w.WantsInputs()
+	}
+	return true
+}
+
+// WantsInputs reports whether any of the observers wants inputs.
+func (os Observers) WantsInputs() bool {
+	for _, o := range os {
+		if wantsInputs(o) {
+			return true
+		}
+	}
+	return false
 }
 
 // ObserverFunc adapts a function to Observer.

@@ -10,3 +10,6 @@ func ResetCompileCache() {
 	cache.m = nil
 	cache.Unlock()
 }
+
+// InputsForTest returns the inputs the call has recorded (nil when none).
+func (c *Call) InputsForTest() map[string]any { return c.inputs }

@@ -28,6 +28,9 @@ type Expr struct {
 	Source string
 	prog   *vm.Program
 	vm     vm.VM
+	// field is the node field the expression was compiled from (set by
+	// Params); a Call records the value under it as the step's input.
+	field string
 }
 
 // Limits on an expression's source, checked before parsing: the parser
@@ -354,6 +357,9 @@ type Template struct {
 	Source string
 	lits   []string // len(lits) == len(exprs)+1
 	exprs  []*Expr
+	// field is the node field the template was compiled from (set by
+	// Params); a Call records the value under it as the step's input.
+	field string
 }
 
 // CompileTemplate parses "Dear {{ row.name }}," style text.

@@ -54,15 +54,16 @@ type Settings struct {
 
 // History detail levels, like a studio's log levels: each keeps less.
 const (
-	// HistoryFull keeps every step with its outputs, the variables that
-	// changed and every log line. The default.
+	// HistoryFull keeps every step with its inputs and outputs, the
+	// variables that changed and every log line. The default.
 	HistoryFull = "full"
-	// HistorySteps keeps every step and log line, without outputs or
-	// variables.
+	// HistorySteps keeps every step and log line, without inputs, outputs
+	// or variables.
 	HistorySteps = "steps"
 	// HistoryErrors keeps only the steps that failed (failed, caught,
-	// retrying, stopped) with the variables at that point, and warnings
-	// and errors from the log. The run's status and step count are kept.
+	// retrying, stopped) with their inputs and the variables at that
+	// point, and warnings and errors from the log. The run's status and
+	// step count are kept.
 	HistoryErrors = "errors"
 )
 

@@ -130,6 +130,7 @@ func (p *Params) Template(name string) *Template {
 		p.Fail(name, "%v", err)
 		t, _ = CompileTemplate("", nil)
 	}
+	t.field = name
 	return t
 }
 
@@ -154,6 +155,7 @@ func (p *Params) Expr(name string) *Expr {
 		p.Fail(name, "%v", err)
 		return nil
 	}
+	e.field = name
 	return e
 }
 
@@ -237,7 +239,8 @@ func (p *Params) Duration(name string) time.Duration {
 	return 0
 }
 
-// List compiles a list-of-templates field.
+// List compiles a list-of-templates field. Item i (from 0) is recorded as
+// the step's input "name[i]".
 func (p *Params) List(name string) []*Template {
 	v, ok := p.raw(name)
 	if !ok {
@@ -263,6 +266,7 @@ func (p *Params) List(name string) []*Template {
 			p.Fail(name, "item %d: %v", i+1, err)
 			continue
 		}
+		t.field = fmt.Sprintf("%s[%d]", name, i)
 		out = append(out, t)
 	}
 	return out
@@ -274,7 +278,8 @@ type NamedExpr struct {
 	Expr *Expr
 }
 
-// Map compiles a name -> expression field, sorted by name.
+// Map compiles a name -> expression field, sorted by name. Entry key is
+// recorded as the step's input "name.key".
 func (p *Params) Map(name string) []NamedExpr {
 	v, ok := p.raw(name)
 	if !ok {
@@ -301,6 +306,7 @@ func (p *Params) Map(name string) []NamedExpr {
 			p.Fail(name, "%s: %v", k, err)
 			continue
 		}
+		e.field = name + "." + k
 		out = append(out, NamedExpr{Name: k, Expr: e})
 	}
 	return out

@@ -7,7 +7,7 @@ import (
 )
 
 // redactObserver wraps o so that every event it gets has its secrets
-// masked (see package redact): error and log texts, outputs and variable
+// masked (see package redact): error and log texts, inputs, outputs and variable
 // copies. Run wraps the run's observer with it once; nil stays nil.
 func redactObserver(o Observer) Observer {
 	if o == nil || !redactEvents {
@@ -40,11 +40,19 @@ func (o *redactingObserver) Event(e Event) {
 			e.Outputs = r.(map[string]any)
 		}
 	}
+	if e.Inputs != nil {
+		if r, changed := redact.Changed(e.Inputs); changed {
+			e.Inputs = r.(map[string]any)
+		}
+	}
 	if e.Vars != nil {
 		e.Vars = o.redactVars(e.Vars)
 	}
 	o.next.Event(e)
 }
+
+// WantsInputs passes on whether the wrapped observer wants inputs.
+func (o *redactingObserver) WantsInputs() bool { return wantsInputs(o.next) }
 
 func (o *redactingObserver) redactVars(vars map[string]any) map[string]any {
 	o.mu.Lock()

@@ -64,8 +64,18 @@ func TestRunRedactsSecrets(t *testing.T) {
 		t.Errorf("errors.As StepError: %v", err)
 	}
 	all := fmt.Sprintf("%v\n%v\n", err, res.Err)
+	masked := 0
 	for _, e := range rec.Events() {
 		all += fmt.Sprintf("%+v\n", e)
+		if e.Kind == engine.EventStepFinished && e.Inputs["secret"] != nil {
+			if s, _ := e.Inputs["secret"].(string); !strings.Contains(s, redact.Mask) {
+				t.Errorf("step %s: input secret %q not masked", e.NodeID, s)
+			}
+			masked++
+		}
+	}
+	if masked != 2 {
+		t.Errorf("%d steps recorded the secret input, want 2", masked)
 	}
 	for _, s := range []string{known, "sk-unregistered-0123456789"} {
 		if strings.Contains(all, s) {

@@ -233,6 +233,7 @@ type runState struct {
 	seq     *int
 	call    Call
 	obs     Observer
+	inputs  bool                  // record steps' inputs: observed, and the observer wants them
 	sizes   map[string]*valueSize // the last size check of list variables (run goroutine only)
 
 	cleanupMu sync.Mutex
@@ -253,6 +254,7 @@ type Call struct {
 	Attempt int
 	From    string // the node that led here, "" at the start
 	outputs map[string]any
+	inputs  map[string]any // field values evaluated; nil unless rs.inputs
 	vars    map[string]any // the run's variables, or a private copy (g != nil)
 	g       *callGuard     // nil unless the activity runs on its own goroutine
 	state   any            // the node's state once detached
@@ -350,20 +352,46 @@ func (c *Call) Set(name string, v any) error {
 	return nil
 }
 
-// Text evaluates a template to a string.
+// Text evaluates a template to a string. Text, Value, Eval, EvalBool and
+// Path record the value as the step's input under the field's name when
+// the run's observer wants inputs (see InputsObserver).
 func (c *Call) Text(t *Template) (string, error) {
 	s, err := t.String(c.vars)
 	if err == nil && len(s) > MaxTextBytes {
 		return "", sizeErr(len(s), 0)
 	}
+	if err == nil && c.rs.inputs {
+		c.input(t.field, s)
+	}
 	return s, err
 }
 
 // Value evaluates a template to a value.
-func (c *Call) Value(t *Template) (any, error) { return t.Value(c.vars) }
+func (c *Call) Value(t *Template) (any, error) {
+	v, err := t.Value(c.vars)
+	if err == nil && c.rs.inputs {
+		c.input(t.field, v)
+	}
+	return v, err
+}
 
 // Eval evaluates an expression.
-func (c *Call) Eval(e *Expr) (any, error) { return e.Eval(c.vars) }
+func (c *Call) Eval(e *Expr) (any, error) {
+	v, err := e.Eval(c.vars)
+	if err == nil && c.rs.inputs {
+		c.input(e.field, v)
+	}
+	return v, err
+}
+
+// EvalBool evaluates a condition, which must give true or false.
+func (c *Call) EvalBool(e *Expr) (bool, error) {
+	b, err := e.EvalBool(c.vars)
+	if err == nil && c.rs.inputs {
+		c.input(e.field, b)
+	}
+	return b, err
+}
 
 // Path evaluates a path template and resolves it against the flow folder.
 func (c *Call) Path(t *Template) (string, error) {
@@ -374,7 +402,28 @@ func (c *Call) Path(t *Template) (string, error) {
 	if s == "" {
 		return "", fmt.Errorf("empty path")
 	}
-	return Resolve(c.rs.opts.BaseDir, s), nil
+	s = Resolve(c.rs.opts.BaseDir, s)
+	if c.rs.inputs {
+		c.input(t.field, s)
+	}
+	return s, nil
+}
+
+// input records a field's value as the step's input (the last evaluation
+// of a field wins). Only called when rs.inputs is set.
+func (c *Call) input(field string, v any) {
+	if field == "" {
+		return
+	}
+	if !c.enter() {
+		c.leave()
+		return
+	}
+	defer c.leave()
+	if c.inputs == nil {
+		c.inputs = map[string]any{}
+	}
+	c.inputs[field] = v
 }
 
 // Log emits a log event from the node.
@@ -557,7 +606,7 @@ func runFlow(ctx context.Context, f *Flow, opts *Options, seq *int) (*Result, er
 	emit(Event{Kind: EventRunStarted})
 	var rs *runState
 	if err == nil {
-		rs = &runState{opts: opts, prep: prep, state: map[string]any{}, seq: seq, obs: opts.Observer}
+		rs = &runState{opts: opts, prep: prep, state: map[string]any{}, seq: seq, obs: opts.Observer, inputs: wantsInputs(opts.Observer)}
 		rs.call.rs = rs
 		err = rs.initVars()
 	}
@@ -764,7 +813,7 @@ func (rs *runState) step(ctx context.Context, pn *prepNode, from string) (string
 		}
 		if err == nil {
 			rs.emit(Event{Kind: EventStepFinished, Seq: seq, NodeID: nodeID, Type: n.Type, Label: n.Label, Attempt: attempt,
-				Port: portOr(port, pn.spec), Status: status, Duration: d, Outputs: c.outputs, Vars: rs.snapIfObserved()})
+				Port: portOr(port, pn.spec), Status: status, Duration: d, Inputs: c.inputs, Outputs: c.outputs, Vars: rs.snapIfObserved()})
 			return port, nil
 		}
 		lastErr = err
@@ -781,7 +830,7 @@ func (rs *runState) step(ctx context.Context, pn *prepNode, from string) (string
 			status = StatusCaught
 		}
 		fin := Event{Kind: EventStepFinished, Seq: seq, NodeID: nodeID, Type: n.Type, Label: n.Label, Attempt: attempt,
-			Status: status, Duration: d, Err: err.Error(), Outputs: c.outputs}
+			Status: status, Duration: d, Err: err.Error(), Inputs: c.inputs, Outputs: c.outputs}
 		if status == StatusCaught {
 			fin.Port = PortError
 			if serr := main.Set(pn.errVar, err.Error()); serr != nil {
@@ -925,7 +974,7 @@ func (rs *runState) timedOut(pn *prepNode, c *Call) error {
 	if h, ok := pn.act.(TimeoutHandler); ok {
 		// The detached call's outputs are the step's; only this goroutine
 		// touches them now.
-		hc := &Call{rs: rs, Node: c.Node, Attempt: c.Attempt, From: c.From, vars: rs.vars.m, outputs: c.outputs}
+		hc := &Call{rs: rs, Node: c.Node, Attempt: c.Attempt, From: c.From, vars: rs.vars.m, outputs: c.outputs, inputs: c.inputs}
 		func() {
 			defer func() {
 				if r := recover(); r != nil {
@@ -934,7 +983,7 @@ func (rs *runState) timedOut(pn *prepNode, c *Call) error {
 			}()
 			h.OnTimeout(hc)
 		}()
-		c.outputs = hc.outputs
+		c.outputs, c.inputs = hc.outputs, hc.inputs
 	}
 	return &TimeoutError{NodeID: rs.opts.prefix + pn.node.ID, Label: pn.node.Label, After: pn.timeout, Waiting: waiting}
 }

@@ -235,12 +235,24 @@ func TestRecorder_HistoryLevels(t *testing.T) {
 				if len(steps) != 12 || len(logs) != 3 || nvars == 0 || !steps[1].HasVars {
 					t.Fatalf("%d steps, %d logs, %d variable rows, step 2 %+v", len(steps), len(logs), nvars, steps[1])
 				}
+				// Every step keeps its inputs: the value set, the message
+				// logged, the condition seen, the failing step's message.
+				if steps[1].Inputs["value"] != 1.0 || steps[2].Inputs["message"] != "i is 1" || steps[3].Inputs["condition"] != true ||
+					steps[10].Inputs["message"] != "no more at 3" {
+					t.Fatalf("inputs %v %v %v %v", steps[1].Inputs, steps[2].Inputs, steps[3].Inputs, steps[10].Inputs)
+				}
 			case engine.HistorySteps:
 				if len(steps) != 12 || len(logs) != 3 || nvars != 0 || steps[1].HasVars {
 					t.Fatalf("%d steps, %d logs, %d variable rows, step 2 %+v", len(steps), len(logs), nvars, steps[1])
 				}
+				for _, s := range steps {
+					if s.Inputs != nil {
+						t.Fatalf("step %d kept inputs %v at level steps", s.Seq, s.Inputs)
+					}
+				}
 			case engine.HistoryErrors:
-				if len(steps) != 1 || steps[0].NodeID != "boom" || steps[0].Status != engine.StatusCaught || len(logs) != 0 || nvars != 1 {
+				if len(steps) != 1 || steps[0].NodeID != "boom" || steps[0].Status != engine.StatusCaught || len(logs) != 0 || nvars != 1 ||
+					steps[0].Inputs["message"] != "no more at 3" {
 					t.Fatalf("%d steps %+v, %d logs, %d variable rows", len(steps), steps, len(logs), nvars)
 				}
 				v, err := db.VarsAt(ctx, rec.RunID(), steps[0].Seq)

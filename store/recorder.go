@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"database/sql/driver"
 	"encoding/json"
@@ -88,13 +89,24 @@ type Recorder struct {
 	lastEnc   map[string][]byte
 	sinceFull int
 	haveFull  bool
-	b         batch
+	// The last large input of each node's field, with its preview.
+	inputEnc map[inputKey]largeInput
+	b        batch
+}
+
+// inputKey names one field of one node.
+type inputKey struct{ node, field string }
+
+// largeInput is a large input value and its stored preview.
+type largeInput struct {
+	v   any
+	enc []byte
 }
 
 // batch is one transaction's rows, built from the events before the
 // transaction starts so that a retried transaction writes the same rows.
 type batch struct {
-	steps  [][]driver.Value // run, seq, node, type, label, attempt, start, duration, status, port, outputs, error
+	steps  [][]driver.Value // run, seq, node, type, label, attempt, start, duration, status, port, outputs, error, inputs
 	vars   [][]driver.Value // run, seq, vars, full, gone
 	logs   [][]driver.Value // run, seq, node, level, message, time
 	maxSeq int
@@ -117,6 +129,9 @@ type RecorderStats struct {
 	Errors  int64 // failed batches
 	Retries int64 // tries of a batch that found the database locked
 	Blocked int64 // times Event waited for the writer
+	// InputPreviews counts large inputs encoded as previews (each hashed
+	// whole); a field that gives the same large value again is not.
+	InputPreviews int64
 }
 
 // Recorder starts recording a run: it inserts the run row (status running,
@@ -461,7 +476,7 @@ func (s *rawStmt) exec(vals []driver.Value) error {
 }
 
 const (
-	stepInsert = `INSERT OR REPLACE INTO steps (run, seq, node, type, label, attempt, start, duration, status, port, outputs, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	stepInsert = `INSERT OR REPLACE INTO steps (run, seq, node, type, label, attempt, start, duration, status, port, outputs, error, inputs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	varsInsert = `INSERT OR REPLACE INTO vars (run, seq, vars, full, gone) VALUES (?, ?, ?, ?, ?)`
 	logInsert  = `INSERT INTO logs (run, seq, node, level, message, time) VALUES (?, ?, ?, ?, ?, ?)`
 )
@@ -549,6 +564,55 @@ func (r *Recorder) insert(prep func(string) (*rawStmt, error)) error {
 	return nil
 }
 
+// WantsInputs tells the engine whether to record steps' inputs: at the
+// "full" level for every step, at the "errors" level for the failed steps
+// it keeps (a failing step's inputs say most about why); not at "steps".
+func (r *Recorder) WantsInputs() bool { return r.level != engine.HistorySteps }
+
+// inputsJSON encodes a step's inputs as a JSON object, each value bounded
+// like outputs. A large input (stored as a preview) that is the same value
+// the node's field had last time is not encoded and hashed again: a field
+// that gives the same table on every step of a loop is hashed once, not
+// once a step. The values kept for this comparison are at most one per
+// node field.
+func (r *Recorder) inputsJSON(dst []byte, node string, m map[string]any) []byte {
+	var arr [8]string
+	keys := arr[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	dst = append(dst, '{')
+	for i, k := range keys {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, k)
+		dst = append(dst, ':')
+		v, ik := m[k], inputKey{node, k}
+		last, had := r.inputEnc[ik]
+		if had && engine.SameValue(last.v, v) {
+			dst = append(dst, last.enc...)
+			continue
+		}
+		start := len(dst)
+		dst = encodeValue(dst, v)
+		switch enc := dst[start:]; {
+		case len(enc) > PreviewBytes && bytes.HasPrefix(enc, []byte(`{"$preview":`)):
+			if r.inputEnc == nil {
+				r.inputEnc = map[inputKey]largeInput{}
+			}
+			r.inputEnc[ik] = largeInput{v, bytes.Clone(enc)}
+			r.mu.Lock()
+			r.stats.InputPreviews++
+			r.mu.Unlock()
+		case had:
+			delete(r.inputEnc, ik)
+		}
+	}
+	return append(dst, '}')
+}
+
 // failedStatus says whether a step status is kept at the "errors" level.
 func failedStatus(s string) bool {
 	switch s {
@@ -586,12 +650,15 @@ func (r *Recorder) build(chunks [][]engine.Event) {
 				}
 				keep := !errorsOnly || failedStatus(e.Status)
 				if keep {
-					var outputs driver.Value
+					var outputs, inputs driver.Value
 					if full && len(e.Outputs) > 0 {
 						outputs = string(marshalValues(b.bytes[:0], e.Outputs))
 					}
+					if r.WantsInputs() && len(e.Inputs) > 0 {
+						inputs = string(r.inputsJSON(b.bytes[:0], e.NodeID, e.Inputs))
+					}
 					b.steps = append(b.steps, []driver.Value{key, int64(e.Seq), e.NodeID, e.Type, e.Label, int64(e.Attempt), start.UnixNano(), int64(e.Duration),
-						e.Status, e.Port, outputs, e.Err})
+						e.Status, e.Port, outputs, e.Err, inputs})
 				}
 				switch {
 				case full:
@@ -615,7 +682,7 @@ func (r *Recorder) build(chunks [][]engine.Event) {
 				b.logs = append(b.logs, []driver.Value{key, int64(e.Seq), e.NodeID, e.Level, e.Message, e.Time.UnixNano()})
 			case engine.EventRunFinished:
 				f := *e
-				f.Vars, f.Outputs = nil, nil
+				f.Vars, f.Outputs, f.Inputs = nil, nil, nil
 				r.mu.Lock()
 				r.finished = &f
 				r.mu.Unlock()
@@ -641,7 +708,7 @@ func (r *Recorder) opened() []int {
 	for _, s := range seqs {
 		e := r.starts[s]
 		r.b.steps = append(r.b.steps, []driver.Value{key, int64(e.Seq), e.NodeID, e.Type, e.Label, int64(e.Attempt), e.Time.UnixNano(), int64(0),
-			StatusRunning, "", nil, ""})
+			StatusRunning, "", nil, "", nil})
 	}
 	return seqs
 }

@@ -57,8 +57,12 @@ type Step struct {
 	Status   string // engine.Status*, or "running" for a step that never finished
 	Port     string
 	Outputs  map[string]any // nil when the step recorded none
-	Error    string
-	HasVars  bool // a variable snapshot was stored after this step
+	// Inputs are the values of the step's fields as evaluated, by field
+	// name; nil when none were recorded. A large value is a preview (see
+	// PreviewBytes).
+	Inputs  map[string]any
+	Error   string
+	HasVars bool // a variable snapshot was stored after this step
 }
 
 // LogLine is one log message of a run.
@@ -184,7 +188,7 @@ func (d *DB) StepsAfter(ctx context.Context, runID string, after, limit int) ([]
 		limit = -1
 	}
 	rows, err := d.db.QueryContext(ctx, `SELECT s.seq, s.node, s.type, s.label, s.attempt, s.start, s.duration, s.status, s.port,
-		COALESCE(s.outputs, ''), s.error, EXISTS (SELECT 1 FROM vars v WHERE v.run = s.run AND v.seq = s.seq)
+		COALESCE(s.outputs, ''), s.error, COALESCE(s.inputs, ''), EXISTS (SELECT 1 FROM vars v WHERE v.run = s.run AND v.seq = s.seq)
 		FROM steps s WHERE s.run = ? AND s.seq > ? ORDER BY s.seq LIMIT ?`, k, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("steps of run %q: %w", runID, err)
@@ -194,14 +198,19 @@ func (d *DB) StepsAfter(ctx context.Context, runID string, after, limit int) ([]
 	for rows.Next() {
 		var s Step
 		var start, dur int64
-		var outputs string
-		if err := rows.Scan(&s.Seq, &s.NodeID, &s.Type, &s.Label, &s.Attempt, &start, &dur, &s.Status, &s.Port, &outputs, &s.Error, &s.HasVars); err != nil {
+		var outputs, inputs string
+		if err := rows.Scan(&s.Seq, &s.NodeID, &s.Type, &s.Label, &s.Attempt, &start, &dur, &s.Status, &s.Port, &outputs, &s.Error, &inputs, &s.HasVars); err != nil {
 			return nil, fmt.Errorf("steps of run %q: %w", runID, err)
 		}
 		s.Start, s.Duration = fromNanos(start), time.Duration(dur)
 		if outputs != "" {
 			if err := json.Unmarshal([]byte(outputs), &s.Outputs); err != nil {
 				return nil, fmt.Errorf("steps of run %q: step %d outputs: %w", runID, s.Seq, err)
+			}
+		}
+		if inputs != "" {
+			if err := json.Unmarshal([]byte(inputs), &s.Inputs); err != nil {
+				return nil, fmt.Errorf("steps of run %q: step %d inputs: %w", runID, s.Seq, err)
 			}
 		}
 		out = append(out, s)

@@ -55,6 +55,10 @@ func newBridge(apply func(*runBatch)) *bridge { return &bridge{apply: apply, do:
 func (b *bridge) post(fn func()) { b.do(fn) }
 
 // Event folds e into the pending batch (engine.Observer).
+// WantsInputs is false: the studio's run view shows no inputs (History
+// reads them from the store), so it does not make a run collect them.
+func (b *bridge) WantsInputs() bool { return false }
+
 func (b *bridge) Event(e engine.Event) {
 	b.mu.Lock()
 	p := b.batch()

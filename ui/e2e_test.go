@@ -145,6 +145,25 @@ func TestBuildCSVToLettersFromEmptyCanvas(t *testing.T) {
 	if d := s.history.detail.Text; !strings.Contains(d, "customers") {
 		t.Errorf("step detail lacks the variables:\n%s", d)
 	}
+	// The first letter step shows its inputs: the text as written to the
+	// file and the path it went to, next to its outputs.
+	letterStep := -1
+	for i, st := range s.history.steps {
+		if st.Type == "file.write_text" {
+			letterStep = i
+			break
+		}
+	}
+	if letterStep < 0 {
+		t.Fatalf("no letter step in %+v", s.history.steps)
+	}
+	s.history.stepList.Select(letterStep)
+	d := s.history.detail.Text
+	for _, want := range []string{"Inputs:", `text = "Dear Ada,\nyou owe us 120 EUR."`, "path = ", filepath.Join("letters", "Ada.txt"), "Outputs:"} {
+		if !strings.Contains(d, want) {
+			t.Errorf("letter step detail lacks %q:\n%s", want, d)
+		}
+	}
 }
 
 // TestHistoryShowsFailureScreenshot runs a flow whose step saves a

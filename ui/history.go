@@ -38,8 +38,13 @@ type HistoryStep struct {
 	Error    string
 	Start    time.Time
 	Duration time.Duration
-	Inputs   map[string]any // the node's params as run, when known
-	Outputs  map[string]any
+	// Inputs are the values the step's fields had as the activity
+	// evaluated them (recorded at the history levels full and errors).
+	Inputs  map[string]any
+	Outputs map[string]any
+	// Params are the node's fields as written in the flow, when known;
+	// shown for a step that recorded no inputs (older runs, level steps).
+	Params map[string]any
 }
 
 // HistorySource reads run history (the store, through an adapter in the
@@ -179,6 +184,9 @@ func (h *historyPanel) selectStep(i int) {
 		}
 	}
 	section(lang.L("Inputs"), st.Inputs)
+	if len(st.Inputs) == 0 {
+		section(lang.L("Fields as written"), st.Params)
+	}
 	section(lang.L("Outputs"), st.Outputs)
 	if vars, err := h.src.VarsAt(h.run, st.Seq); err == nil {
 		section(lang.L("Variables after the step"), vars)

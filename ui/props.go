@@ -417,7 +417,7 @@ func (p *PropertyPanel) flowForm() []fyne.CanvasObject {
 		verr,
 		widget.NewLabel(lang.L("Default timeout per node")), timeout,
 		widget.NewLabel(lang.L("Run history")), history,
-		hintLabel(lang.L("full: every step with outputs and changed variables; steps: every step, no variables; errors: only failed steps, warnings and errors")),
+		hintLabel(lang.L("full: every step with inputs, outputs and changed variables; steps: every step, no inputs or variables; errors: only failed steps with their inputs, warnings and errors")),
 	}
 }
 

@@ -88,10 +88,10 @@ func (h *storeHistory) Steps(runID string) ([]HistoryStep, error) {
 	out := make([]HistoryStep, 0, len(steps))
 	for _, st := range steps {
 		hs := HistoryStep{Seq: st.Seq, Node: st.NodeID, Type: st.Type, Label: st.Label, Attempt: st.Attempt,
-			Status: st.Status, Port: st.Port, Error: st.Error, Start: st.Start, Duration: st.Duration, Outputs: st.Outputs}
+			Status: st.Status, Port: st.Port, Error: st.Error, Start: st.Start, Duration: st.Duration, Inputs: st.Inputs, Outputs: st.Outputs}
 		if flow != nil {
 			if n := flow.Node(st.NodeID); n != nil {
-				hs.Inputs = n.Params
+				hs.Params = n.Params
 			}
 		}
 		out = append(out, hs)
