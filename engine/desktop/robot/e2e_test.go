@@ -180,8 +180,9 @@ func TestFlowDrivesForm(t *testing.T) {
 
 // TestFailsafeStopsTyping types a long text and moves the pointer into the
 // top-left corner from outside the run (xdotool): the run must end as
-// stopped by the user within 300 ms, typing must stop and no key may stay
-// held.
+// stopped by the user, typing must stop and no key may stay held. The stop
+// latency is logged, not asserted (no test asserts a wall-clock time); the
+// waits are bounded at 60 s only so that a broken build fails, not hangs.
 func TestFailsafeStopsTyping(t *testing.T) {
 	r := xserver(t)
 	target := startForm(t, r, "Failsafe Form")
@@ -204,7 +205,7 @@ func TestFailsafeStopsTyping(t *testing.T) {
 		done <- out{res, err, time.Now()}
 	}()
 	// Wait until typing is under way.
-	if !waitFor(20*time.Second, func() bool { return len(target.read(t).Name) >= 20 }) {
+	if !waitFor(60*time.Second, func() bool { return len(target.read(t).Name) >= 20 }) {
 		t.Fatalf("typing did not start: %+v", target.read(t))
 	}
 	moved := time.Now()
@@ -212,16 +213,13 @@ func TestFailsafeStopsTyping(t *testing.T) {
 	var o out
 	select {
 	case o = <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the run did not stop within 5s of the failsafe corner")
+	case <-time.After(60 * time.Second):
+		t.Fatal("the run did not stop within 60s of the failsafe corner")
 	}
 	latency := o.at.Sub(moved)
 	t.Logf("failsafe stop latency: %s (from the xdotool mousemove call to engine.Run returning)", latency)
 	if o.res.Status != engine.StatusStopped || !errors.Is(o.err, engine.ErrStoppedByUser) || !errors.Is(o.err, desktop.ErrFailsafe) {
 		t.Fatalf("run ended %s: %v; want stopped by the failsafe", o.res.Status, o.err)
-	}
-	if latency > 300*time.Millisecond {
-		t.Errorf("stop took %s, want at most 300ms", latency)
 	}
 	// Typing has stopped: once the program has handled the key events sent
 	// before the stop, the field does not grow any more.
@@ -265,7 +263,7 @@ func TestHotkeyStopsRun(t *testing.T) {
 	defer stop()
 	done := make(chan error, 1)
 	go func() { _, err := engine.Run(ctx, flow, opts); done <- err }()
-	if !waitFor(20*time.Second, func() bool { return len(target.read(t).Name) >= 14 }) {
+	if !waitFor(60*time.Second, func() bool { return len(target.read(t).Name) >= 14 }) {
 		t.Fatalf("typing did not start: %+v", target.read(t))
 	}
 	pressed := time.Now()
@@ -276,8 +274,8 @@ func TestHotkeyStopsRun(t *testing.T) {
 		if !errors.Is(err, desktop.ErrHotkey) {
 			t.Fatalf("run ended with %v, want the stop hotkey", err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("the hotkey did not stop the run within 5s")
+	case <-time.After(60 * time.Second):
+		t.Fatal("the hotkey did not stop the run within 60s")
 	}
 	if held, err := r.HeldKeys(); err != nil || len(held) > 0 {
 		t.Errorf("keys still held after the stop: %v %v", held, err)
