@@ -20,11 +20,17 @@ var ErrStoppedByUser = errors.New("stopped by the user")
 // StepError is a node's failure that ended a run.
 type StepError struct {
 	NodeID string
+	Label  string // the node's label, if it has one
 	Type   string
 	Err    error
 }
 
-func (e *StepError) Error() string { return fmt.Sprintf("node %q (%s): %v", e.NodeID, e.Type, e.Err) }
+func (e *StepError) Error() string {
+	if e.Label != "" {
+		return fmt.Sprintf("node %q (%s, %s): %v", e.NodeID, e.Label, e.Type, e.Err)
+	}
+	return fmt.Sprintf("node %q (%s): %v", e.NodeID, e.Type, e.Err)
+}
 func (e *StepError) Unwrap() error { return e.Err }
 
 // Options configure one run.
@@ -744,7 +750,7 @@ func (rs *runState) loop(ctx context.Context) error {
 			return &StepError{NodeID: rs.opts.prefix + id, Err: fmt.Errorf("unknown node")}
 		}
 		if *rs.seq >= rs.opts.MaxSteps {
-			return &StepError{NodeID: rs.opts.prefix + id, Type: pn.node.Type, Err: fmt.Errorf("the run took more than %d steps; is there an endless loop?", rs.opts.MaxSteps)}
+			return &StepError{NodeID: rs.opts.prefix + id, Label: pn.node.Label, Type: pn.node.Type, Err: fmt.Errorf("the run took more than %d steps; is there an endless loop?", rs.opts.MaxSteps)}
 		}
 		if ctl != nil && ctl.shouldStop(rs.opts.prefix+id) {
 			rs.emit(Event{Kind: EventPaused, NodeID: rs.opts.prefix + id, Type: pn.node.Type, Label: pn.node.Label, Seq: *rs.seq, Vars: rs.snapshot(true)})
@@ -840,7 +846,7 @@ func (rs *runState) step(ctx context.Context, pn *prepNode, from string) (string
 		fin.Vars = rs.snapIfObserved()
 		rs.emit(fin)
 		if stopped {
-			return "", &StepError{NodeID: nodeID, Type: n.Type, Err: context.Cause(ctx)}
+			return "", &StepError{NodeID: nodeID, Label: n.Label, Type: n.Type, Err: context.Cause(ctx)}
 		}
 		if status == StatusCaught {
 			return PortError, nil
@@ -848,11 +854,11 @@ func (rs *runState) step(ctx context.Context, pn *prepNode, from string) (string
 		if status == StatusRetrying {
 			main.Log("warn", fmt.Sprintf("attempt %d of %d failed: %v; retrying in %s", attempt, n.Retry.Count+1, err, time.Duration(n.Retry.Interval)))
 			if err := Sleep(ctx, time.Duration(n.Retry.Interval)); err != nil {
-				return "", &StepError{NodeID: nodeID, Type: n.Type, Err: err}
+				return "", &StepError{NodeID: nodeID, Label: n.Label, Type: n.Type, Err: err}
 			}
 		}
 	}
-	return "", &StepError{NodeID: nodeID, Type: n.Type, Err: lastErr}
+	return "", &StepError{NodeID: nodeID, Label: n.Label, Type: n.Type, Err: lastErr}
 }
 
 func (rs *runState) snapIfObserved() map[string]any {

@@ -226,3 +226,15 @@ func TestForEachReentry(t *testing.T) {
 		t.Errorf("seen %q, want 1212", res.Vars["seen"])
 	}
 }
+
+// A run's error names the failing node by id, label and type.
+func TestStepErrorNamesLabel(t *testing.T) {
+	f := mustParse(t, `{"format":"deskbot.flow","version":1,"name":"label",
+ "nodes":[{"id":"start","type":"control.start"},
+   {"id":"boom","type":"control.fail","label":"Stop here","params":{"message":"no customers"}}],
+ "edges":[{"from":"start","port":"next","to":"boom"}]}`)
+	_, err := engine.Run(context.Background(), f, engine.Options{})
+	if err == nil || !strings.Contains(err.Error(), `node "boom" (Stop here, control.fail): no customers`) {
+		t.Fatalf("error = %v", err)
+	}
+}
