@@ -3,6 +3,7 @@ package store_test
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -318,30 +319,9 @@ func TestRecorder_CommitsUnprompted(t *testing.T) {
 // covers a larger one), and every event is written once the lock is
 // released.
 func TestRecorder_LockedDatabase(t *testing.T) {
-	db, path := MustOpenFile(t)
-	other, err := store.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	ctx := context.Background()
-	rec, err := db.Recorder(ctx, store.RunInfo{Flow: "locked"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := other.SQL().Begin() // BEGIN IMMEDIATE: holds the write lock
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := lockedRecorder(t, "locked")
 	steps := store.MaxPendingEvents/2 - 10 // two events a step
-	sent := make(chan struct{})
-	go func() {
-		for seq := 1; seq <= steps; seq++ {
-			rec.Event(engine.Event{Kind: engine.EventStepStarted, Time: time.Now(), Seq: seq, NodeID: "a", Type: "t"})
-			rec.Event(engine.Event{Kind: engine.EventStepFinished, Time: time.Now(), Seq: seq, NodeID: "a", Type: "t", Status: engine.StatusOK})
-		}
-		close(sent)
-	}()
+	sent := l.send(steps)
 	select {
 	case <-sent:
 	case <-time.After(time.Minute):
@@ -351,17 +331,71 @@ func TestRecorder_LockedDatabase(t *testing.T) {
 		// asserted).
 		t.Fatal("Event blocked while the database was locked")
 	}
-	if got, _ := other.Steps(ctx, rec.RunID()); len(got) != 0 {
+	l.noStepsYet(t)
+	time.Sleep(50 * time.Millisecond)
+	l.release(t, sent, steps)
+}
+
+// lockedRun is a recorder whose database another connection holds the
+// write lock of (BEGIN IMMEDIATE), as another process would.
+type lockedRun struct {
+	other *store.DB
+	rec   *store.Recorder
+	tx    *sql.Tx
+}
+
+func lockedRecorder(t *testing.T, flow string) *lockedRun {
+	t.Helper()
+	db, path := MustOpenFile(t)
+	other, err := store.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	rec, err := db.Recorder(context.Background(), store.RunInfo{Flow: flow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := other.SQL().Begin() // BEGIN IMMEDIATE: holds the write lock
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &lockedRun{other: other, rec: rec, tx: tx}
+}
+
+// send hands the recorder steps steps (two events each) from another
+// goroutine; the channel closes when Event has returned for all of them.
+func (l *lockedRun) send(steps int) <-chan struct{} {
+	sent := make(chan struct{})
+	go func() {
+		for seq := 1; seq <= steps; seq++ {
+			l.rec.Event(engine.Event{Kind: engine.EventStepStarted, Time: time.Now(), Seq: seq, NodeID: "a", Type: "t"})
+			l.rec.Event(engine.Event{Kind: engine.EventStepFinished, Time: time.Now(), Seq: seq, NodeID: "a", Type: "t", Status: engine.StatusOK})
+		}
+		close(sent)
+	}()
+	return sent
+}
+
+func (l *lockedRun) noStepsYet(t *testing.T) {
+	t.Helper()
+	if got, _ := l.other.Steps(context.Background(), l.rec.RunID()); len(got) != 0 {
 		t.Fatalf("%d steps committed through a held lock", len(got))
 	}
-	time.Sleep(50 * time.Millisecond)
-	if err := tx.Rollback(); err != nil {
+}
+
+// release gives the lock back, waits for every event to be handed over,
+// closes the recorder and checks that all steps were written.
+func (l *lockedRun) release(t *testing.T, sent <-chan struct{}, steps int) {
+	t.Helper()
+	if err := l.tx.Rollback(); err != nil {
 		t.Fatal(err)
 	}
-	if err := rec.Close(&engine.Result{Status: engine.StatusOK, Steps: steps}); err != nil {
+	<-sent
+	if err := l.rec.Close(&engine.Result{Status: engine.StatusOK, Steps: steps}); err != nil {
 		t.Fatal(err)
 	}
-	got, err := other.Steps(ctx, rec.RunID())
+	got, err := l.other.Steps(context.Background(), l.rec.RunID())
 	if err != nil || len(got) != steps {
 		t.Fatalf("%d steps after the lock was released, want %d (%v)", len(got), steps, err)
 	}

@@ -277,53 +277,20 @@ func TestRecorder_HistoryLevels(t *testing.T) {
 // bounded: Event waits once MaxPendingEvents events wait, and every event
 // is written once the lock is released.
 func TestRecorder_Backpressure(t *testing.T) {
-	db, path := MustOpenFile(t)
-	other, err := store.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
-	ctx := context.Background()
-	rec, err := db.Recorder(ctx, store.RunInfo{Flow: "backpressure"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := other.SQL().Begin() // BEGIN IMMEDIATE: holds the write lock
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := lockedRecorder(t, "backpressure")
 	steps := 2 * store.MaxPendingEvents
-	sent := make(chan struct{})
-	go func() {
-		for seq := 1; seq <= steps; seq++ {
-			rec.Event(engine.Event{Kind: engine.EventStepStarted, Time: time.Now(), Seq: seq, NodeID: "a", Type: "t"})
-			rec.Event(engine.Event{Kind: engine.EventStepFinished, Time: time.Now(), Seq: seq, NodeID: "a", Type: "t", Status: engine.StatusOK})
-		}
-		close(sent)
-	}()
+	sent := l.send(steps)
 	// The sender must come to wait: 4x the bound cannot all be pending.
-	for rec.Stats().Blocked == 0 {
+	for l.rec.Stats().Blocked == 0 {
 		select {
 		case <-sent:
 			t.Fatalf("all %d events were taken while the database was locked", 2*steps)
 		case <-time.After(time.Millisecond):
 		}
 	}
-	if got, _ := other.Steps(ctx, rec.RunID()); len(got) != 0 {
-		t.Fatalf("%d steps committed through a held lock", len(got))
-	}
-	if err := tx.Rollback(); err != nil {
-		t.Fatal(err)
-	}
-	<-sent
-	if err := rec.Close(&engine.Result{Status: engine.StatusOK, Steps: steps}); err != nil {
-		t.Fatal(err)
-	}
-	got, err := other.Steps(ctx, rec.RunID())
-	if err != nil || len(got) != steps {
-		t.Fatalf("%d steps after the lock was released, want %d (%v)", len(got), steps, err)
-	}
-	if s := rec.Stats(); s.Errors != 0 {
+	l.noStepsYet(t)
+	l.release(t, sent, steps)
+	if s := l.rec.Stats(); s.Errors != 0 {
 		t.Fatalf("stats = %+v", s)
 	}
 }
