@@ -119,23 +119,7 @@ func (e *valueEncoder) value(v any, depth int) {
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
-		e.buf = append(e.buf, '{')
-		for i, k := range keys {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			if e.full() || e.over() {
-				e.cut = true
-				e.str("…")
-				e.buf = append(e.buf, ':')
-				e.str(fmt.Sprintf("%d more keys", len(keys)-i))
-				break
-			}
-			e.str(k)
-			e.buf = append(e.buf, ':')
-			e.value(x[k], depth+1)
-		}
-		e.buf = append(e.buf, '}')
+		e.object(keys, func(i int) { e.value(x[keys[i]], depth+1) })
 		e.leave()
 	case []any:
 		if x == nil {
@@ -154,23 +138,52 @@ func (e *valueEncoder) value(v any, depth int) {
 			e.str(CycleMarker)
 			return
 		}
-		e.buf = append(e.buf, '[')
-		for i, el := range x {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			if e.full() || e.over() {
-				e.cut = true
-				e.str(fmt.Sprintf("… %d more", len(x)-i))
-				break
-			}
-			e.value(el, depth+1)
-		}
-		e.buf = append(e.buf, ']')
+		e.array(len(x), func(i int) { e.value(x[i], depth+1) })
 		e.leave()
 	default:
 		e.reflected(reflect.ValueOf(v), depth)
 	}
+}
+
+// object writes {"key":value,...} for keys in order, elem(i) writing the
+// value of keys[i]; once the preview is full the rest is one "… N more
+// keys" entry.
+func (e *valueEncoder) object(keys []string, elem func(i int)) {
+	e.buf = append(e.buf, '{')
+	for i, k := range keys {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		if e.full() || e.over() {
+			e.cut = true
+			e.str("…")
+			e.buf = append(e.buf, ':')
+			e.str(fmt.Sprintf("%d more keys", len(keys)-i))
+			break
+		}
+		e.str(k)
+		e.buf = append(e.buf, ':')
+		elem(i)
+	}
+	e.buf = append(e.buf, '}')
+}
+
+// array writes [elem(0),...,elem(n-1)]; once the preview is full the rest
+// is one "… N more" element.
+func (e *valueEncoder) array(n int, elem func(i int)) {
+	e.buf = append(e.buf, '[')
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			e.buf = append(e.buf, ',')
+		}
+		if e.full() || e.over() {
+			e.cut = true
+			e.str(fmt.Sprintf("… %d more", n-i))
+			break
+		}
+		elem(i)
+	}
+	e.buf = append(e.buf, ']')
 }
 
 func (e *valueEncoder) float(f float64) {
@@ -271,23 +284,11 @@ func (e *valueEncoder) reflected(v reflect.Value, depth int) {
 			}
 			return 0
 		})
-		e.buf = append(e.buf, '{')
+		keys := make([]string, len(kvs))
 		for i, p := range kvs {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			if e.full() || e.over() {
-				e.cut = true
-				e.str("…")
-				e.buf = append(e.buf, ':')
-				e.str(fmt.Sprintf("%d more keys", len(kvs)-i))
-				break
-			}
-			e.str(p.k)
-			e.buf = append(e.buf, ':')
-			e.reflectedElem(p.v, depth+1)
+			keys[i] = p.k
 		}
-		e.buf = append(e.buf, '}')
+		e.object(keys, func(i int) { e.reflectedElem(kvs[i].v, depth+1) })
 		e.leave()
 	case reflect.Slice, reflect.Array:
 		if v.Kind() == reflect.Slice {
@@ -316,20 +317,7 @@ func (e *valueEncoder) reflected(v reflect.Value, depth int) {
 			e.str(CycleMarker)
 			return
 		}
-		e.buf = append(e.buf, '[')
-		n := v.Len()
-		for i := 0; i < n; i++ {
-			if i > 0 {
-				e.buf = append(e.buf, ',')
-			}
-			if e.full() || e.over() {
-				e.cut = true
-				e.str(fmt.Sprintf("… %d more", n-i))
-				break
-			}
-			e.reflectedElem(v.Index(i), depth+1)
-		}
-		e.buf = append(e.buf, ']')
+		e.array(v.Len(), func(i int) { e.reflectedElem(v.Index(i), depth+1) })
 		e.leave()
 	case reflect.Struct:
 		if v.CanInterface() {
