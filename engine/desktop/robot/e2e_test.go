@@ -442,18 +442,7 @@ func TestScreenshotTemplateFoundWhereCut(t *testing.T) {
 	shot := opaque(t, "screen.screenshot", res.Vars["shot"].(string))
 	// The template: the name anchor of the form and the field beside it,
 	// located with the asset picture, cut from Deskbot's own screenshot.
-	b, err := os.ReadFile("../../../assets/formapp/name-anchor.png")
-	if err != nil {
-		t.Fatal(err)
-	}
-	anchor, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, ok := desktop.FindImage(shot, anchor, 0.05)
-	if !ok {
-		t.Fatal("the name anchor is not in the screenshot")
-	}
+	m := findNameAnchor(t, shot)
 	cut := image.Rect(m.Rect.Min.X-4, m.Rect.Min.Y-4, m.Rect.Min.X+150, m.Rect.Max.Y+4).Intersect(shot.Bounds())
 	tmpl := image.NewRGBA(image.Rect(0, 0, cut.Dx(), cut.Dy()))
 	draw.Draw(tmpl, tmpl.Bounds(), shot, cut.Min, draw.Src)

@@ -26,18 +26,7 @@ func clickNameField(t testing.TB, r interface {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := os.ReadFile("../../../assets/formapp/name-anchor.png")
-	if err != nil {
-		t.Fatal(err)
-	}
-	anchor, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, ok := desktop.FindImage(shot, anchor, 0.05)
-	if !ok {
-		t.Fatal("name anchor not found in the form window")
-	}
+	m := findNameAnchor(t, shot)
 	c := m.Center().Add(f.win.Bounds.Min)
 	r.MoveMouse(c.X+120, c.Y, false)
 	r.Click(desktop.Left, false)
@@ -259,4 +248,23 @@ func BenchmarkTypeText(b *testing.B) {
 	b.ReportMetric(perA, "ascii-ns/char")
 	b.ReportMetric(perC, "cjk-ns/char")
 	b.ReportMetric(perC/perA, "cjk/ascii")
+}
+
+// findNameAnchor finds the form program's name label (the asset picture
+// assets/formapp/name-anchor.png) in shot.
+func findNameAnchor(t testing.TB, shot image.Image) desktop.Match {
+	t.Helper()
+	b, err := os.ReadFile("../../../assets/formapp/name-anchor.png")
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, ok := desktop.FindImage(shot, anchor, 0.05)
+	if !ok {
+		t.Fatal("the name anchor is not in the screenshot")
+	}
+	return m
 }
