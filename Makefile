@@ -16,7 +16,7 @@ export LANG ?= en_US.UTF-8
 # ImageMagick for screenshots, poppler for PDFs, NumPy for the reference model.
 DEB_PKGS := gcc pkg-config libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
 	libxinerama-dev libxi-dev libxxf86vm-dev libxtst-dev libxkbcommon-dev libpng-dev \
-	xvfb xauth jwm xdotool xclip xsel x11-utils imagemagick poppler-utils python3 python3-numpy \
+	xvfb xauth jwm xdotool xclip xsel x11-utils zenity imagemagick poppler-utils python3 python3-numpy \
 	fonts-dejavu-core fonts-wqy-microhei
 
 .PHONY: deps build run test test-go fuzz bench lint docs clean-out
