@@ -157,7 +157,7 @@ func TestFlowDrivesForm(t *testing.T) {
 		t.Errorf("clipboard %q, want %q", got, unicodeText)
 	}
 	var st formState
-	if !waitFor(3*time.Second, func() bool { st = target.read(t); return st.SaveClicks == 1 }) {
+	if !waitFor(time.Minute, func() bool { st = target.read(t); return st.SaveClicks == 1 }) {
 		t.Fatalf("the Save picture was not clicked: %+v", st)
 	}
 	if len(st.Saved) != 1 || st.Saved[0].Name != unicodeText || st.Saved[0].Email != "zoe@example.org" {
@@ -325,7 +325,7 @@ func TestSampleFillFormFromCSV(t *testing.T) {
 		{"李小龍", "lee@example.cn", ""},
 	}
 	var st formState
-	waitFor(3*time.Second, func() bool { st = target.read(t); return len(st.Saved) == len(want) })
+	waitFor(time.Minute, func() bool { st = target.read(t); return len(st.Saved) == len(want) })
 	if len(st.Saved) != len(want) {
 		t.Fatalf("saved %d contacts, want %d: %+v\nform now: %+v\nthe other window: %+v", len(st.Saved), len(want), st.Saved, st, other.read(t))
 	}
@@ -564,7 +564,7 @@ func TestTwoRunsKeepCapitals(t *testing.T) {
 	}
 	want := first + second
 	var got string
-	waitFor(3*time.Second, func() bool { got = f.read(t).Name; return got == want })
+	waitFor(time.Minute, func() bool { got = f.read(t).Name; return got == want })
 	if got != want {
 		t.Errorf("two runs typed\n%q\ngot\n%q", want, got)
 	}
