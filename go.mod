@@ -1,6 +1,6 @@
 module deskbot
 
-go 1.26
+go 1.26.0
 
 // robotgo v0.110.8 has an `ocr`-tagged file importing the v1 path
 // github.com/otiai10/gosseract, which the module proxy does not serve, so
@@ -19,8 +19,10 @@ require (
 	github.com/sashabaranov/go-openai v1.43.0
 	github.com/tiktoken-go/tokenizer v0.10.0
 	github.com/zalando/go-keyring v0.2.6
-	golang.org/x/sys v0.33.0
+	golang.org/x/sys v0.49.0
 )
+
+require golang.org/x/crypto v0.58.0
 
 require (
 	al.essio.dev/pkg/shellescape v1.5.1 // indirect
@@ -72,7 +74,7 @@ require (
 	github.com/yusufpapurcu/wmi v1.2.4 // indirect
 	golang.org/x/exp v0.0.0-20250506013437-ce4c2cf36ca6 // indirect
 	golang.org/x/image v0.30.0 // indirect
-	golang.org/x/net v0.35.0 // indirect
-	golang.org/x/text v0.28.0 // indirect
+	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
