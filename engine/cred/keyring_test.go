@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 func TestOSKeyring(t *testing.T) {
 	for _, bin := range []string{"dbus-run-session", "gnome-keyring-daemon"} {
 		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("%s is missing (Debian packages dbus-bin and gnome-keyring; `make deps` installs them)", bin)
+			t.Skipf("%s is missing (Debian packages dbus-daemon and gnome-keyring; `make deps` installs them)", bin)
 		}
 	}
 	home := t.TempDir()
