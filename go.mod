@@ -22,7 +22,12 @@ require (
 	golang.org/x/sys v0.49.0
 )
 
-require golang.org/x/crypto v0.58.0
+require (
+	github.com/emersion/go-message v0.18.2
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
+	github.com/emersion/go-smtp v0.25.1
+	golang.org/x/crypto v0.58.0
+)
 
 require (
 	al.essio.dev/pkg/shellescape v1.5.1 // indirect
