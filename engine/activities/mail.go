@@ -232,10 +232,10 @@ func watch(ctx context.Context, nc io.Closer) func() {
 }
 
 type sendMail struct {
-	srv                          *server
-	from, subject, body, html    *engine.Template
-	to, cc, bcc, attachments     []*engine.Template
-	hasBody, hasHTML bool
+	srv                       *server
+	from, subject, body, html *engine.Template
+	to, cc, bcc, attachments  []*engine.Template
+	hasBody, hasHTML          bool
 }
 
 func newSendMail(p *engine.Params) (engine.Activity, error) {
