@@ -1,0 +1,30 @@
+package activities
+
+import (
+	"testing"
+
+	"deskbot/engine"
+)
+
+// Any answer parses to a value the engine can hold, or stays text.
+func FuzzParseBody(f *testing.F) {
+	f.Add("application/json", []byte(`{"a": [1, 2.5, "x", null, true]}`))
+	f.Add("", []byte(`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]`))
+	f.Add("text/html; charset=utf-8", []byte("<p>\xff</p>"))
+	f.Add("application/problem+json", []byte(`{"x": 1} {"y": 2}`))
+	f.Fuzz(func(t *testing.T, ctype string, b []byte) {
+		v, err := parseBody(ctype, b)
+		if s, isText := v.(string); isText {
+			if len(s) < len(b)/3 {
+				t.Fatalf("text of %d bytes from %d", len(s), len(b))
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("a value with an error: %v", err)
+		}
+		if err := engine.CheckSize(v); err != nil {
+			t.Fatalf("a value the engine refuses: %v", err)
+		}
+	})
+}
