@@ -50,7 +50,8 @@ const (
 const EnvPassphrase = "DESKBOT_CRED_PASSPHRASE"
 
 // EnvBackend chooses the store for new credentials: "keyring", "file", or
-// empty for the keyring when it answers, else the file.
+// empty for the keyring when it answers, else the file. DESKBOT_NO_KEYRING
+// (as for API keys) switches the keyring off.
 const EnvBackend = "DESKBOT_CRED_BACKEND"
 
 // Credential is one named credential.
@@ -227,6 +228,10 @@ func (s *Store) probeLocked() error {
 		return s.ringErr
 	}
 	s.ringDone = true
+	if os.Getenv("DESKBOT_NO_KEYRING") != "" {
+		s.ringErr = errors.New("it is switched off (DESKBOT_NO_KEYRING is set)")
+		return s.ringErr
+	}
 	_, err := s.ringCall(func(k Keyring) (string, error) { return k.Get(Service, "probe:deskbot") })
 	if err != nil && !errors.Is(err, keyring.ErrNotFound) {
 		s.ringErr = err

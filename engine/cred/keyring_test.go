@@ -45,7 +45,7 @@ func TestOSKeyring(t *testing.T) {
 		`printf '%s' test-login | gnome-keyring-daemon --unlock --components=secrets >/dev/null && exec "$0" -test.run='^$'`, os.Args[0])
 	cmd.Env = append(os.Environ(), "HOME="+home, "XDG_RUNTIME_DIR="+rt, "XDG_DATA_HOME="+filepath.Join(home, "data"),
 		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), keyringChildEnv+"="+filepath.Join(home, "deskbot"),
-		EnvBackend+"=", EnvPassphrase+"=")
+		EnvBackend+"=", EnvPassphrase+"=", "DESKBOT_NO_KEYRING=")
 	out, err := cmd.CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "KEYRING OK") {
 		t.Fatalf("%v\n%s", err, out)
