@@ -80,9 +80,8 @@ func parseMail(t *testing.T, raw []byte) parsed {
 }
 
 func TestMailSendSTARTTLS(t *testing.T) {
-	ca, conf := testTLS(t)
-	be := &smtpBackend{user: mailUser, pass: mailSecret}
-	port := startSMTP(t, "starttls", conf, be)
+	be := startSMTP(t, "starttls", mailUser, mailSecret)
+	port, ca := be.Port, be.CAFile
 	store := credStore(t, cred.Credential{Name: "office", User: mailUser, Secret: mailSecret})
 	dir := t.TempDir()
 	bin := make([]byte, 70000)
@@ -101,18 +100,18 @@ func TestMailSendSTARTTLS(t *testing.T) {
 	if _, err := runWith(t, dir, "mail.send", params, store); err != nil {
 		t.Fatal(err)
 	}
-	got := be.messages()
+	got := be.Messages()
 	if len(got) != 1 {
 		t.Fatalf("%d messages", len(got))
 	}
 	r := got[0]
-	if !r.tls || r.authed != mailUser || r.from != "robot@example.test" {
-		t.Errorf("tls %v, user %q, from %q", r.tls, r.authed, r.from)
+	if !r.TLS || r.User != mailUser || r.From != "robot@example.test" {
+		t.Errorf("tls %v, user %q, from %q", r.TLS, r.User, r.From)
 	}
-	if strings.Join(r.to, " ") != "boss@example.test a@example.test b@example.test cc@example.test hidden@example.test" {
-		t.Errorf("recipients %v", r.to)
+	if strings.Join(r.To, " ") != "boss@example.test a@example.test b@example.test cc@example.test hidden@example.test" {
+		t.Errorf("recipients %v", r.To)
 	}
-	p := parseMail(t, r.data)
+	p := parseMail(t, r.Data)
 	if p.subject != "月度报表：订单 2" {
 		t.Errorf("subject %q", p.subject)
 	}
@@ -125,22 +124,21 @@ func TestMailSendSTARTTLS(t *testing.T) {
 	if !bytes.Equal(p.files["订单 summary.xlsx"], bin) || string(p.files["notes.txt"]) != "plain\r\nlines\n" || len(p.files) != 2 {
 		t.Errorf("attachments: %d files, %d bytes of the workbook", len(p.files), len(p.files["订单 summary.xlsx"]))
 	}
-	if p.header.Get("Bcc") != "" || bytes.Contains(r.data, []byte("hidden@")) {
+	if p.header.Get("Bcc") != "" || bytes.Contains(r.Data, []byte("hidden@")) {
 		t.Error("the Bcc recipient is in the message")
 	}
 	from, _ := p.header.AddressList("From")
 	if len(from) != 1 || from[0].Name != "机器人" {
 		t.Errorf("from %v", from)
 	}
-	if bytes.Contains(r.data, []byte(mailSecret)) {
+	if bytes.Contains(r.Data, []byte(mailSecret)) {
 		t.Error("the message holds the password")
 	}
 }
 
 func TestMailSendImplicitTLSAndPlain(t *testing.T) {
-	ca, conf := testTLS(t)
-	be := &smtpBackend{user: mailUser, pass: mailSecret}
-	port := startSMTP(t, "tls", conf, be)
+	be := startSMTP(t, "tls", mailUser, mailSecret)
+	port, ca := be.Port, be.CAFile
 	store := credStore(t, cred.Credential{Name: "office", User: mailUser, Secret: mailSecret})
 	dir := t.TempDir()
 	if _, err := runWith(t, dir, "mail.send", map[string]any{"host": "localhost", "port": float64(port), "tls": "tls", "credential": "office",
@@ -148,28 +146,27 @@ func TestMailSendImplicitTLSAndPlain(t *testing.T) {
 		t.Fatal(err)
 	}
 	// No login, no TLS: a relay on this machine.
-	open := &smtpBackend{}
-	port2 := startSMTP(t, "none", nil, open)
+	open := startSMTP(t, "none", "", "")
+	port2 := open.Port
 	if _, err := runWith(t, dir, "mail.send", map[string]any{"host": "127.0.0.1", "port": float64(port2), "tls": "none",
 		"from": "robot@example.test", "to": []any{"y@example.test"}, "body": "hi"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	a, b := be.messages(), open.messages()
-	if len(a) != 1 || !a[0].tls || len(b) != 1 || b[0].tls {
+	a, b := be.Messages(), open.Messages()
+	if len(a) != 1 || !a[0].TLS || len(b) != 1 || b[0].TLS {
 		t.Fatalf("implicit TLS %d, plain %d", len(a), len(b))
 	}
-	if p := parseMail(t, a[0].data); p.html != "<i>only html</i>" || p.text != "" || p.subject != "plain ascii" {
+	if p := parseMail(t, a[0].Data); p.html != "<i>only html</i>" || p.text != "" || p.subject != "plain ascii" {
 		t.Errorf("html only: %+v", p)
 	}
-	if p := parseMail(t, b[0].data); p.text != "hi" || p.html != "" {
+	if p := parseMail(t, b[0].Data); p.text != "hi" || p.html != "" {
 		t.Errorf("text only: %+v", p)
 	}
 }
 
 func TestMailSendErrors(t *testing.T) {
-	ca, conf := testTLS(t)
-	be := &smtpBackend{user: mailUser, pass: mailSecret}
-	port := startSMTP(t, "starttls", conf, be)
+	be := startSMTP(t, "starttls", mailUser, mailSecret)
+	port, ca := be.Port, be.CAFile
 	store := credStore(t, cred.Credential{Name: "office", User: mailUser, Secret: mailSecret},
 		cred.Credential{Name: "wrong", User: mailUser, Secret: "not-the-password-1"},
 		cred.Credential{Name: "nouser", Secret: "whatever-secret"})
@@ -222,7 +219,7 @@ func TestMailSendErrors(t *testing.T) {
 			t.Errorf("%s: the error holds a password: %v", c.name, err)
 		}
 	}
-	if n := len(be.messages()); n != 0 {
+	if n := len(be.Messages()); n != 0 {
 		t.Errorf("%d messages were sent", n)
 	}
 	// Lint catches what it can before a run.
