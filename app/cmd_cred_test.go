@@ -197,4 +197,3 @@ func hasFile(files []string, base string) bool {
 	}
 	return false
 }
-
