@@ -60,7 +60,7 @@ func init() {
 // serverFields are the connection fields of mail.send and mail.read.
 func serverFields(defTLS, portHelp string) []engine.Field {
 	return []engine.Field{
-		{Name: "host", Title: "Server", Kind: engine.KindText, Required: true, Help: "Host name or address, e.g. smtp.example.com"},
+		{Name: "host", Title: "Server", Kind: engine.KindText, Required: true, Help: "Host name or address, e.g. smtp.example.com; HOST:PORT also works (e.g. {{ server }} with server = 127.0.0.1:2525)."},
 		{Name: "port", Title: "Port", Kind: engine.KindInt, Default: 0.0, Help: "0 for the usual port: " + portHelp + "."},
 		{Name: "tls", Title: "TLS", Kind: engine.KindSelect, Options: []string{tlsImplicit, tlsStart, tlsNone}, Default: defTLS},
 		{Name: "credential", Title: "Credential", Kind: engine.KindString,
@@ -125,6 +125,17 @@ func (s *server) resolve(c *engine.Call) (*conn, error) {
 		return nil, fmt.Errorf("host: %w", err)
 	}
 	host = strings.TrimSpace(host)
+	port := s.port
+	if h, p, err := net.SplitHostPort(host); err == nil {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("host: %q has a bad port", host)
+		}
+		if port != 0 && port != n {
+			return nil, fmt.Errorf("host: %q names port %d, and the port field says %d", host, n, port)
+		}
+		host, port = h, n
+	}
 	if host == "" || strings.ContainsAny(host, " /\\") {
 		return nil, fmt.Errorf("host: %q is not a host name or address", host)
 	}
@@ -136,7 +147,6 @@ func (s *server) resolve(c *engine.Call) (*conn, error) {
 			return nil, fmt.Errorf("timeout: want a duration such as 30s, got %q", ts)
 		}
 	}
-	port := s.port
 	if port == 0 {
 		port = s.ports[s.tls]
 	}

@@ -148,7 +148,7 @@ func TestMailSendImplicitTLSAndPlain(t *testing.T) {
 	// No login, no TLS: a relay on this machine.
 	open := startSMTP(t, "none", "", "")
 	port2 := open.Port
-	if _, err := runWith(t, dir, "mail.send", map[string]any{"host": "127.0.0.1", "port": float64(port2), "tls": "none",
+	if _, err := runWith(t, dir, "mail.send", map[string]any{"host": "{{ '127.0.0.1:' + string(" + strconv.Itoa(port2) + ") }}", "tls": "none",
 		"from": "robot@example.test", "to": []any{"y@example.test"}, "body": "hi"}, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -199,6 +199,7 @@ func TestMailSendErrors(t *testing.T) {
 		{"password in clear to another host", base("tls", "none", "host", "192.0.2.1"), []string{"in clear", `credential "office"`}},
 		{"unknown credential", base("credential", "nope"), []string{"credential", `"nope"`, "deskbot cred set nope"}},
 		{"credential without user", base("credential", "nouser"), []string{"no user name", "--user"}},
+		{"port twice", base("host", "127.0.0.1:1"), []string{"host:", `"127.0.0.1:1" names port 1`}},
 		{"bad from", base("from", "not an address"), []string{"from:", "not an email address"}},
 		{"bad to", base("to", []any{"ok@example.test", "a@@b"}), []string{"to item 2"}},
 		{"missing attachment", base("attachments", []any{"nope.pdf"}), []string{"attachments item 1", "nope.pdf"}},
