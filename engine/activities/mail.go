@@ -209,6 +209,9 @@ func (c *conn) dial(ctx context.Context) (net.Conn, error) {
 	defer cancel()
 	if err := tc.HandshakeContext(hctx); err != nil {
 		nc.Close()
+		if hctx.Err() != nil && ctx.Err() == nil {
+			return nil, fmt.Errorf("TLS with %s: no answer within %s", c.who(), c.timeout)
+		}
 		return nil, c.tlsErr(err)
 	}
 	return tc, nil
@@ -492,7 +495,13 @@ func (c *conn) send(ctx context.Context, from string, rcpt []string, raw []byte)
 	defer watch(ctx, nc)()
 	var cl *smtp.Client
 	if c.mode == tlsStart {
+		// The greeting and STARTTLS run before the timeouts below can be
+		// set: a timer bounds them.
+		timer := time.AfterFunc(c.timeout, func() { nc.Close() })
 		cl, err = smtp.NewClientStartTLS(nc, c.tlsConf)
+		if !timer.Stop() && ctx.Err() == nil {
+			return fmt.Errorf("%s: no answer within %s", c.who(), c.timeout)
+		}
 		if err != nil {
 			return c.ctxErr(ctx, c.smtpErr("STARTTLS", err))
 		}
@@ -544,8 +553,8 @@ func (c *conn) ctxErr(ctx context.Context, err error) error {
 		return fmt.Errorf("%s: stopped: %w", c.who(), context.Cause(ctx))
 	}
 	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return fmt.Errorf("%s: no answer within %s: %w", c.who(), c.timeout, err)
+	if errors.As(err, &ne) && ne.Timeout() || strings.Contains(err.Error(), "i/o timeout") {
+		return fmt.Errorf("%s: no answer within %s", c.who(), c.timeout)
 	}
 	return err
 }

@@ -145,6 +145,9 @@ func (c *conn) imapErr(ctx context.Context, stage string, err error) error {
 	if errors.As(err, &ie) && ie.Code == imap.ResponseCodeAuthenticationFailed || stage == "login" && errors.As(err, &ie) {
 		return fmt.Errorf("%s: login refused (wrong user name or password?): %v", c.who(), err)
 	}
+	if errors.Is(err, errNoAnswer) {
+		return fmt.Errorf("%s: %s: %v", c.who(), stage, err)
+	}
 	if strings.Contains(err.Error(), "tls:") || strings.Contains(err.Error(), "x509:") {
 		return c.tlsErr(err)
 	}
@@ -169,14 +172,14 @@ func (c *conn) read(ctx context.Context, folder string, crit *imap.SearchCriteri
 		cl = imapclient.New(nc, opts)
 	}
 	defer cl.Close()
-	if err := cl.Login(c.user, c.secret).Wait(); err != nil {
+	if err := c.bounded(ctx, nc, func() error { return cl.Login(c.user, c.secret).Wait() }); err != nil {
 		return nil, c.imapErr(ctx, "login", err)
 	}
-	if _, err := cl.Select(folder, &imap.SelectOptions{ReadOnly: !markSeen}).Wait(); err != nil {
+	if err := c.bounded(ctx, nc, func() error { _, err := cl.Select(folder, &imap.SelectOptions{ReadOnly: !markSeen}).Wait(); return err }); err != nil {
 		return nil, c.imapErr(ctx, fmt.Sprintf("opening folder %q", folder), err)
 	}
-	sd, err := cl.UIDSearch(crit, nil).Wait()
-	if err != nil {
+	var sd *imap.SearchData
+	if err := c.bounded(ctx, nc, func() (err error) { sd, err = cl.UIDSearch(crit, nil).Wait(); return err }); err != nil {
 		return nil, c.imapErr(ctx, "search", err)
 	}
 	uids := sd.AllUIDs()
@@ -186,13 +189,16 @@ func (c *conn) read(ctx context.Context, folder string, crit *imap.SearchCriteri
 	}
 	rows := []any{}
 	if len(uids) == 0 {
-		cl.Logout().Wait()
+		c.bounded(ctx, nc, func() error { return cl.Logout().Wait() })
 		return rows, nil
 	}
 	set := imap.UIDSetNum(uids...)
 	section := &imap.FetchItemBodySection{Peek: true}
-	msgs, err := cl.Fetch(set, &imap.FetchOptions{UID: true, InternalDate: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
-	if err != nil {
+	var msgs []*imapclient.FetchMessageBuffer
+	if err := c.bounded(ctx, nc, func() (err error) {
+		msgs, err = cl.Fetch(set, &imap.FetchOptions{UID: true, InternalDate: true, RFC822Size: true, BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+		return err
+	}); err != nil {
 		return nil, c.imapErr(ctx, "fetch", err)
 	}
 	sort.Slice(msgs, func(i, j int) bool { return msgs[i].UID < msgs[j].UID })
@@ -207,14 +213,30 @@ func (c *conn) read(ctx context.Context, folder string, crit *imap.SearchCriteri
 		rows = append(rows, row)
 	}
 	if markSeen {
-		if err := cl.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close(); err != nil {
+		if err := c.bounded(ctx, nc, func() error {
+			return cl.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Silent: true, Flags: []imap.Flag{imap.FlagSeen}}, nil).Close()
+		}); err != nil {
 			return nil, c.imapErr(ctx, "marking the messages seen", err)
 		}
 	}
-	if err := cl.Logout().Wait(); err != nil {
+	if err := c.bounded(ctx, nc, func() error { return cl.Logout().Wait() }); err != nil {
 		return nil, c.imapErr(ctx, "logout", err)
 	}
 	return rows, nil
+}
+
+// errNoAnswer is a step that took longer than the timeout.
+var errNoAnswer = errors.New("no answer")
+
+// bounded runs one IMAP exchange; past the timeout it closes the
+// connection and says so.
+func (c *conn) bounded(ctx context.Context, nc io.Closer, f func() error) error {
+	timer := time.AfterFunc(c.timeout, func() { nc.Close() })
+	err := f()
+	if !timer.Stop() && ctx.Err() == nil {
+		return fmt.Errorf("%w within %s", errNoAnswer, c.timeout)
+	}
+	return err
 }
 
 func charsetReader(cs string, input io.Reader) (io.Reader, error) { return charset.Reader(cs, input) }

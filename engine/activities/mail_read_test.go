@@ -205,6 +205,18 @@ func TestMailReadModesAndErrors(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
+	silent, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	mute := float64(silent.Addr().(*net.TCPAddr).Port)
 	addr := "127.0.0.1:" + strconv.Itoa(st)
 	for _, c := range []struct {
 		name string
@@ -214,6 +226,8 @@ func TestMailReadModesAndErrors(t *testing.T) {
 		{"wrong password", []any{"credential", "wrong"}, []string{"IMAP server " + addr, `user "robot@example.test"`, `credential "wrong"`, "login refused"}},
 		{"refused", []any{"port", float64(closed)}, []string{"connect to IMAP server 127.0.0.1:" + strconv.Itoa(closed), "refused"}},
 		{"untrusted certificate", []any{"ca_file", ""}, []string{"TLS with IMAP server " + addr, "certificate"}},
+		{"silent server", []any{"port", mute, "tls", "none", "timeout", "300ms"}, []string{"login: no answer within 300ms"}},
+		{"silent server, TLS", []any{"port", mute, "tls", "tls", "timeout", "300ms"}, []string{"TLS with IMAP server", "no answer within 300ms"}},
 		{"no such folder", []any{"folder", "Archive"}, []string{`opening folder "Archive"`, "IMAP server " + addr}},
 		{"bad date", []any{"since", "yesterday"}, []string{"since", "yesterday"}},
 	} {

@@ -186,6 +186,19 @@ func TestMailSendErrors(t *testing.T) {
 	ln, _ := net.Listen("tcp", "127.0.0.1:0")
 	closed := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
+	// A server that accepts and never says a word.
+	silent, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	mute := strconv.Itoa(silent.Addr().(*net.TCPAddr).Port)
 	addr := "127.0.0.1:" + strconv.Itoa(port)
 	cases := []struct {
 		name   string
@@ -199,6 +212,8 @@ func TestMailSendErrors(t *testing.T) {
 		{"password in clear to another host", base("tls", "none", "host", "192.0.2.1"), []string{"in clear", `credential "office"`}},
 		{"unknown credential", base("credential", "nope"), []string{"credential", `"nope"`, "deskbot cred set nope"}},
 		{"credential without user", base("credential", "nouser"), []string{"no user name", "--user"}},
+		{"silent server, starttls", base("host", "127.0.0.1:"+mute, "port", nil, "timeout", "300ms"), []string{"SMTP server 127.0.0.1:" + mute, "no answer within 300ms"}},
+		{"silent server, plain", base("host", "127.0.0.1:"+mute, "port", nil, "tls", "none", "credential", nil, "timeout", "300ms"), []string{"SMTP server 127.0.0.1:" + mute, "no answer within 300ms"}},
 		{"port twice", base("host", "127.0.0.1:1"), []string{"host:", `"127.0.0.1:1" names port 1`}},
 		{"bad from", base("from", "not an address"), []string{"from:", "not an email address"}},
 		{"bad to", base("to", []any{"ok@example.test", "a@@b"}), []string{"to item 2"}},
