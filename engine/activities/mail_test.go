@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"mime"
 	"net"
@@ -11,9 +12,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/emersion/go-message/mail"
 
+	"deskbot/engine"
 	"deskbot/engine/cred"
 )
 
@@ -244,5 +247,41 @@ func TestMailSendErrors(t *testing.T) {
 	}
 	if _, err := runWith(t, dir, "mail.send", base("credential", "a b"), store); err == nil || !strings.Contains(err.Error(), "credential") {
 		t.Errorf("bad credential name: %v", err)
+	}
+}
+
+// Stopping a run while mail.send waits on a server that does not answer
+// ends the step at once (its connection is closed), not after the timeout.
+func TestMailSendStops(t *testing.T) {
+	silent, _ := net.Listen("tcp", "127.0.0.1:0")
+	defer silent.Close()
+	hungUp := make(chan struct{})
+	go func() {
+		c, err := silent.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		io.Copy(io.Discard, c) // until the client closes
+		close(hungUp)
+	}()
+	f := engine.NewFlow("t")
+	f.Nodes = append(f.Nodes, &engine.Node{ID: "n", Type: "mail.send", Params: map[string]any{"host": silent.Addr().String(), "tls": "none",
+		"from": "a@example.test", "to": []any{"b@example.test"}, "timeout": "1h"}})
+	f.Edges = []engine.Edge{{From: "start", Port: "next", To: "n"}}
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	done := make(chan error, 1)
+	go func() {
+		_, err := engine.Run(ctx, f, engine.Options{})
+		done <- err
+	}()
+	select {
+	case <-hungUp:
+	case <-time.After(time.Minute):
+		t.Fatal("the step still holds its connection a minute after the stop")
+	}
+	if err := <-done; err == nil {
+		t.Fatal("no error")
 	}
 }
