@@ -1,10 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -98,7 +101,8 @@ func (s *leakySession) Reset()        {}
 func (s *leakySession) Logout() error { return nil }
 
 // A recorded `deskbot run` of a flow whose mail.send steps use stored
-// credentials, one of them rejected by a server that echoes the password:
+// credentials, one of them rejected by a server that echoes the password,
+// and an http.request whose API answers with the token it was sent:
 // neither secret is anywhere in the history database's files, the flow
 // file, the run's output, or what `runs` and `show-run --vars` print.
 func TestCLICredentialSecretsNeverLeak(t *testing.T) {
@@ -116,6 +120,13 @@ func TestCLICredentialSecretsNeverLeak(t *testing.T) {
 	defer srv.Close()
 	port := ln.Addr().(*net.TCPAddr).Port
 
+	// An API that answers with the token it was sent (httpbin does).
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"you_sent": strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")})
+	}))
+	defer api.Close()
+
 	data := t.TempDir()
 	env := []string{"DESKBOT_DATA=" + data, "DESKBOT_CRED_PASSPHRASE=leak test pass"}
 	for name, s := range map[string]string{"good": good, "bad": bad} {
@@ -132,9 +143,12 @@ func TestCLICredentialSecretsNeverLeak(t *testing.T) {
 	 ` + send("first", "bad") + `,"error_var":"why"},
 	 {"id":"say","type":"control.log","params":{"message":"first failed: {{ why }}"}},
 	 ` + send("second", "good") + `},
+	 {"id":"api","type":"http.request","params":{"url":"` + api.URL + `","credential":"good","output":"r"}},
+	 {"id":"echo","type":"control.log","params":{"message":"the API saw {{ r.body.you_sent }}"}},
 	 ` + send("third", "bad") + `}],
 	"edges":[{"from":"start","port":"next","to":"first"},{"from":"first","port":"error","to":"say"},
-	 {"from":"say","port":"next","to":"second"},{"from":"second","port":"next","to":"third"}]}`
+	 {"from":"say","port":"next","to":"second"},{"from":"second","port":"next","to":"api"},
+	 {"from":"api","port":"next","to":"echo"},{"from":"echo","port":"next","to":"third"}]}`
 	dir := t.TempDir()
 	path := filepath.Join(dir, "leak.json")
 	os.WriteFile(path, []byte(flow), 0o644)
@@ -142,7 +156,7 @@ func TestCLICredentialSecretsNeverLeak(t *testing.T) {
 	var out strings.Builder
 	r := runEnv(t, env, "", "run", path)
 	out.WriteString(r.stdout + r.stderr)
-	if r.code != 1 || !strings.Contains(r.stdout, "first failed") || !strings.Contains(r.stderr, "login refused") {
+	if r.code != 1 || !strings.Contains(r.stdout, "first failed") || !strings.Contains(r.stdout, "the API saw [redacted]") || !strings.Contains(r.stderr, "login refused") {
 		t.Fatalf("run: %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	be.mu.Lock()
