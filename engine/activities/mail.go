@@ -116,10 +116,17 @@ func (c *conn) who() string {
 	if c.credNm == "" {
 		return fmt.Sprintf("%s server %s", c.proto, c.addr)
 	}
+	if c.user == "" {
+		return fmt.Sprintf("%s server %s with credential %q", c.proto, c.addr, c.credNm)
+	}
 	return fmt.Sprintf("%s server %s as user %q (credential %q)", c.proto, c.addr, c.user, c.credNm)
 }
 
-func (s *server) resolve(c *engine.Call) (*conn, error) {
+func (s *server) resolve(c *engine.Call) (*conn, error) { return s.resolveCred(c, true) }
+
+// resolveCred resolves the fields; a dry run leaves the credential alone
+// (no keyring, no passphrase).
+func (s *server) resolveCred(c *engine.Call, withCred bool) (*conn, error) {
 	host, err := c.Text(s.host)
 	if err != nil {
 		return nil, fmt.Errorf("host: %w", err)
@@ -170,7 +177,7 @@ func (s *server) resolve(c *engine.Call) (*conn, error) {
 		}
 		r.tlsConf.RootCAs = pool
 	}
-	if s.cred != "" {
+	if s.cred != "" && withCred {
 		cr, err := cred.Lookup(c, s.cred)
 		if err != nil {
 			return nil, fmt.Errorf("credential: %w", err)
@@ -482,6 +489,25 @@ func (a *sendMail) Run(ctx context.Context, c *engine.Call) (string, error) {
 	c.Output("recipients", len(rcpt))
 	c.Output("bytes", len(raw))
 	c.Logf("sent %q to %d recipients via %s", m.Subject, len(rcpt), srv.addr)
+	return "", nil
+}
+
+// DryRun builds the message (checking addresses and attachments) and
+// says what would be sent where.
+func (a *sendMail) DryRun(_ context.Context, c *engine.Call) (string, error) {
+	m, rcpt, err := a.message(c)
+	if err != nil {
+		return "", err
+	}
+	raw, err := buildMessage(m)
+	if err != nil {
+		return "", fmt.Errorf("build the message: %w", err)
+	}
+	srv, err := a.srv.resolveCred(c, false)
+	if err != nil {
+		return "", err
+	}
+	c.Logf("dry run: would send %q (%d bytes, %d attachments) to %s via %s", m.Subject, len(raw), len(m.Attachments), strings.Join(rcpt, ", "), srv.who())
 	return "", nil
 }
 

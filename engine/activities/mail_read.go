@@ -130,6 +130,24 @@ func (a *readMail) Run(ctx context.Context, c *engine.Call) (string, error) {
 	return "", c.Set(a.output, rows)
 }
 
+// DryRun says which folder would be read; the variable gets an empty
+// table, so that the steps after it can run.
+func (a *readMail) DryRun(_ context.Context, c *engine.Call) (string, error) {
+	folder, err := c.Text(a.folder)
+	if err != nil {
+		return "", fmt.Errorf("folder: %w", err)
+	}
+	if folder == "" {
+		folder = "INBOX"
+	}
+	srv, err := a.srv.resolveCred(c, false)
+	if err != nil {
+		return "", err
+	}
+	c.Logf("dry run: would read folder %q of %s; %s is an empty table", folder, srv.who(), a.output)
+	return "", c.Set(a.output, []any{})
+}
+
 // parseDay reads a date: 2006-01-02, or RFC 3339.
 func parseDay(s string) (time.Time, error) {
 	for _, l := range []string{"2006-01-02", time.RFC3339, "2006-01-02 15:04:05"} {

@@ -3,6 +3,7 @@ package activities_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"mime"
 	"net"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -284,4 +286,61 @@ func TestMailSendStops(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("no error")
 	}
+}
+
+type logCatcher struct {
+	mu   sync.Mutex
+	logs []string
+}
+
+func (l *logCatcher) Event(e engine.Event) {
+	if e.Kind == engine.EventLog {
+		l.mu.Lock()
+		l.logs = append(l.logs, e.Message)
+		l.mu.Unlock()
+	}
+}
+
+// A dry run builds the message (bad input still fails) and says what it
+// would send; it sends nothing and reads no credential. mail.read's
+// variable becomes an empty table.
+func TestMailDryRun(t *testing.T) {
+	srv := startSMTP(t, "none", "", "")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("x"), 0o644)
+	run := func(typ string, params map[string]any) (*engine.Result, []string, error) {
+		f := engine.NewFlow("t")
+		f.Nodes = append(f.Nodes, &engine.Node{ID: "n", Type: typ, Params: params})
+		f.Edges = []engine.Edge{{From: "start", Port: "next", To: "n"}}
+		lc := &logCatcher{}
+		opts := engine.Options{BaseDir: dir, DryRun: true, Observer: lc}
+		cred.Use(&opts, failingGetter{t})
+		res, err := engine.Run(context.Background(), f, opts)
+		return res, lc.logs, err
+	}
+	send := map[string]any{"host": "127.0.0.1", "port": float64(srv.Port), "tls": "none", "credential": "office",
+		"from": "a@example.test", "to": []any{"b@example.test"}, "subject": "Report", "attachments": []any{"a.txt"}}
+	_, logs, err := run("mail.send", send)
+	if err != nil || len(logs) != 1 || !strings.Contains(logs[0], `dry run: would send "Report"`) || !strings.Contains(logs[0], "1 attachments") ||
+		!strings.Contains(logs[0], "b@example.test") || !strings.Contains(logs[0], `credential "office"`) {
+		t.Fatalf("%v %q", err, logs)
+	}
+	send["attachments"] = []any{"missing.txt"}
+	if _, _, err := run("mail.send", send); err == nil || !strings.Contains(err.Error(), "missing.txt") {
+		t.Errorf("missing attachment in a dry run: %v", err)
+	}
+	if n := len(srv.Messages()); n != 0 {
+		t.Errorf("a dry run sent %d messages", n)
+	}
+	res, logs, err := run("mail.read", map[string]any{"host": "127.0.0.1", "credential": "inbox", "folder": "Orders", "output": "m"})
+	if err != nil || len(res.Vars["m"].([]any)) != 0 || len(logs) != 1 || !strings.Contains(logs[0], `would read folder "Orders"`) {
+		t.Fatalf("read: %v %v %q", err, res.Vars, logs)
+	}
+}
+
+type failingGetter struct{ t *testing.T }
+
+func (g failingGetter) Get(name string) (cred.Credential, error) {
+	g.t.Errorf("a dry run looked up credential %q", name)
+	return cred.Credential{}, fmt.Errorf("no")
 }
