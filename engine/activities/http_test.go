@@ -157,6 +157,13 @@ func TestHTTPRequestFaults(t *testing.T) {
 			t.Errorf("url %q: %v", u, err)
 		}
 	}
+	store := credStore(t, cred.Credential{Name: "tok", Secret: "only-a-token-1"})
+	if _, err := runWith(t, dir, "http.request", map[string]any{"url": srv.URL + "/fail", "credential": "tok", "auth": "basic"}, store); err == nil || !strings.Contains(err.Error(), "no user name") {
+		t.Errorf("basic without a user: %v", err)
+	}
+	if _, err := runWith(t, dir, "http.request", map[string]any{"url": srv.URL + "/fail", "credential": "nope"}, store); err == nil || !strings.Contains(err.Error(), "deskbot cred set nope") {
+		t.Errorf("unknown credential: %v", err)
+	}
 	if _, err := runWith(t, dir, "http.request", map[string]any{"url": srv.URL, "json": "1", "body": "x"}, nil); err == nil || !strings.Contains(err.Error(), "not both") {
 		t.Errorf("json and body: %v", err)
 	}
