@@ -251,12 +251,12 @@ func isColumnName(s string) bool {
 
 // sheetReader reads typed cell values from one sheet.
 type sheetReader struct {
-	f       *excelize.File
-	name    string // the workbook, for errors
-	sheet   string
-	dates   map[int]bool // style id -> has a date format
+	f        *excelize.File
+	name     string // the workbook, for errors
+	sheet    string
+	dates    map[int]bool // style id -> has a date format
 	date1904 bool
-	warn    func(string)
+	warn     func(string)
 }
 
 func newSheetReader(f *excelize.File, name, sheet string, warn func(string)) *sheetReader {
