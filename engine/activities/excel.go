@@ -574,6 +574,14 @@ func describeKind(v any) string {
 		return "an object"
 	case []any:
 		return "a list"
+	case float64, int, int64:
+		return "a number"
+	case string:
+		return "text"
+	case bool:
+		return "true or false"
+	case nil:
+		return "nothing (nil)"
 	}
 	return fmt.Sprintf("%T", v)
 }
