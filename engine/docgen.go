@@ -31,7 +31,12 @@ func Markdown(reg *Registry) []byte {
 				fmt.Fprintf(&b, "\n%s\n", s.Doc)
 			}
 			ports := s.OutPorts()
-			if len(ports) == 0 {
+			if s.PortsFor != nil {
+				b.WriteString("\nPorts: one per entry that the node's params name (see above)")
+				if len(ports) > 0 {
+					fmt.Fprintf(&b, ", then `%s`", strings.Join(ports, "`, `"))
+				}
+			} else if len(ports) == 0 {
 				b.WriteString("\nPorts: none (the flow ends here)")
 			} else {
 				fmt.Fprintf(&b, "\nPorts: `%s`", strings.Join(ports, "`, `"))

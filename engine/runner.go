@@ -201,8 +201,8 @@ func prepare(f *Flow, reg *Registry, baseDir string, scope *callScope) (*Prepare
 			errs = append(errs, &FieldError{Node: e.From, Field: "edges", Msg: fmt.Sprintf("port %q leads to unknown node %q", e.Port, e.To)})
 			continue
 		}
-		if !pn.spec.HasPort(e.Port) {
-			errs = append(errs, &FieldError{Node: e.From, Field: "edges", Msg: fmt.Sprintf("%s has no port %q (ports: %s)", pn.spec.Type, e.Port, strings.Join(append(pn.spec.OutPorts(), PortError), ", "))})
+		if !pn.spec.NodeHasPort(pn.node, e.Port) {
+			errs = append(errs, &FieldError{Node: e.From, Field: "edges", Msg: fmt.Sprintf("%s has no port %q (ports: %s)", pn.spec.Type, e.Port, strings.Join(append(pn.spec.NodePorts(pn.node), PortError), ", "))})
 			continue
 		}
 		if prev, dup := pn.next[e.Port]; dup {
@@ -768,7 +768,7 @@ func (rs *runState) loop(ctx context.Context) error {
 		}
 		from = id
 		if port == "" {
-			ports := pn.spec.OutPorts()
+			ports := pn.spec.NodePorts(pn.node)
 			if len(ports) == 0 {
 				return nil // an end node
 			}
@@ -813,13 +813,13 @@ func (rs *runState) step(ctx context.Context, pn *prepNode, from string) (string
 			status = StatusDry
 		}
 		if err == nil {
-			if port != "" && !pn.spec.HasPort(port) {
+			if port != "" && !pn.spec.NodeHasPort(n, port) {
 				err = fmt.Errorf("activity returned unknown port %q", port)
 			}
 		}
 		if err == nil {
 			rs.emit(Event{Kind: EventStepFinished, Seq: seq, NodeID: nodeID, Type: n.Type, Label: n.Label, Attempt: attempt,
-				Port: portOr(port, pn.spec), Status: status, Duration: d, Inputs: c.inputs, Outputs: c.outputs, Vars: rs.snapIfObserved()})
+				Port: portOr(port, pn.spec, n), Status: status, Duration: d, Inputs: c.inputs, Outputs: c.outputs, Vars: rs.snapIfObserved()})
 			return port, nil
 		}
 		lastErr = err
@@ -868,11 +868,11 @@ func (rs *runState) snapIfObserved() map[string]any {
 	return rs.snapshot(false)
 }
 
-func portOr(port string, s *Spec) string {
+func portOr(port string, s *Spec, n *Node) string {
 	if port != "" {
 		return port
 	}
-	if ps := s.OutPorts(); len(ps) > 0 {
+	if ps := s.NodePorts(n); len(ps) > 0 {
 		return ps[0]
 	}
 	return ""
