@@ -16,6 +16,7 @@ func Markdown(reg *Registry) []byte {
 	b.WriteString("fields of kind *expr* and *map* hold expressions ([expr-lang](https://expr-lang.org) syntax). ")
 	b.WriteString("Every node also has the `error` port, a timeout and a retry setting.\n\n")
 	b.WriteString("- [Built-in variables](#built-in-variables)\n")
+	b.WriteString("- [Path functions](#path-functions)\n")
 	for _, cat := range reg.Categories() {
 		fmt.Fprintf(&b, "- [%s](#%s)\n", cat, anchor(cat))
 	}
@@ -67,6 +68,7 @@ func Markdown(reg *Registry) []byte {
 			}
 		}
 	}
+	pathFuncsMarkdown(&b) // engine/expr_path.go
 	exprRulesMarkdown(&b) // the expression rules: engine/docgen_expr.go
 	return b.Bytes()
 }
