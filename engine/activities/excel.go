@@ -31,7 +31,8 @@ func init() {
 			"Numbers come back as numbers, TRUE/FALSE as true/false, dates (cells with a date format) as text " +
 			"`2006-01-02` (with ` 15:04:05` when they have a time), empty cells as empty text. Formulas give their cached " +
 			"value, the one Excel saved; a formula without one (a workbook written by a program) is calculated. " +
-			"Rows that are empty in every column are skipped. Errors name the file, the sheet and the cell.",
+			"Rows that are empty in every column are skipped. With a header, the table's columns are those the " +
+			"header row names, up to its last non-empty cell. Errors name the file, the sheet and the cell.",
 		Fields: []engine.Field{
 			{Name: "path", Title: "Workbook", Kind: engine.KindPath, Required: true},
 			sheetField,

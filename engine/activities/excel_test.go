@@ -399,3 +399,40 @@ func FuzzReadWorkbook(f *testing.F) {
 		activities.ReadSheet(wb, "fuzz.xlsx", sheet, rng, header, nil)
 	})
 }
+
+// A dry run describes the Excel writes and changes no file.
+func TestExcelDryRun(t *testing.T) {
+	dir := t.TempDir()
+	name := ordersBook(t, dir)
+	before, _ := os.ReadFile(name)
+	for _, n := range []struct {
+		typ    string
+		params map[string]any
+	}{
+		{"excel.write", map[string]any{"path": "orders.xlsx", "cell": "A1", "value": "1"}},
+		{"excel.append", map[string]any{"path": "orders.xlsx", "rows": "[[1]]"}},
+		{"excel.add_sheet", map[string]any{"path": "orders.xlsx", "sheet": "New"}},
+		{"excel.save_as", map[string]any{"path": "orders.xlsx", "to": "copy.xlsx"}},
+		{"excel.write", map[string]any{"path": "new.xlsx", "cell": "A1", "value": "1"}},
+	} {
+		f := engine.NewFlow("dry")
+		f.Nodes = append(f.Nodes, &engine.Node{ID: "n", Type: n.typ, Params: n.params})
+		f.Edges = []engine.Edge{{From: "start", Port: "next", To: "n"}}
+		var logged string
+		obs := engine.ObserverFunc(func(e engine.Event) {
+			if e.Kind == engine.EventLog {
+				logged += e.Message
+			}
+		})
+		if _, err := engine.Run(context.Background(), f, engine.Options{BaseDir: dir, DryRun: true, Observer: obs}); err != nil {
+			t.Fatalf("%s: %v", n.typ, err)
+		}
+		if !strings.Contains(logged, "dry run: would") {
+			t.Errorf("%s: logged %q", n.typ, logged)
+		}
+	}
+	after, _ := os.ReadFile(name)
+	if !bytes.Equal(before, after) || fileExists(filepath.Join(dir, "copy.xlsx")) || fileExists(filepath.Join(dir, "new.xlsx")) {
+		t.Error("a dry run changed the files")
+	}
+}
