@@ -422,7 +422,7 @@ func ReadSheet(f *excelize.File, name, sheet, rng string, header bool, warn func
 	rd := newSheetReader(f, name, sheet, warn)
 	rows, columns = []any{}, []any{}
 	var head []string
-	width := cr.c2 - cr.c1 + 1
+	width := max(0, lastCol-cr.c1+1) // a range past the used columns adds no empty ones
 	if header {
 		if cr.r1 > lastRow {
 			cell, _ := excelize.CoordinatesToCellName(cr.c1, cr.r1)

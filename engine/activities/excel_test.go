@@ -436,3 +436,18 @@ func TestExcelDryRun(t *testing.T) {
 		t.Error("a dry run changed the files")
 	}
 }
+
+// A range far past the used cells (whole rows, in effect) reads only what
+// is there.
+func TestExcelReadHugeRange(t *testing.T) {
+	dir := t.TempDir()
+	ordersBook(t, dir)
+	res, err := runNode(t, dir, "excel.read", map[string]any{"path": "orders.xlsx", "range": "A3:XFD1048576", "header": false, "output": "rows"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []any{[]any{"Bob", 30.0, false, "2025-12-10", "", ""}, []any{"Cleo", 7.0, true, "2025-12-11", "", ""}}
+	if !reflect.DeepEqual(res.Vars["rows"], want) {
+		t.Errorf("got %#v", res.Vars["rows"])
+	}
+}
