@@ -181,8 +181,16 @@ func pathFuncsMarkdown(b *bytes.Buffer) {
 	for _, f := range pathFuncs {
 		var ex []string
 		for _, e := range f.examples {
-			ex = append(ex, fmt.Sprintf("`%s` → `%s`", e[0], e[1]))
+			ex = append(ex, PathExampleMarkdown(e[0], e[1]))
 		}
 		fmt.Fprintf(b, "| `%s%s` | %s | %s |\n", f.name, f.args, strings.ReplaceAll(f.doc, "|", "\\|"), strings.Join(ex, "<br>"))
 	}
+}
+
+// PathExampleMarkdown renders one example of a path function for the docs.
+func PathExampleMarkdown(src, result string) string {
+	if result == "" {
+		return fmt.Sprintf("`%s` → empty text", src)
+	}
+	return fmt.Sprintf("`%s` → `%s`", src, result)
 }

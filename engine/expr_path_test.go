@@ -24,7 +24,7 @@ func TestPathFuncExamples(t *testing.T) {
 		if err != nil || got != ex[1] {
 			t.Errorf("%s = %q, %v; the docs say %q", ex[0], got, err, ex[1])
 		}
-		if !strings.Contains(md, "`"+ex[0]+"` → `"+ex[1]+"`") {
+		if !strings.Contains(md, engine.PathExampleMarkdown(ex[0], ex[1])) {
 			t.Errorf("the docs lack the example %s", ex[0])
 		}
 	}
