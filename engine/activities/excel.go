@@ -29,7 +29,7 @@ func init() {
 		Doc: "With a header (the first row of the sheet or range), each row is an object (`row.Customer`), just like " +
 			"`file.read_csv`, so `control.for_each` over the table gives `item.Customer`; without one, each row is a list. " +
 			"Numbers come back as numbers, TRUE/FALSE as true/false, dates (cells with a date format) as text " +
-			"`2006-01-02` (with ` 15:04:05` when they have a time), empty cells as empty text. Formulas give their cached " +
+			"`2006-01-02` (with ` 15:04:05` when they have a time; a time of day alone as `15:04:05`), empty cells as empty text. Formulas give their cached " +
 			"value, the one Excel saved; a formula without one (a workbook written by a program) is calculated. " +
 			"Rows that are empty in every column are skipped. With a header, the table's columns are those the " +
 			"header row names, up to its last non-empty cell. Errors name the file, the sheet and the cell.",
@@ -349,6 +349,9 @@ func (r *sheetReader) number(cell string, f float64) any {
 	t, err := excelize.ExcelDateToTime(f, r.date1904)
 	if err != nil {
 		return f
+	}
+	if f >= 0 && f < 1 { // a time of day
+		return t.Format("15:04:05")
 	}
 	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 {
 		return t.Format("2006-01-02")

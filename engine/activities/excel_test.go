@@ -48,6 +48,13 @@ func ordersBook(t testing.TB, dir string) string {
 	if err := f.SetCellStyle("Orders", "D2", "D4", style); err != nil {
 		t.Fatal(err)
 	}
+	// G2: a date with a time; G3: a time of day (custom formats).
+	f.SetCellValue("Orders", "G2", 46000.75)
+	f.SetCellValue("Orders", "G3", 0.5)
+	dt, _ := f.NewStyle(&excelize.Style{CustomNumFmt: ptr("yyyy-mm-dd hh:mm")})
+	tm, _ := f.NewStyle(&excelize.Style{CustomNumFmt: ptr("[h]:mm \"h\"")})
+	f.SetCellStyle("Orders", "G2", "G2", dt)
+	f.SetCellStyle("Orders", "G3", "G3", tm)
 	if err := f.SetCellFormula("Orders", "F1", "SUM(B2:B4)"); err != nil {
 		t.Fatal(err)
 	}
@@ -57,6 +64,8 @@ func ordersBook(t testing.TB, dir string) string {
 	}
 	return name
 }
+
+func ptr[T any](v T) *T { return &v }
 
 // withCachedValue rewrites a sheet's XML inside an .xlsx so that the
 // formula cell ref carries the cached value v, as Excel saves it.
@@ -126,6 +135,7 @@ func TestExcelRead(t *testing.T) {
 		{"whole columns", map[string]any{"range": "A:B", "header": false}, []any{[]any{"Customer", "Amount"}, []any{"Ann", 120.5}, []any{"Bob", 30.0}, []any{"Cleo", 7.0}}},
 		{"a formula without a saved value is calculated", map[string]any{"range": "F1", "header": false}, []any{[]any{157.5}}},
 		{"first sheet by default, whole sheet", map[string]any{"header": false, "range": "E1:F2"}, []any{[]any{"", 157.5}}},
+		{"date and time, time of day", map[string]any{"header": false, "range": "G2:G3"}, []any{[]any{"2025-12-09 18:00:00"}, []any{"12:00:00"}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := map[string]any{"path": "orders.xlsx", "output": "rows"}
@@ -446,7 +456,7 @@ func TestExcelReadHugeRange(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []any{[]any{"Bob", 30.0, false, "2025-12-10", "", ""}, []any{"Cleo", 7.0, true, "2025-12-11", "", ""}}
+	want := []any{[]any{"Bob", 30.0, false, "2025-12-10", "", "", "12:00:00"}, []any{"Cleo", 7.0, true, "2025-12-11", "", "", ""}}
 	if !reflect.DeepEqual(res.Vars["rows"], want) {
 		t.Errorf("got %#v", res.Vars["rows"])
 	}
