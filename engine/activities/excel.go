@@ -30,7 +30,9 @@ func init() {
 			"`file.read_csv`, so `control.for_each` over the table gives `item.Customer`; without one, each row is a list. " +
 			"Numbers come back as numbers, TRUE/FALSE as true/false, dates (cells with a date format) as text " +
 			"`2006-01-02` (with ` 15:04:05` when they have a time; a time of day alone as `15:04:05`), empty cells as empty text. Formulas give their cached " +
-			"value, the one Excel saved; a formula without one (a workbook written by a program) is calculated. " +
+			"value, the one Excel saved; a formula without one (a workbook written by a program, or by the Excel " +
+			"activities, which drop saved values so that none is stale) is calculated, and one that cannot be calculated " +
+			"here reads as its error text (such as `#NAME?`) with a warning in the log. " +
 			"Rows that are empty in every column are skipped. With a header, the table's columns are those the " +
 			"header row names, up to its last non-empty cell. Errors name the file, the sheet and the cell.",
 		Fields: []engine.Field{

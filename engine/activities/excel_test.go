@@ -461,3 +461,33 @@ func TestExcelReadHugeRange(t *testing.T) {
 		t.Errorf("got %#v", res.Vars["rows"])
 	}
 }
+
+// A formula that cannot be calculated here and has no saved value reads as
+// Excel's error text, with a warning in the log that names the cell.
+func TestExcelFormulaNotCalculable(t *testing.T) {
+	dir := t.TempDir()
+	f := excelize.NewFile()
+	f.SetCellFormula("Sheet1", "A1", "NOSUCHFUNCTION(1)")
+	f.SaveAs(filepath.Join(dir, "odd.xlsx"))
+	f.Close()
+	fl := engine.NewFlow("odd")
+	fl.Nodes = append(fl.Nodes, &engine.Node{ID: "n", Type: "excel.read", Params: map[string]any{"path": "odd.xlsx", "header": false, "output": "rows"}})
+	fl.Edges = []engine.Edge{{From: "start", Port: "next", To: "n"}}
+	var warned string
+	obs := engine.ObserverFunc(func(e engine.Event) {
+		if e.Kind == engine.EventLog && e.Level == "warn" {
+			warned += e.Message
+		}
+	})
+	res, err := engine.Run(context.Background(), fl, engine.Options{BaseDir: dir, Observer: obs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := res.Vars["rows"].([]any)
+	if got, _ := rows[0].([]any)[0].(string); len(rows) != 1 || !strings.HasPrefix(got, "#") { // #VALUE! or #NAME?
+		t.Errorf("rows %#v", rows)
+	}
+	if !strings.Contains(warned, `odd.xlsx: sheet "Sheet1" cell A1: formula =NOSUCHFUNCTION(1) cannot be calculated here`) {
+		t.Errorf("warning %q", warned)
+	}
+}
