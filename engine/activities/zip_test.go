@@ -202,3 +202,28 @@ func FuzzUnzip(f *testing.F) {
 		}
 	})
 }
+
+// Zipping a folder into an archive inside it leaves the archive (and its
+// temporary file) out of itself.
+func TestZipIntoItsOwnFolder(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "work"), 0o755)
+	os.WriteFile(filepath.Join(dir, "work/a.txt"), []byte("a"), 0o644)
+	for i := 0; i < 2; i++ { // the second time over the first archive
+		if _, err := runNode(t, dir, "file.zip", map[string]any{"sources": []any{"work"}, "to": "work/self.zip", "overwrite": true}, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	zr, err := zip.OpenReader(filepath.Join(dir, "work/self.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	var names []string
+	for _, f := range zr.File {
+		names = append(names, f.Name)
+	}
+	if !reflect.DeepEqual(names, []string{"work/", "work/a.txt"}) {
+		t.Errorf("entries %v", names)
+	}
+}
