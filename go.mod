@@ -2,32 +2,23 @@ module deskbot
 
 go 1.26.0
 
-// robotgo v0.110.8 has an `ocr`-tagged file importing the v1 path
-// github.com/otiai10/gosseract, which the module proxy does not serve, so
-// `go mod tidy` fails on it. Deskbot never builds with the `ocr` tag; a tiny
-// local module stands in for that path so the module graph resolves.
-replace github.com/otiai10/gosseract => ./packaging/gosseract-stub
-
 require (
 	fyne.io/fyne/v2 v2.7.1
-	github.com/expr-lang/expr v1.17.8
-	github.com/go-vgo/robotgo v0.110.8
-	github.com/mattn/go-sqlite3 v1.14.53
-	github.com/otiai10/gosseract v0.0.0-00010101000000-000000000000 // indirect
-	github.com/robotn/xgb v0.10.0
-	github.com/robotn/xgbutil v0.10.0
-	github.com/sashabaranov/go-openai v1.43.0
-	github.com/tiktoken-go/tokenizer v0.10.0
-	github.com/zalando/go-keyring v0.2.6
-	golang.org/x/sys v0.49.0
-)
-
-require (
 	github.com/emersion/go-imap/v2 v2.0.0-beta.8
 	github.com/emersion/go-message v0.18.2
 	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6
 	github.com/emersion/go-smtp v0.25.1
+	github.com/expr-lang/expr v1.17.8
+	github.com/go-vgo/robotgo v0.110.8
+	github.com/mattn/go-sqlite3 v1.14.53
+	github.com/robotn/xgb v0.10.0
+	github.com/robotn/xgbutil v0.10.0
+	github.com/sashabaranov/go-openai v1.43.0
+	github.com/tiktoken-go/tokenizer v0.10.0
+	github.com/xuri/excelize/v2 v2.11.1
+	github.com/zalando/go-keyring v0.2.6
 	golang.org/x/crypto v0.58.0
+	golang.org/x/sys v0.49.0
 )
 
 require (
@@ -61,14 +52,18 @@ require (
 	github.com/lufia/plan9stats v0.0.0-20250317134145-8bc96cf8fc35 // indirect
 	github.com/nfnt/resize v0.0.0-20180221191011-83c6a9932646 // indirect
 	github.com/nicksnyder/go-i18n/v2 v2.5.1 // indirect
+	github.com/otiai10/gosseract v0.0.0-00010101000000-000000000000 // indirect
 	github.com/pmezard/go-difflib v1.0.0 // indirect
 	github.com/power-devops/perfstat v0.0.0-20240221224432-82ca36839d55 // indirect
+	github.com/richardlehane/mscfb v1.0.9 // indirect
+	github.com/richardlehane/msoleps v1.0.6 // indirect
 	github.com/rymdport/portal v0.4.2 // indirect
 	github.com/shirou/gopsutil/v4 v4.25.4 // indirect
 	github.com/srwiley/oksvg v0.0.0-20221011165216-be6e8873101c // indirect
 	github.com/srwiley/rasterx v0.0.0-20220730225603-2ab79fcdd4ef // indirect
 	github.com/stretchr/testify v1.11.1 // indirect
 	github.com/tailscale/win v0.0.0-20250213223159-5992cb43ca35 // indirect
+	github.com/tiendc/go-deepcopy v1.7.2 // indirect
 	github.com/tklauser/go-sysconf v0.3.15 // indirect
 	github.com/tklauser/numcpus v0.10.0 // indirect
 	github.com/vcaesar/gops v0.41.0 // indirect
@@ -76,11 +71,19 @@ require (
 	github.com/vcaesar/keycode v0.10.1 // indirect
 	github.com/vcaesar/screenshot v0.11.1 // indirect
 	github.com/vcaesar/tt v0.20.1 // indirect
+	github.com/xuri/efp v0.0.3-0.20260924042702-217b81952dec // indirect
+	github.com/xuri/nfp v0.0.2-0.20250530014748-2ddeb826f9a9 // indirect
 	github.com/yuin/goldmark v1.7.8 // indirect
 	github.com/yusufpapurcu/wmi v1.2.4 // indirect
 	golang.org/x/exp v0.0.0-20250506013437-ce4c2cf36ca6 // indirect
-	golang.org/x/image v0.30.0 // indirect
-	golang.org/x/net v0.60.0 // indirect
+	golang.org/x/image v0.44.0 // indirect
+	golang.org/x/net v0.62.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
+
+// robotgo v0.110.8 has an `ocr`-tagged file importing the v1 path
+// github.com/otiai10/gosseract, which the module proxy does not serve, so
+// `go mod tidy` fails on it. Deskbot never builds with the `ocr` tag; a tiny
+// local module stands in for that path so the module graph resolves.
+replace github.com/otiai10/gosseract => ./packaging/gosseract-stub

@@ -8,6 +8,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -31,6 +32,21 @@ func init() {
 		Fields:  []Field{{Name: "condition", Title: "Condition", Kind: KindExpr, Required: true, Help: "An expression that gives true or false."}},
 		Ports:   []string{PortTrue, PortFalse},
 		New:     newIf,
+	})
+	Register(Spec{
+		Type: "control.switch", Title: "Switch", Category: "Control",
+		Summary: "Follows the port of the case that equals a value, or default.",
+		Doc: "The value is an expression, for example `order.status`. Each case is a text and gives the node a port " +
+			"of the same name; the value, as text, is compared with the cases in order (so the number 2 matches " +
+			"the case `2`), and the first case that equals it is followed. No match follows `default`. Case names " +
+			"are plain text (no `{{ }}`), each at most once, and neither `default` nor `error`.",
+		Fields: []Field{
+			{Name: "value", Title: "Value", Kind: KindExpr, Required: true, Help: "e.g. order.status"},
+			{Name: "cases", Title: "Cases", Kind: KindList, Required: true, Help: "One port per case, e.g. new, paid, shipped"},
+		},
+		Ports:    []string{PortDefault},
+		PortsFor: switchPorts,
+		New:      newSwitch,
 	})
 	Register(Spec{
 		Type: "control.for_each", Title: "For each", Category: "Control",
@@ -133,6 +149,71 @@ func newIf(p *Params) (Activity, error) {
 			return PortTrue, nil
 		}
 		return PortFalse, nil
+	}), nil
+}
+
+// switchCases reads the cases of a switch node's params as they are
+// written, checking each; bad ones are left out with a reason.
+func switchCases(params map[string]any) (cases []string, bad []string) {
+	var l []any
+	switch x := params["cases"].(type) {
+	case []any:
+		l = x
+	case string:
+		l = []any{x}
+	}
+	seen := map[string]bool{}
+	for i, v := range l {
+		s, ok := v.(string)
+		if !ok {
+			s = ToString(v)
+		}
+		s = strings.TrimSpace(s)
+		switch {
+		case s == "":
+			bad = append(bad, fmt.Sprintf("case %d is empty", i+1))
+		case s == PortDefault || s == PortError:
+			bad = append(bad, fmt.Sprintf("case %d: %q is the name of a port every switch has", i+1, s))
+		case strings.Contains(s, "{{"):
+			bad = append(bad, fmt.Sprintf("case %d: %q: cases name ports, so they are plain text without {{ }}", i+1, s))
+		case seen[s]:
+			bad = append(bad, fmt.Sprintf("case %d: %q appears twice", i+1, s))
+		default:
+			seen[s] = true
+			cases = append(cases, s)
+		}
+	}
+	return cases, bad
+}
+
+// switchPorts is control.switch's PortsFor: one port per case, then default.
+func switchPorts(params map[string]any) []string {
+	cases, _ := switchCases(params)
+	return append(cases, PortDefault)
+}
+
+func newSwitch(p *Params) (Activity, error) {
+	value := p.Expr("value")
+	p.List("cases") // type checks: a list of texts
+	cases, bad := switchCases(p.node.Params)
+	for _, b := range bad {
+		p.Fail("cases", "%s", b)
+	}
+	if len(cases) == 0 && len(bad) == 0 && p.Has("cases") {
+		p.Fail("cases", "name at least one case")
+	}
+	return ActivityFunc(func(_ context.Context, c *Call) (string, error) {
+		v, err := c.Eval(value)
+		if err != nil {
+			return "", err
+		}
+		s := ToString(v)
+		for _, cs := range cases {
+			if cs == s {
+				return cs, nil
+			}
+		}
+		return PortDefault, nil
 	}), nil
 }
 

@@ -16,6 +16,7 @@ func Markdown(reg *Registry) []byte {
 	b.WriteString("fields of kind *expr* and *map* hold expressions ([expr-lang](https://expr-lang.org) syntax). ")
 	b.WriteString("Every node also has the `error` port, a timeout and a retry setting.\n\n")
 	b.WriteString("- [Built-in variables](#built-in-variables)\n")
+	b.WriteString("- [Path functions](#path-functions)\n")
 	for _, cat := range reg.Categories() {
 		fmt.Fprintf(&b, "- [%s](#%s)\n", cat, anchor(cat))
 	}
@@ -31,7 +32,12 @@ func Markdown(reg *Registry) []byte {
 				fmt.Fprintf(&b, "\n%s\n", s.Doc)
 			}
 			ports := s.OutPorts()
-			if len(ports) == 0 {
+			if s.PortsFor != nil {
+				b.WriteString("\nPorts: one per entry that the node's params name (see above)")
+				if len(ports) > 0 {
+					fmt.Fprintf(&b, ", then `%s`", strings.Join(ports, "`, `"))
+				}
+			} else if len(ports) == 0 {
 				b.WriteString("\nPorts: none (the flow ends here)")
 			} else {
 				fmt.Fprintf(&b, "\nPorts: `%s`", strings.Join(ports, "`, `"))
@@ -62,6 +68,7 @@ func Markdown(reg *Registry) []byte {
 			}
 		}
 	}
+	pathFuncsMarkdown(&b) // engine/expr_path.go
 	exprRulesMarkdown(&b) // the expression rules: engine/docgen_expr.go
 	return b.Bytes()
 }

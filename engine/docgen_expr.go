@@ -14,8 +14,8 @@ func exprRulesMarkdown(b *bytes.Buffer) {
 These rules make a mistake stop the flow with an error instead of letting it quietly do the wrong thing.
 
 **Unknown names.** An expression or template may use the flow's variables, the variables that its nodes set
-(an *output*, *item* or *index* field, an error variable), the built-in variables and the built-in functions
-of expr-lang. Any other name is a lint error, and a run refuses to start: `+"`customerz`"+` gives
+(an *output*, *item* or *index* field, an error variable), the built-in variables, the built-in functions
+of expr-lang and the path functions. Any other name is a lint error, and a run refuses to start: `+"`customerz`"+` gives
 *unknown variable "customerz" (did you mean "customers"?)*, and `+"`base(path)`"+` gives *unknown function "base"*.
 Names bound in the expression itself (`+"`let x = ...;`"+`, `+"`#`"+` and `+"`.field`"+` in `+"`filter`, `map`"+` and the
 other predicates) and `+"`$env`"+` (the variables as a map) are always allowed.

@@ -13,3 +13,12 @@ func ResetCompileCache() {
 
 // InputsForTest returns the inputs the call has recorded (nil when none).
 func (c *Call) InputsForTest() map[string]any { return c.inputs }
+
+// PathFuncExamples returns the documented examples of the path functions.
+func PathFuncExamples() [][2]string {
+	var out [][2]string
+	for _, f := range pathFuncs {
+		out = append(out, f.examples...)
+	}
+	return out
+}

@@ -65,7 +65,7 @@ func CompileExpr(src string, known map[string]bool) (*Expr, error) {
 			if known[name] {
 				continue
 			}
-			if _, fn := builtin.Index[name]; fn {
+			if IsBuiltin(name) {
 				return nil, fmt.Errorf("expression %s: %q is a function; call it as %s(...)", clip(src), name, name)
 			}
 			return nil, fmt.Errorf("expression %s: unknown variable %q%s", clip(src), name, didYouMean(name, nil, known))
@@ -146,7 +146,7 @@ func compileSource(src string) *compiled {
 }
 
 // exprOptions configure every expression compile.
-var exprOptions = append([]expr.Option{expr.AllowUndefinedVariables(), fieldCheckFunc, optFieldFunc}, safeArithOptions()...)
+var exprOptions = append(append([]expr.Option{expr.AllowUndefinedVariables(), fieldCheckFunc, optFieldFunc}, safeArithOptions()...), pathFuncOptions()...)
 
 // configs holds compile configurations. Building one (expr.Compile does it
 // for every expression) is most of the cost of compiling a short
@@ -165,7 +165,7 @@ var configs = sync.Pool{New: func() any {
 // variable cannot shadow.
 func IsBuiltin(name string) bool {
 	_, ok := builtin.Index[name]
-	return ok
+	return ok || isPathFunc(name)
 }
 
 // checkDepth rejects sources too long or too deeply nested to parse safely.
@@ -252,8 +252,8 @@ func freeNames(src string, tree *parser.Tree) ([]string, error) {
 	// Decide only after the whole tree was seen: a let binding's use is
 	// visited before its declaration.
 	for _, fn := range v.calls {
-		if _, ok := builtin.Index[fn]; !ok {
-			return nil, fmt.Errorf("expression %s: unknown function %q%s", clip(src), fn, didYouMean(fn, builtin.Names, nil))
+		if !IsBuiltin(fn) {
+			return nil, fmt.Errorf("expression %s: unknown function %q%s", clip(src), fn, didYouMean(fn, append(pathFuncNames(), builtin.Names...), nil))
 		}
 	}
 	var names []string

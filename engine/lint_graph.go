@@ -44,8 +44,8 @@ func checkGraph(f *Flow, reg *Registry, starts []string, add func(node, field, s
 		if !toOK {
 			add(e.From, "edges", SeverityError, "port %q leads to unknown node %q", e.Port, e.To)
 		}
-		if spec, ok := reg.Spec(from.Type); ok && !spec.HasPort(e.Port) {
-			add(e.From, "edges", SeverityError, "%s has no port %q (ports: %s)", from.Type, e.Port, strings.Join(append(spec.OutPorts(), PortError), ", "))
+		if spec, ok := reg.Spec(from.Type); ok && !spec.NodeHasPort(from, e.Port) {
+			add(e.From, "edges", SeverityError, "%s has no port %q (ports: %s)", from.Type, e.Port, strings.Join(append(spec.NodePorts(from), PortError), ", "))
 		}
 		key := [2]string{e.From, e.Port}
 		if prev, dup := seen[key]; dup {
@@ -97,8 +97,8 @@ func checkGraph(f *Flow, reg *Registry, starts []string, add func(node, field, s
 				loop[c] = true
 			}
 		}
-		if spec, ok := reg.Spec(n.Type); ok && len(spec.OutPorts()) > 1 {
-			for _, p := range spec.OutPorts() {
+		if spec, ok := reg.Spec(n.Type); ok && len(spec.NodePorts(n)) > 1 {
+			for _, p := range spec.NodePorts(n) {
 				if _, connected := seen[[2]string{n.ID, p}]; !connected {
 					loop[c] = true // the run can end there
 				}

@@ -65,6 +65,7 @@ const (
 	PortDone     = "done"
 	PortLoop     = "loop"
 	PortNotFound = "not_found"
+	PortDefault  = "default"
 )
 
 // Spec describes an activity type. Everything the studio, lint and the docs
@@ -79,6 +80,10 @@ type Spec struct {
 	// Ports are the output ports besides "error", which every node has.
 	// Nil means the single port "next"; an empty non-nil slice means none.
 	Ports []string
+	// PortsFor, when set, gives a node's output ports from its params (a
+	// switch has one per case); Ports then holds the ones every node of
+	// the type has. Lint, the runner and the studio ask NodePorts.
+	PortsFor func(params map[string]any) []string
 	// SideEffects marks activities that touch the world (files, programs,
 	// desktop). In a dry run they are described, not run, unless they
 	// implement DryRunner.
@@ -102,6 +107,28 @@ func (s *Spec) HasPort(port string) bool {
 		return true
 	}
 	for _, p := range s.OutPorts() {
+		if p == port {
+			return true
+		}
+	}
+	return false
+}
+
+// NodePorts returns node n's output ports without the implicit error port:
+// PortsFor's when the spec has it, else OutPorts.
+func (s *Spec) NodePorts(n *Node) []string {
+	if s.PortsFor != nil && n != nil {
+		return s.PortsFor(n.Params)
+	}
+	return s.OutPorts()
+}
+
+// NodeHasPort reports whether port is one of node n's ports or "error".
+func (s *Spec) NodeHasPort(n *Node, port string) bool {
+	if port == PortError {
+		return true
+	}
+	for _, p := range s.NodePorts(n) {
 		if p == port {
 			return true
 		}

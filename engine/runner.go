@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -83,6 +84,7 @@ type prepNode struct {
 	spec    *Spec
 	act     Activity
 	next    map[string]string // port -> node id
+	ports   []string          // the node's output ports (Spec.NodePorts), error aside
 	errVar  string
 	timeout time.Duration
 	// running is closed when the node's last timed-out activity has
@@ -174,7 +176,7 @@ func prepare(f *Flow, reg *Registry, baseDir string, scope *callScope) (*Prepare
 			errs = append(errs, err)
 			continue
 		}
-		pn := &prepNode{node: n, spec: spec, act: act, next: map[string]string{}, errVar: n.ErrorVar}
+		pn := &prepNode{node: n, spec: spec, act: act, next: map[string]string{}, ports: spec.NodePorts(n), errVar: n.ErrorVar}
 		if pn.errVar == "" {
 			pn.errVar = "last_error"
 		}
@@ -201,8 +203,8 @@ func prepare(f *Flow, reg *Registry, baseDir string, scope *callScope) (*Prepare
 			errs = append(errs, &FieldError{Node: e.From, Field: "edges", Msg: fmt.Sprintf("port %q leads to unknown node %q", e.Port, e.To)})
 			continue
 		}
-		if !pn.spec.HasPort(e.Port) {
-			errs = append(errs, &FieldError{Node: e.From, Field: "edges", Msg: fmt.Sprintf("%s has no port %q (ports: %s)", pn.spec.Type, e.Port, strings.Join(append(pn.spec.OutPorts(), PortError), ", "))})
+		if !pn.hasPort(e.Port) {
+			errs = append(errs, &FieldError{Node: e.From, Field: "edges", Msg: fmt.Sprintf("%s has no port %q (ports: %s)", pn.spec.Type, e.Port, strings.Join(append(slices.Clone(pn.ports), PortError), ", "))})
 			continue
 		}
 		if prev, dup := pn.next[e.Port]; dup {
@@ -768,7 +770,7 @@ func (rs *runState) loop(ctx context.Context) error {
 		}
 		from = id
 		if port == "" {
-			ports := pn.spec.OutPorts()
+			ports := pn.ports
 			if len(ports) == 0 {
 				return nil // an end node
 			}
@@ -813,13 +815,13 @@ func (rs *runState) step(ctx context.Context, pn *prepNode, from string) (string
 			status = StatusDry
 		}
 		if err == nil {
-			if port != "" && !pn.spec.HasPort(port) {
+			if port != "" && !pn.hasPort(port) {
 				err = fmt.Errorf("activity returned unknown port %q", port)
 			}
 		}
 		if err == nil {
 			rs.emit(Event{Kind: EventStepFinished, Seq: seq, NodeID: nodeID, Type: n.Type, Label: n.Label, Attempt: attempt,
-				Port: portOr(port, pn.spec), Status: status, Duration: d, Inputs: c.inputs, Outputs: c.outputs, Vars: rs.snapIfObserved()})
+				Port: portOr(port, pn.ports), Status: status, Duration: d, Inputs: c.inputs, Outputs: c.outputs, Vars: rs.snapIfObserved()})
 			return port, nil
 		}
 		lastErr = err
@@ -868,12 +870,17 @@ func (rs *runState) snapIfObserved() map[string]any {
 	return rs.snapshot(false)
 }
 
-func portOr(port string, s *Spec) string {
+// hasPort reports whether port is one of the node's ports or "error".
+func (pn *prepNode) hasPort(port string) bool {
+	return port == PortError || slices.Contains(pn.ports, port)
+}
+
+func portOr(port string, ports []string) string {
 	if port != "" {
 		return port
 	}
-	if ps := s.OutPorts(); len(ps) > 0 {
-		return ps[0]
+	if len(ports) > 0 {
+		return ports[0]
 	}
 	return ""
 }

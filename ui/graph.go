@@ -234,7 +234,7 @@ func nodeHeight(nports int) float32 {
 // ports returns a node's output ports, error last.
 func (c *FlowCanvas) ports(n *engine.Node) []string {
 	if s, ok := c.reg.Spec(n.Type); ok {
-		out := append([]string(nil), s.OutPorts()...)
+		out := append([]string(nil), s.NodePorts(n)...)
 		return append(out, engine.PortError)
 	}
 	return []string{engine.PortNext, engine.PortError}

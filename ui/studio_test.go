@@ -561,3 +561,32 @@ func TestMinimizeWhileRunning(t *testing.T) {
 		t.Fatalf("Debug minimized: %v", c)
 	}
 }
+
+// A switch node shows one port per case plus default, and follows edits of
+// its cases; a drag from a case port connects that case.
+func TestSwitchShowsCasePorts(t *testing.T) {
+	s, _ := newTestStudio(t)
+	dragPalette(t, s, "control.switch", fyne.NewPos(350, 150))
+	dragPalette(t, s, "control.log", fyne.NewPos(650, 300))
+	sw := nodesOfType(s.Doc.Flow, "control.switch")[0]
+	logn := nodesOfType(s.Doc.Flow, "control.log")[0]
+	s.Doc.SetParam(sw.ID, "cases", []any{"new", "paid"})
+	for _, p := range []string{"new", "paid", "default", "error"} {
+		if _, ok := s.Canvas.PortPosition(sw.ID, p); !ok {
+			t.Errorf("no %q port on the switch", p)
+		}
+	}
+	if _, ok := s.Canvas.PortPosition(sw.ID, "next"); ok {
+		t.Error("a switch has no next port")
+	}
+	from, _ := s.Canvas.PortPosition(sw.ID, "paid")
+	to, _ := s.Canvas.NodeCenter(logn.ID)
+	dragCanvas(s.Canvas, from, to, 0)
+	if got := s.Doc.Flow.Next(sw.ID, "paid"); got != logn.ID {
+		t.Fatalf("switch.paid leads to %q, want %q; edges %v", got, logn.ID, s.Doc.Flow.Edges)
+	}
+	s.Doc.SetParam(sw.ID, "cases", []any{"new", "paid", "shipped"})
+	if _, ok := s.Canvas.PortPosition(sw.ID, "shipped"); !ok {
+		t.Error("an added case shows no port")
+	}
+}
