@@ -11,7 +11,9 @@ replace github.com/otiai10/gosseract => ./packaging/gosseract-stub
 require (
 	fyne.io/fyne/v2 v2.7.1
 	github.com/expr-lang/expr v1.17.8
+	github.com/go-pdf/fpdf v0.9.0
 	github.com/go-vgo/robotgo v0.110.8
+	github.com/ledongthuc/pdf v0.0.0-20260907135840-6c8c28e0e8a0
 	github.com/mattn/go-sqlite3 v1.14.53
 	github.com/otiai10/gosseract v0.0.0-00010101000000-000000000000 // indirect
 	github.com/robotn/xgb v0.10.0
