@@ -16,11 +16,13 @@ require (
 	github.com/ledongthuc/pdf v0.0.0-20260907135840-6c8c28e0e8a0
 	github.com/mattn/go-sqlite3 v1.14.53
 	github.com/otiai10/gosseract v0.0.0-00010101000000-000000000000 // indirect
+	github.com/otiai10/gosseract/v2 v2.4.1
 	github.com/robotn/xgb v0.10.0
 	github.com/robotn/xgbutil v0.10.0
 	github.com/sashabaranov/go-openai v1.43.0
 	github.com/tiktoken-go/tokenizer v0.10.0
 	github.com/zalando/go-keyring v0.2.6
+	golang.org/x/image v0.30.0
 	golang.org/x/sys v0.33.0
 )
 
@@ -73,7 +75,6 @@ require (
 	github.com/yuin/goldmark v1.7.8 // indirect
 	github.com/yusufpapurcu/wmi v1.2.4 // indirect
 	golang.org/x/exp v0.0.0-20250506013437-ce4c2cf36ca6 // indirect
-	golang.org/x/image v0.30.0 // indirect
 	golang.org/x/net v0.35.0 // indirect
 	golang.org/x/text v0.28.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
