@@ -266,3 +266,27 @@ func FuzzPDFText(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkPDFText reads the two-page invoice in process; its same-run
+// baseline, BenchmarkPDFTextPdftotext, has poppler's pdftotext read the
+// same file in a process of its own.
+func BenchmarkPDFText(b *testing.B) {
+	doc := invoicePDF(b)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := activities.PDFText(context.Background(), doc, "", time.Minute); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPDFTextPdftotext(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "invoice.pdf")
+	os.WriteFile(path, invoicePDF(b), 0o644)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if out, err := exec.Command("pdftotext", "-enc", "UTF-8", path, "-").Output(); err != nil || !bytes.Contains(out, []byte("Invoice")) {
+			b.Fatal(err)
+		}
+	}
+}

@@ -3,6 +3,7 @@
 package ocr_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"hash/crc32"
@@ -13,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/otiai10/gosseract/v2"
 
 	"deskbot/engine"
 	"deskbot/engine/desktop"
@@ -229,4 +232,72 @@ func FuzzLoadImage(f *testing.F) {
 			t.Fatalf("accepted %v", img.Bounds())
 		}
 	})
+}
+
+// BenchmarkOCRRead reads a two-line English picture. The cases: Read,
+// which keeps its Tesseract client for the next read, with English,
+// Chinese, both, and the picture enlarged; and, as the same-run baseline,
+// new_client, which makes, initialises and closes a client per read, as a
+// plain gosseract program does.
+func BenchmarkOCRRead(b *testing.B) {
+	img := render(b, 640, 160,
+		ocrtest.Line{Text: "Invoice 4711", At: image.Pt(20, 20)},
+		ocrtest.Line{Text: "Total 99.50 EUR", At: image.Pt(20, 90)})
+	for _, c := range []struct {
+		name, lang string
+		scale      int
+	}{{"eng", "eng", 1}, {"chi_sim", "chi_sim", 1}, {"eng+chi_sim", "eng+chi_sim", 1}, {"eng_scale2", "eng", 2}} {
+		b.Run(c.name, func(b *testing.B) {
+			req := ocr.Request{Image: ocr.Scale(img, c.scale), Language: c.lang, Layout: "auto"}
+			if _, err := ocr.Read(context.Background(), req); err != nil { // the client, kept
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := ocr.Read(context.Background(), req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, img)
+	b.Run("new_client", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			c := gosseract.NewClient()
+			c.SetLanguage("eng")
+			c.SetImageFromBytes(buf.Bytes())
+			if _, err := c.Text(); err != nil {
+				b.Fatal(err)
+			}
+			c.Close()
+		}
+	})
+}
+
+// The layout holds from a new client's first read on: in word mode
+// Tesseract reads one word, not the picture's two lines.
+func TestOCRLayoutOnNewClient(t *testing.T) {
+	img := render(t, 640, 160,
+		ocrtest.Line{Text: "Invoice 4711", At: image.Pt(20, 20)},
+		ocrtest.Line{Text: "Total 99.50 EUR", At: image.Pt(20, 90)})
+	for i := 0; i < 2; i++ { // new, then kept
+		ocr.ResetClients()
+		if i == 1 {
+			if _, err := ocr.Read(context.Background(), ocr.Request{Image: img, Language: "eng", Layout: "auto"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res, err := ocr.Read(context.Background(), ocr.Request{Image: img, Language: "eng", Layout: "word"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(strings.TrimSpace(res.Text), "\n") || strings.Contains(res.Text, "Total 99.50") {
+			t.Errorf("read %d in word mode: %q", i, res.Text)
+		}
+		res, err = ocr.Read(context.Background(), ocr.Request{Image: img, Language: "eng", Layout: "block"})
+		if err != nil || strings.Join(strings.Fields(res.Text), " ") != "Invoice 4711 Total 99.50 EUR" {
+			t.Errorf("read %d in block mode: %q %v", i, res.Text, err)
+		}
+	}
 }
