@@ -3,9 +3,11 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -350,5 +352,40 @@ func TestScriptedDialogsAnswerWith(t *testing.T) {
 	done := startDialogRun(t, context.Background(), dialogFlow("dialog.confirm", map[string]any{"message": "Go?"}, "yes", "no"), d, t.TempDir())
 	if o := wait(t, done); o.err != nil || o.res.Vars["took"] != "yes" {
 		t.Fatalf("%v %v", o.res.Vars, o.err)
+	}
+}
+
+// A password answer (8 characters or more) is masked in what the run
+// reports: logs and the variables in events; the variable itself holds it.
+func TestDialogPasswordIsMasked(t *testing.T) {
+	const pin = "pw-5518-2293-zz"
+	d := engine.NewScriptedDialogs()
+	f := dialogFlow("dialog.input", map[string]any{"fields": []any{"user", "secret | password | Password"}}, "next")
+	f.Nodes = append(f.Nodes, &engine.Node{ID: "say", Type: "control.log", Params: map[string]any{"message": "logged in as {{ user }} with {{ secret }}"}})
+	f.Edges = append(f.Edges, engine.Edge{From: "on_next", Port: "next", To: "say"})
+	var mu sync.Mutex
+	var seen []string
+	obs := engine.ObserverFunc(func(e engine.Event) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, e.Message, fmt.Sprint(e.Vars), fmt.Sprint(e.Outputs), fmt.Sprint(e.Inputs))
+	})
+	opts := engine.Options{Observer: obs}
+	engine.UseDialogs(&opts, d)
+	done := make(chan runOut, 1)
+	go func() {
+		res, err := engine.Run(context.Background(), f, opts)
+		done <- runOut{res, err}
+	}()
+	nextRequest(t, d, done).Answer(map[string]any{"user": "ann", "secret": pin})
+	o := wait(t, done)
+	if o.err != nil || o.res.Vars["secret"] != pin {
+		t.Fatalf("%v %v", o.res.Vars["secret"], o.err)
+	}
+	mu.Lock()
+	all := strings.Join(seen, "\n")
+	mu.Unlock()
+	if strings.Contains(all, pin) || !strings.Contains(all, "logged in as ann with [redacted]") {
+		t.Errorf("events:\n%s", all)
 	}
 }
