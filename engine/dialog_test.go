@@ -389,3 +389,23 @@ func TestDialogPasswordIsMasked(t *testing.T) {
 		t.Errorf("events:\n%s", all)
 	}
 }
+
+// Whatever a flow's form lines say, lint and the variables they name
+// cope: an error names the field, nothing panics.
+func FuzzDialogInputFields(f *testing.F) {
+	f.Add("customer | text | Customer of {{ total }} | Ann\namount | number | Amount | 10")
+	f.Add("size | choice: S, M, L | Size | M\npin | password")
+	f.Add("a | choice: | x\n|||\n{{ | }}")
+	f.Fuzz(func(t *testing.T, s string) {
+		var lines []any
+		for _, l := range strings.Split(s, "\n") {
+			lines = append(lines, l)
+		}
+		fl := dialogFlow("dialog.input", map[string]any{"fields": lines}, "next")
+		for _, p := range engine.Lint(fl, nil, t.TempDir()) {
+			if p.Severity == engine.SeverityError && p.NodeID == "ask" && p.Field != "fields" {
+				t.Fatalf("problem outside the fields field: %s", p)
+			}
+		}
+	})
+}

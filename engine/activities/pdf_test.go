@@ -290,3 +290,23 @@ func BenchmarkPDFTextPdftotext(b *testing.B) {
 		}
 	}
 }
+
+func FuzzParsePageRange(f *testing.F) {
+	for _, s := range []string{"", "1-3, 5", "2-", "3-1", "x", "1,,2", "-2", "9999999-"} {
+		f.Add(s, 5)
+	}
+	f.Fuzz(func(t *testing.T, s string, last int) {
+		if last < 0 || last > 10000 {
+			return
+		}
+		pages, err := activities.ParsePageRange(s, last)
+		if err != nil {
+			return
+		}
+		for _, p := range pages {
+			if last > 0 && (p < 1 || p > last) {
+				t.Fatalf("%q of %d gave page %d", s, last, p)
+			}
+		}
+	})
+}
