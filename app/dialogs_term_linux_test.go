@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"os"
 	"os/exec"
@@ -44,12 +45,21 @@ type ptyRun struct {
 }
 
 func startOnPTY(t *testing.T, env []string, args ...string) *ptyRun {
+	return startOnPTYOut(t, nil, env, args...)
+}
+
+// startOnPTYOut is startOnPTY with standard output going to stdout instead
+// of the terminal, when stdout is not nil.
+func startOnPTYOut(t *testing.T, stdout io.Writer, env []string, args ...string) *ptyRun {
 	t.Helper()
 	master, slave := openPTY(t)
 	t.Cleanup(func() { master.Close(); slave.Close() })
 	cmd := exec.Command(deskbot(t), args...)
 	cmd.Env = append(append(os.Environ(), "DESKBOT_NO_KEYRING=1"), env...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	if stdout != nil {
+		cmd.Stdout = stdout
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -202,5 +212,34 @@ func TestCLIDialogsCtrlCAndEndOfInput(t *testing.T) {
 	err = p.cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(p.text(), "the dialog was closed without an answer") {
 		t.Fatalf("end of input: %v\n%s", err, p.text())
+	}
+}
+
+// With --json, standard output carries only the events: the questions go
+// to standard error (here the terminal).
+func TestCLIDialogsWithJSONAskOnStderr(t *testing.T) {
+	dir := t.TempDir()
+	flow := filepath.Join(dir, "ask.json")
+	os.WriteFile(flow, []byte(askFlow), 0o644)
+	var stdout bytes.Buffer
+	p := startOnPTYOut(t, &stdout, []string{"DESKBOT_DATA=" + t.TempDir()}, "run", "--json", flow)
+	p.expect("The total is 42.5 EUR. Send it?")
+	p.expect("[y] Yes / [n] No? ")
+	p.typeLine("n")
+	if err := p.cmd.Wait(); err != nil {
+		t.Fatalf("run: %v\n%s", err, p.text())
+	}
+	if got, _ := os.ReadFile(filepath.Join(dir, "told.txt")); string(got) != "no" {
+		t.Errorf("told %q", got)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	for _, l := range lines {
+		var ev map[string]any
+		if err := json.Unmarshal([]byte(l), &ev); err != nil {
+			t.Fatalf("stdout has a line that is no event: %q", l)
+		}
+	}
+	if len(lines) < 4 || strings.Contains(stdout.String(), "[y] Yes") {
+		t.Errorf("stdout:\n%s", stdout.String())
 	}
 }
