@@ -12,13 +12,16 @@ FUZZTIME ?= 5000x
 export LANG ?= en_US.UTF-8
 
 # Debian packages that the build and the tests need. cgo: fyne (GL, X11),
-# robotgo (XTest), go-sqlite3. Tests: Xvfb, a window manager, X tools,
-# ImageMagick for screenshots, poppler for PDFs, NumPy for the reference model,
-# gnome-keyring and dbus-run-session (dbus-daemon) for the credential keyring test.
-DEB_PKGS := gcc pkg-config libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
+# robotgo (XTest), go-sqlite3, Tesseract for OCR (C++, with its English and
+# Simplified Chinese data). Tests: Xvfb, a window manager, X tools,
+# ImageMagick for screenshots, poppler for PDFs, rsvg-convert (cairo) for a
+# PDF another program writes, NumPy for the reference model, gnome-keyring and
+# dbus-run-session (dbus-daemon) for the credential keyring test.
+DEB_PKGS := gcc g++ pkg-config libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
 	libxinerama-dev libxi-dev libxxf86vm-dev libxtst-dev libxkbcommon-dev libpng-dev \
-	xvfb xauth jwm xdotool xclip xsel x11-utils zenity imagemagick poppler-utils python3 python3-numpy \
-	fonts-dejavu-core fonts-wqy-microhei gnome-keyring dbus-daemon
+	xvfb xauth jwm xdotool xclip xsel x11-utils zenity imagemagick poppler-utils librsvg2-bin python3 python3-numpy \
+	fonts-dejavu-core fonts-wqy-microhei libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim \
+	gnome-keyring dbus-daemon
 
 .PHONY: deps build run test test-go fuzz bench lint docs clean-out
 

@@ -106,6 +106,13 @@ func cmdRun(args []string) int {
 		fmt.Fprintln(os.Stderr, "deskbot:", err)
 		return 1
 	}
+	// Dialogs ask on the terminal; with --json, stdout carries the events,
+	// so the questions go to stderr.
+	var ask io.Writer = os.Stdout
+	if *asJSON {
+		ask = os.Stderr
+	}
+	wireDialogs(&opts, os.Stdin, ask)
 	res, runErr := engine.Run(ctx, f, opts)
 	if rec != nil {
 		if err := rec.Close(res); err != nil {

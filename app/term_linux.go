@@ -1,6 +1,10 @@
 package main
 
-import "golang.org/x/sys/unix"
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
 
 // echoOff turns off echo on the terminal fd and returns the function that
 // turns it back on; nil when fd is not a terminal.
@@ -16,4 +20,10 @@ func echoOff(fd int) func() {
 		return nil
 	}
 	return func() { unix.IoctlSetTermios(fd, unix.TCSETS, &saved) }
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
 }

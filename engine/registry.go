@@ -88,6 +88,10 @@ type Spec struct {
 	// desktop). In a dry run they are described, not run, unless they
 	// implement DryRunner.
 	SideEffects bool
+	// Sets, when set, names the variables a node sets besides those in its
+	// variable fields and SetsVars maps (dialog.input: one per form field),
+	// so that expressions may use them. It must accept any params.
+	Sets func(params map[string]any) []string
 	// New validates params once and builds the activity. Errors should come
 	// from Params' getters so they name the field.
 	New func(p *Params) (Activity, error)

@@ -125,6 +125,11 @@ func Known(f *Flow, reg *Registry) map[string]bool {
 				known[name] = true
 			}
 		}
+		if spec.Sets != nil {
+			for _, name := range spec.Sets(n.Params) {
+				known[name] = true
+			}
+		}
 		for _, fd := range spec.Fields {
 			if fd.Kind == KindMap && fd.SetsVars {
 				m, _ := n.Params[fd.Name].(map[string]any)

@@ -96,6 +96,8 @@ func (s *Studio) startRun(debug, paused bool) error {
 			return fmt.Errorf("%s: %w", lang.L("prepare the run"), err)
 		}
 	}
+	// The run's dialogs (dialog.confirm and the others) show here.
+	engine.UseDialogs(&opts, &studioDialogs{s: s})
 	s.outLines = s.outLines[:0]
 	obs := engine.Observers{s.bridge}
 	if opts.Observer != nil { // one that Prepare added

@@ -88,6 +88,9 @@ type Studio struct {
 	stopTicker   chan struct{}
 	buttons      map[string]*widget.Button
 
+	askWin    fyne.Window // the window of the dialog a run shows now
+	askCancel func()      // what closing askWin does
+
 	loadMu   sync.Mutex // ShowLoadProgress's last report
 	loadWhat string
 	loadPct  int64
