@@ -11,13 +11,14 @@
 set -eu
 bin=$1 root=$2 binpath=$3
 version=$(sed -n 's/^ *Version *= *"\(.*\)"/\1/p' FyneApp.toml)
+date=$(git log -1 --format=%cs 2>/dev/null || date +%F)
 
 install -d "$root/bin" "$root/share/deskbot/flows" "$root/share/applications" "$root/share/metainfo" \
 	"$root/share/icons/hicolor/scalable/apps"
 install -m 755 "$bin" "$root/bin/deskbot"
 tar -C assets/flows --exclude=./out -cf - . | tar -C "$root/share/deskbot/flows" --no-same-owner -xf -
 sed "s|@BIN@|$binpath|" packaging/linux/deskbot.desktop >"$root/share/applications/deskbot.desktop"
-sed "s|@VERSION@|$version|" packaging/linux/io.deskbot.studio.metainfo.xml >"$root/share/metainfo/io.deskbot.studio.metainfo.xml"
+sed -e "s|@VERSION@|$version|" -e "s|@DATE@|$date|" packaging/linux/io.deskbot.studio.metainfo.xml >"$root/share/metainfo/io.deskbot.studio.metainfo.xml"
 for png in assets/icon/deskbot-*.png; do
 	size=${png##*-}; size=${size%.png}
 	install -d "$root/share/icons/hicolor/${size}x${size}/apps"

@@ -1,0 +1,193 @@
+package packaging
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"deskbot/engine/desktop/xvfbtest"
+)
+
+// root is the source tree's root.
+const root = ".."
+
+// mustRun runs a command and returns its output; it fails the test on error.
+func mustRun(t *testing.T, env []string, name string, args ...string) string {
+	t.Helper()
+	c := exec.Command(name, args...)
+	if env != nil {
+		c.Env = env
+	}
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// makeTarget runs make in the source tree.
+func makeTarget(t *testing.T, args ...string) string {
+	t.Helper()
+	return mustRun(t, nil, "make", append([]string{"-C", root, "--no-print-directory"}, args...)...)
+}
+
+// version is FyneApp.toml's Version.
+func version(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(root, "FyneApp.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*Version\s*=\s*"([^"]+)"`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("FyneApp.toml has no Version")
+	}
+	return string(m[1])
+}
+
+// userEnv is a clean user's environment: HOME a fresh folder, no XDG
+// folders, no Deskbot variables, no display.
+func userEnv(t *testing.T) (env []string, home string) {
+	home = t.TempDir()
+	for _, e := range os.Environ() {
+		k, _, _ := strings.Cut(e, "=")
+		if k == "HOME" || k == "DISPLAY" || strings.HasPrefix(k, "XDG_") || strings.HasPrefix(k, "DESKBOT_") {
+			continue
+		}
+		env = append(env, e)
+	}
+	return append(env, "HOME="+home), home
+}
+
+// tree lists the files under dir with their sizes and modes.
+func tree(t *testing.T, dir string) string {
+	t.Helper()
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		out = append(out, fmt.Sprintf("%s %v %d", rel, info.Mode(), info.Size()))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return strings.Join(out, "\n")
+}
+
+// checkInstalledRuns runs an installed deskbot as a new user would: its
+// version, the samples copied into the documents folder, a sample run there,
+// and an installed sample run by its install path (which runs the copy).
+// The install folder must not change.
+func checkInstalledRuns(t *testing.T, bin, samples string) {
+	t.Helper()
+	before := tree(t, samples)
+	env, home := userEnv(t)
+	out := mustRun(t, env, bin, "--version")
+	if !strings.HasPrefix(out, "deskbot "+version(t)+" (commit ") || strings.Contains(out, "commit unknown") {
+		t.Errorf("--version: %q", out)
+	}
+	docs := filepath.Join(home, "Documents", "Deskbot", "samples")
+	out = mustRun(t, env, bin, "samples")
+	if !strings.Contains(out, docs) || !strings.Contains(out, "csv-to-letters.json") {
+		t.Errorf("deskbot samples:\n%s", out)
+	}
+	out = mustRun(t, env, bin, "run", filepath.Join(docs, "csv-to-letters.json"))
+	if !regexp.MustCompile(`(?m)^run \S+ ok: \d+ steps`).MatchString(out) {
+		t.Errorf("the sample's run:\n%s", out)
+	}
+	if letters, _ := filepath.Glob(filepath.Join(docs, "out", "letters", "letter-*.txt")); len(letters) != 4 {
+		t.Errorf("%d letters in the documents folder, want 4", len(letters))
+	}
+	out = mustRun(t, env, bin, "run", filepath.Join(samples, "invoice-summary.json"))
+	if !strings.Contains(out, "running its copy "+filepath.Join(docs, "invoice-summary.json")) {
+		t.Errorf("an installed sample run by its install path:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(docs, "out", "open-invoices.csv")); err != nil {
+		t.Errorf("the installed sample's output is not in the documents folder: %v", err)
+	}
+	// The run history went to the user's config folder.
+	if _, err := os.Stat(filepath.Join(home, ".config", "deskbot", "deskbot.db")); err != nil {
+		t.Errorf("no run history in ~/.config/deskbot: %v", err)
+	}
+	if after := tree(t, samples); after != before {
+		t.Errorf("running the samples changed the install folder %s", samples)
+	}
+}
+
+// TestInstallFirstRun: make install into a temporary PREFIX lays out the
+// binary, samples, .desktop file (valid, Exec pointing at the binary),
+// hicolor icons and metainfo (valid); the installed binary, for a user with
+// a clean HOME, copies the samples into ~/Documents/Deskbot/samples and
+// runs them there; its studio opens on an X display without warnings.
+func TestInstallFirstRun(t *testing.T) {
+	prefix := filepath.Join(t.TempDir(), "prefix")
+	makeTarget(t, "install", "PREFIX="+prefix)
+	for _, f := range []string{"bin/deskbot", "share/deskbot/flows/csv-to-letters.json", "share/deskbot/flows/data/customers.csv",
+		"share/deskbot/flows/data/inbox/notes.txt", "share/applications/deskbot.desktop",
+		"share/icons/hicolor/scalable/apps/deskbot.svg", "share/metainfo/io.deskbot.studio.metainfo.xml"} {
+		if _, err := os.Stat(filepath.Join(prefix, f)); err != nil {
+			t.Errorf("not installed: %v", err)
+		}
+	}
+	for _, s := range []string{"16", "24", "32", "48", "64", "128", "256", "512"} {
+		if _, err := os.Stat(filepath.Join(prefix, "share/icons/hicolor", s+"x"+s, "apps/deskbot.png")); err != nil {
+			t.Errorf("icon: %v", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(prefix, "share/deskbot/flows/out")); err == nil {
+		t.Error("sample outputs (assets/flows/out) were installed")
+	}
+	desktop := filepath.Join(prefix, "share/applications/deskbot.desktop")
+	mustRun(t, nil, "desktop-file-validate", desktop)
+	if b, _ := os.ReadFile(desktop); !strings.Contains(string(b), "Exec="+filepath.Join(prefix, "bin/deskbot")+" %f\n") {
+		t.Errorf("deskbot.desktop:\n%s", b)
+	}
+	mustRun(t, nil, "appstreamcli", "validate", "--no-net", "--pedantic", filepath.Join(prefix, "share/metainfo/io.deskbot.studio.metainfo.xml"))
+
+	bin := filepath.Join(prefix, "bin", "deskbot")
+	checkInstalledRuns(t, bin, filepath.Join(prefix, "share", "deskbot", "flows"))
+
+	// The studio on a display, for a clean HOME: its window opens, and it
+	// warns of nothing.
+	xs := xvfbtest.Start(t, xvfbtest.Options{WM: true, Tools: []string{"xdotool"}})
+	env, _ := userEnv(t)
+	env = append(env, "DISPLAY="+xs.Display)
+	studio := exec.Command(bin)
+	studio.Env = env
+	var log strings.Builder
+	studio.Stdout, studio.Stderr = &log, &log
+	if err := studio.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { studio.Process.Kill(); studio.Wait() }()
+	deadline := time.Now().Add(time.Minute) // patience, not a speed check
+	for {
+		search := exec.Command("xdotool", "search", "--onlyvisible", "--name", "^Deskbot$")
+		search.Env = env
+		if out, _ := search.Output(); len(out) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the installed studio opened no window:\n%s", log.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if strings.Contains(log.String(), "deskbot:") {
+		t.Errorf("the studio complained:\n%s", log.String())
+	}
+}
