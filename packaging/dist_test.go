@@ -191,3 +191,145 @@ func TestInstallFirstRun(t *testing.T) {
 		t.Errorf("the studio complained:\n%s", log.String())
 	}
 }
+
+// TestDeb: make deb builds a .deb whose Depends name the package of every
+// shared library the binary needs; dpkg -i installs it (into /usr), the
+// installed deskbot prints its version and runs a sample for a clean HOME
+// (in ~/Documents/Deskbot/samples), and dpkg -r removes every file it
+// installed.
+func TestDeb(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("the .deb test installs the package with dpkg: run the tests as root (make test in the test stage is)")
+	}
+	if out, err := exec.Command("dpkg-query", "-W", "-f=${Status}", "deskbot").Output(); err == nil && strings.Contains(string(out), "installed") {
+		t.Fatalf("a deskbot package is installed already (%s): remove it first (dpkg -r deskbot)", out)
+	}
+	makeTarget(t, "deb")
+	deb := filepath.Join(root, "dist", "deskbot_"+version(t)+"_amd64.deb")
+	depends := mustRun(t, nil, "dpkg-deb", "-f", deb, "Depends")
+	declared := map[string]bool{}
+	for _, alt := range strings.Split(depends, ",") {
+		for _, d := range strings.Split(alt, "|") {
+			declared[strings.Fields(d)[0]] = true
+		}
+	}
+	// Every library the binary names (NEEDED) comes from a declared
+	// package; ldd says where each is.
+	bin := filepath.Join(root, "bin", "deskbot")
+	where := map[string]string{}
+	for _, line := range strings.Split(mustRun(t, nil, "ldd", bin), "\n") {
+		if f := strings.Fields(line); len(f) >= 3 && f[1] == "=>" {
+			where[f[0]] = f[2]
+		}
+	}
+	needed := regexp.MustCompile(`\(NEEDED\).*\[(.+)\]`).FindAllStringSubmatch(mustRun(t, nil, "readelf", "-d", bin), -1)
+	if len(needed) < 3 {
+		t.Fatalf("readelf found %d NEEDED libraries", len(needed))
+	}
+	for _, m := range needed {
+		lib := m[1]
+		path, err := filepath.EvalSymlinks(where[lib])
+		if err != nil {
+			t.Errorf("%s: %v", lib, err)
+			continue
+		}
+		owner, err := exec.Command("dpkg", "-S", path).Output()
+		if err != nil { // usrmerge: /lib is /usr/lib
+			owner, err = exec.Command("dpkg", "-S", "/usr"+path).Output()
+		}
+		if err != nil {
+			owner, err = exec.Command("dpkg", "-S", strings.TrimPrefix(path, "/usr")).Output()
+		}
+		if err != nil {
+			t.Errorf("%s (%s): no package owns it", lib, path)
+			continue
+		}
+		pkg, _, _ := strings.Cut(strings.TrimSpace(string(owner)), ":")
+		if !declared[pkg] {
+			t.Errorf("the binary needs %s from %s, which the .deb's Depends do not name: %s", lib, pkg, depends)
+		}
+	}
+
+	dpkg(t, "-i", deb)
+	installed := strings.Fields(mustRun(t, nil, "dpkg-query", "-L", "deskbot"))
+	removed := false
+	defer func() {
+		if !removed {
+			exec.Command("dpkg", "-r", "deskbot").Run()
+		}
+	}()
+	if path, err := exec.LookPath("deskbot"); err != nil || path != "/usr/bin/deskbot" {
+		t.Errorf("deskbot on PATH: %q, %v", path, err)
+	}
+	checkInstalledRuns(t, "/usr/bin/deskbot", "/usr/share/deskbot/flows")
+
+	dpkg(t, "-r", "deskbot")
+	removed = true
+	for _, f := range installed {
+		st, err := os.Lstat(f)
+		if err == nil && !st.IsDir() {
+			t.Errorf("dpkg -r left %s", f)
+		}
+	}
+	if _, err := os.Stat("/usr/share/deskbot"); err == nil {
+		t.Error("dpkg -r left /usr/share/deskbot")
+	}
+	if out, _ := exec.Command("dpkg-query", "-W", "-f=${Status}", "deskbot").Output(); strings.Contains(string(out), " installed") {
+		t.Errorf("after dpkg -r the package is %q", out)
+	}
+}
+
+// dpkg runs dpkg, waiting while another dpkg or apt holds the lock (the
+// test stage may install Debian packages at the same time).
+func dpkg(t *testing.T, args ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Minute) // patience, not a speed check
+	for {
+		out, err := exec.Command("dpkg", args...).CombinedOutput()
+		if err == nil {
+			return
+		}
+		if !strings.Contains(string(out), "lock") || time.Now().After(deadline) {
+			t.Fatalf("dpkg %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+// TestTarball: make dist-linux builds the tarball; unpacked, its install.sh
+// installs into a PREFIX, the installed deskbot runs as a clean user would,
+// and install.sh --uninstall removes every file it installed.
+func TestTarball(t *testing.T) {
+	makeTarget(t, "dist-linux")
+	name := "deskbot-" + version(t) + "-linux-amd64"
+	tarball := filepath.Join(root, "dist", name+".tar.xz")
+	unpack := t.TempDir()
+	mustRun(t, nil, "tar", "-C", unpack, "-xJf", tarball)
+	dir := filepath.Join(unpack, name)
+	for _, f := range []string{"install.sh", "bin/deskbot", "share/deskbot/flows/tidy-inbox.json",
+		"share/applications/deskbot.desktop", "share/icons/hicolor/48x48/apps/deskbot.png"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("not in the tarball: %v", err)
+		}
+	}
+	prefix := filepath.Join(t.TempDir(), "opt")
+	out := mustRun(t, nil, filepath.Join(dir, "install.sh"), prefix)
+	if !strings.Contains(out, "installed in "+prefix) {
+		t.Errorf("install.sh: %s", out)
+	}
+	if b, _ := os.ReadFile(filepath.Join(prefix, "share/applications/deskbot.desktop")); !strings.Contains(string(b), "Exec="+prefix+"/bin/deskbot %f") {
+		t.Errorf("installed deskbot.desktop:\n%s", b)
+	}
+	checkInstalledRuns(t, filepath.Join(prefix, "bin", "deskbot"), filepath.Join(prefix, "share", "deskbot", "flows"))
+	mustRun(t, nil, filepath.Join(dir, "install.sh"), "--uninstall", prefix)
+	var left []string
+	filepath.WalkDir(prefix, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			left = append(left, p)
+		}
+		return nil
+	})
+	if len(left) > 0 {
+		t.Errorf("install.sh --uninstall left %v", left)
+	}
+}

@@ -17,9 +17,18 @@ files="bin/deskbot share/applications/deskbot.desktop share/metainfo/io.deskbot.
 for d in "$here"/share/icons/hicolor/*/apps; do
 	for f in "$d"/*; do files="$files ${f#"$here"/}"; done
 done
+# An icon cache that is there already is brought up to date (none is made:
+# without one, the icons are found by looking).
+update_icon_cache() {
+	if [ -f "$prefix/share/icons/hicolor/icon-theme.cache" ] && command -v gtk-update-icon-cache >/dev/null; then
+		gtk-update-icon-cache -q -t "$prefix/share/icons/hicolor" 2>/dev/null || true
+	fi
+}
+
 if [ -n "$uninstall" ]; then
 	for f in $files; do rm -f "$prefix/$f"; done
 	rm -rf "$prefix/share/deskbot"
+	update_icon_cache
 	echo "Deskbot removed from $prefix (your flows and ~/Documents/Deskbot are kept)"
 	exit 0
 fi
@@ -51,6 +60,5 @@ rm -rf "$prefix/share/deskbot"
 install -d "$prefix/share/deskbot"
 cp -R "$here/share/deskbot/flows" "$prefix/share/deskbot/flows"
 chmod -R u+rwX,go+rX,go-w "$prefix/share/deskbot"
-command -v gtk-update-icon-cache >/dev/null && gtk-update-icon-cache -q -t "$prefix/share/icons/hicolor" 2>/dev/null || true
-command -v update-desktop-database >/dev/null && update-desktop-database -q "$prefix/share/applications" 2>/dev/null || true
+update_icon_cache
 echo "Deskbot installed in $prefix: run $prefix/bin/deskbot (or find Deskbot in your menu)"
