@@ -1,6 +1,7 @@
 package packaging
 
 import (
+	"archive/zip"
 	"fmt"
 	"io/fs"
 	"os"
@@ -198,9 +199,6 @@ func TestInstallFirstRun(t *testing.T) {
 // (in ~/Documents/Deskbot/samples), and dpkg -r removes every file it
 // installed.
 func TestDeb(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Fatal("the .deb test installs the package with dpkg: run the tests as root (make test in the test stage is)")
-	}
 	if out, err := exec.Command("dpkg-query", "-W", "-f=${Status}", "deskbot").Output(); err == nil && strings.Contains(string(out), "installed") {
 		t.Fatalf("a deskbot package is installed already (%s): remove it first (dpkg -r deskbot)", out)
 	}
@@ -255,7 +253,7 @@ func TestDeb(t *testing.T) {
 	removed := false
 	defer func() {
 		if !removed {
-			exec.Command("dpkg", "-r", "deskbot").Run()
+			exec.Command(asRoot("dpkg", "-r", "deskbot")[0], asRoot("dpkg", "-r", "deskbot")[1:]...).Run()
 		}
 	}()
 	if path, err := exec.LookPath("deskbot"); err != nil || path != "/usr/bin/deskbot" {
@@ -279,13 +277,23 @@ func TestDeb(t *testing.T) {
 	}
 }
 
-// dpkg runs dpkg, waiting while another dpkg or apt holds the lock (the
-// test stage may install Debian packages at the same time).
+// asRoot is the command line, through `sudo -n` when the tests do not run
+// as root (as make deps does).
+func asRoot(name string, args ...string) []string {
+	if os.Geteuid() == 0 {
+		return append([]string{name}, args...)
+	}
+	return append([]string{"sudo", "-n", name}, args...)
+}
+
+// dpkg runs dpkg as root, waiting while another dpkg or apt holds the lock
+// (the test stage may install Debian packages at the same time).
 func dpkg(t *testing.T, args ...string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Minute) // patience, not a speed check
+	cmd := asRoot("dpkg", args...)
 	for {
-		out, err := exec.Command("dpkg", args...).CombinedOutput()
+		out, err := exec.Command(cmd[0], cmd[1:]...).CombinedOutput()
 		if err == nil {
 			return
 		}
@@ -332,4 +340,104 @@ func TestTarball(t *testing.T) {
 	if len(left) > 0 {
 		t.Errorf("install.sh --uninstall left %v", left)
 	}
+}
+
+// TestWindowsZip: make winres makes the exe's resources with go-winres: an
+// icon (several sizes, from Deskbot's PNG), a manifest and a version
+// resource carrying FyneApp.toml's version; packaging/windows/zip.sh lays
+// out the zip (the exe, the samples with their data, a README).
+//
+// With a `make windows` target in the tree, make dist-windows builds the
+// real zip from deskbot.exe and the test checks that. Without one (the
+// Windows build comes from another branch), the exe checked is a small Go
+// program linked with the same resource object, and the zip is laid out
+// from it: the resources and the layout are tested, the Windows build is
+// not.
+func TestWindowsZip(t *testing.T) {
+	name := "deskbot-" + version(t) + "-windows-amd64"
+	zipPath := filepath.Join(root, "dist", name+".zip")
+	var exe string
+	if exec.Command("make", "-C", root, "-n", "windows").Run() == nil {
+		makeTarget(t, "dist-windows")
+		exe = filepath.Join(root, "bin", "deskbot.exe")
+	} else {
+		t.Log("no `make windows` in this tree: the resources and the zip are checked on a small exe linked with them")
+		makeTarget(t, "winres")
+		mod := t.TempDir()
+		os.WriteFile(filepath.Join(mod, "go.mod"), []byte("module probe\n\ngo 1.21\n"), 0o644)
+		os.WriteFile(filepath.Join(mod, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
+		syso, err := os.ReadFile(filepath.Join(root, "app", "rsrc_windows_amd64.syso"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(mod, "rsrc_windows_amd64.syso"), syso, 0o644)
+		exe = filepath.Join(mod, "deskbot.exe")
+		build := exec.Command("go", "build", "-o", exe, ".")
+		build.Dir = mod
+		build.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build: %v\n%s", err, out)
+		}
+		absZip, _ := filepath.Abs(zipPath)
+		zipSh := exec.Command("packaging/windows/zip.sh", exe, absZip)
+		zipSh.Dir = root
+		if out, err := zipSh.CombinedOutput(); err != nil {
+			t.Fatalf("zip.sh: %v\n%s", err, out)
+		}
+	}
+
+	// The resources, as icoutils' wrestool lists them: an icon group with
+	// several sizes, and a version resource.
+	list := mustRun(t, nil, "wrestool", "-l", exe)
+	if n := strings.Count(list, "--type=3 "); n < 4 {
+		t.Errorf("%d icon images in the exe, want the sizes up to 256:\n%s", n, list)
+	}
+	if !strings.Contains(list, "--type=14 ") || !strings.Contains(list, "--type=16 ") || !strings.Contains(list, "--type=24 ") {
+		t.Errorf("the exe lacks the icon group, version or manifest resource:\n%s", list)
+	}
+	ver, err := exec.Command("wrestool", "-x", "--raw", "--type=16", exe).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"ProductVersion", version(t), "Deskbot", "deskbot.exe"} {
+		if !strings.Contains(utf16le(ver), want) {
+			t.Errorf("the version resource has no %q", want)
+		}
+	}
+
+	// The zip's layout.
+	z, err := zip.OpenReader(zipPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer z.Close()
+	have := map[string]bool{}
+	for _, f := range z.File {
+		have[f.Name] = true
+	}
+	for _, f := range []string{"deskbot.exe", "README.txt", "samples/csv-to-letters.json", "samples/data/customers.csv",
+		"samples/data/inbox/notes.txt", "samples/fill-form-name.png"} {
+		if !have[name+"/"+f] {
+			t.Errorf("the zip has no %s/%s", name, f)
+		}
+	}
+	for f := range have {
+		if strings.Contains(f, "/samples/out/") {
+			t.Errorf("the zip holds sample outputs: %s", f)
+		}
+	}
+}
+
+// utf16le decodes the UTF-16LE text of a Windows resource, leaving other
+// bytes out.
+func utf16le(b []byte) string {
+	var sb strings.Builder
+	for i := 0; i+1 < len(b); i += 2 {
+		if b[i+1] == 0 && b[i] >= 0x20 && b[i] < 0x7f {
+			sb.WriteByte(b[i])
+		} else {
+			sb.WriteByte(' ')
+		}
+	}
+	return sb.String()
 }
