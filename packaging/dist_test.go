@@ -253,7 +253,8 @@ func TestDeb(t *testing.T) {
 	removed := false
 	defer func() {
 		if !removed {
-			exec.Command(asRoot("dpkg", "-r", "deskbot")[0], asRoot("dpkg", "-r", "deskbot")[1:]...).Run()
+			c := asRoot("dpkg", "-r", "deskbot")
+			exec.Command(c[0], c[1:]...).Run()
 		}
 	}()
 	if path, err := exec.LookPath("deskbot"); err != nil || path != "/usr/bin/deskbot" {
