@@ -189,3 +189,22 @@ func TestCopySamplesErrors(t *testing.T) {
 		t.Errorf("blocked destination: %v", err)
 	}
 }
+
+// FuzzUserDirs: any user-dirs.dirs file gives no documents folder or an
+// absolute one, never a crash.
+func FuzzUserDirs(f *testing.F) {
+	f.Add("XDG_DOCUMENTS_DIR=\"$HOME/Dokumente\"\n")
+	f.Add("XDG_DOCUMENTS_DIR=\"$HOME/\"\n")
+	f.Add("XDG_DOCUMENTS_DIR=/abs/docs\nXDG_DOCUMENTS_DIR=relative\n")
+	f.Add("XDG_DOCUMENTS_DIR=\"\"")
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, content string) {
+		file := filepath.Join(dir, "user-dirs.dirs")
+		if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if d := userDirsDocuments(file, "/home/u"); d != "" && !filepath.IsAbs(d) {
+			t.Errorf("%q gave the relative folder %q", content, d)
+		}
+	})
+}
