@@ -177,10 +177,12 @@ func TestInstallFirstRun(t *testing.T) {
 	}
 	defer func() { studio.Process.Kill(); studio.Wait() }()
 	deadline := time.Now().Add(time.Minute) // patience, not a speed check
+	var win string
 	for {
 		search := exec.Command("xdotool", "search", "--onlyvisible", "--name", "^Deskbot$")
 		search.Env = env
 		if out, _ := search.Output(); len(out) > 0 {
+			win = strings.Fields(string(out))[0]
 			break
 		}
 		if time.Now().After(deadline) {
@@ -190,6 +192,19 @@ func TestInstallFirstRun(t *testing.T) {
 	}
 	if strings.Contains(log.String(), "deskbot:") {
 		t.Errorf("the studio complained:\n%s", log.String())
+	}
+	// The desktop file's StartupWMClass is the window's class, so that
+	// docks and task bars put the window under Deskbot's launcher.
+	xp := exec.Command("xprop", "-id", win, "WM_CLASS")
+	xp.Env = env
+	class, err := xp.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(desktop)
+	m := regexp.MustCompile(`(?m)^StartupWMClass=(.+)$`).FindSubmatch(b)
+	if m == nil || !strings.HasSuffix(strings.TrimSpace(string(class)), `"`+string(m[1])+`"`) {
+		t.Errorf("window %s, desktop file's StartupWMClass %q", class, m)
 	}
 }
 
