@@ -107,7 +107,7 @@ func checkDisplay() error {
 		if os.Getenv("WAYLAND_DISPLAY") != "" {
 			return errors.New("the studio needs X11, and DISPLAY is not set in this Wayland session: install the Debian package xwayland (apt-get install xwayland) and log in again")
 		}
-		return errors.New("the studio needs a desktop session, and DISPLAY is not set")
+		return errors.New("the studio needs a desktop session, and DISPLAY is not set (on a machine without a desktop, a virtual display works: apt-get install xvfb, then xvfb-run deskbot)")
 	}
 	c, err := xgb.NewConnDisplay(disp)
 	if err != nil {

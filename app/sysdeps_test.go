@@ -13,8 +13,8 @@ import (
 )
 
 // TestStudioNamesMissingPieces: what the studio needs from the system and
-// cannot find is named, with the Debian package where one is missing: a
-// Wayland session without XWayland, an X display without OpenGL (Xvfb
+// cannot find is named, with the Debian package where one is missing: no
+// display (a virtual one: xvfb), a Wayland session without XWayland, an X display without OpenGL (Xvfb
 // started with GLX off), no OpenGL vendor library, no Mesa DRI driver.
 func TestStudioNamesMissingPieces(t *testing.T) {
 	cmd := exec.Command(deskbot(t))
@@ -22,6 +22,11 @@ func TestStudioNamesMissingPieces(t *testing.T) {
 	out, _ := cmd.CombinedOutput()
 	if !strings.Contains(string(out), "xwayland") {
 		t.Errorf("Wayland without DISPLAY:\n%s", out)
+	}
+	cmd = exec.Command(deskbot(t))
+	cmd.Env = append(envWithout("DISPLAY"), "DESKBOT_DATA="+t.TempDir())
+	if out, _ := cmd.CombinedOutput(); !strings.Contains(string(out), "apt-get install xvfb") {
+		t.Errorf("no DISPLAY:\n%s", out)
 	}
 
 	if testing.Short() {
