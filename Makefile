@@ -25,10 +25,12 @@ export LANG ?= en_US.UTF-8
 DEB_PKGS := gcc pkg-config libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
 	libxinerama-dev libxi-dev libxxf86vm-dev libxtst-dev libxkbcommon-dev libpng-dev \
 	xvfb xauth jwm xdotool xclip xsel x11-utils zenity imagemagick poppler-utils python3 python3-numpy \
-	fonts-dejavu-core fonts-wqy-microhei \
-	librsvg2-bin desktop-file-utils appstream xz-utils zip icoutils
+	fonts-dejavu-core fonts-wqy-microhei
+# Packaging (make icons, make dist) and its tests: rsvg-convert, the .desktop
+# and AppStream validators, xz and zip, wrestool for the exe's resources.
+DEB_PKGS += librsvg2-bin desktop-file-utils appstream xz-utils zip icoutils
 
-.PHONY: deps build run test test-go fuzz bench lint docs clean-out icons install dist dist-linux deb winres dist-windows
+.PHONY: deps build run test test-go fuzz bench lint docs clean-out
 
 ## deps: install missing Debian packages (idempotent; fast when all are present)
 deps:
@@ -94,6 +96,8 @@ docs:
 
 clean-out:
 	rm -rf assets/flows/out
+
+.PHONY: icons install dist dist-linux deb winres dist-windows
 
 ## icons: render the PNGs of the icon from its SVG (librsvg2-bin)
 icons:
