@@ -26,9 +26,6 @@ DEB_PKGS := gcc pkg-config libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev l
 	libxinerama-dev libxi-dev libxxf86vm-dev libxtst-dev libxkbcommon-dev libpng-dev \
 	xvfb xauth jwm xdotool xclip xsel x11-utils zenity imagemagick poppler-utils python3 python3-numpy \
 	fonts-dejavu-core fonts-wqy-microhei
-# Packaging (make icons, make dist) and its tests: rsvg-convert, the .desktop
-# and AppStream validators, xz and zip, wrestool for the exe's resources.
-DEB_PKGS += librsvg2-bin desktop-file-utils appstream xz-utils zip icoutils
 
 .PHONY: deps build run test test-go fuzz bench lint docs clean-out
 
@@ -96,6 +93,11 @@ docs:
 
 clean-out:
 	rm -rf assets/flows/out
+
+# Packaging (make icons, make dist) and its tests: rsvg-convert, the .desktop
+# and AppStream validators, xz and zip, wrestool for the exe's resources
+# (deps installs them with the others).
+DEB_PKGS += librsvg2-bin desktop-file-utils appstream xz-utils zip icoutils
 
 .PHONY: icons install dist dist-linux deb winres dist-windows
 
