@@ -3,6 +3,14 @@
 
 GO       ?= go
 BIN      := bin/deskbot
+# The version is FyneApp.toml's; the commit is git's (a dirty tree says so).
+# Both are stamped into the binary: deskbot --version.
+VERSION  := $(shell sed -n 's/^ *Version *= *"\(.*\)"/\1/p' FyneApp.toml)
+COMMIT   := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+LDFLAGS  := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+GOWINRES := bin/tools/go-winres
 SAMPLE   ?= assets/flows/csv-to-letters.json
 # Fuzz budgets are counts, not durations: with a duration, Go 1.26's fuzz
 # coordinator can fail a target with a bare "context deadline exceeded" when
@@ -38,7 +46,7 @@ deps:
 
 ## build: the deskbot binary in bin/
 build: deps
-	$(GO) build -o $(BIN) ./app
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./app
 
 ## run: open the studio on the sample flow
 run: build
@@ -89,3 +97,63 @@ docs:
 
 clean-out:
 	rm -rf assets/flows/out
+
+# Packaging (make icons, make dist) and its tests: rsvg-convert, the .desktop
+# and AppStream validators, xz and zip, wrestool for the exe's resources
+# (deps installs them with the others).
+DEB_PKGS += librsvg2-bin desktop-file-utils appstream xz-utils zip icoutils
+
+.PHONY: icons install dist dist-linux deb winres dist-windows
+
+## icons: render the PNGs of the icon from its SVG (librsvg2-bin)
+icons:
+	for s in 16 24 32 48 64 128 256 512; do rsvg-convert -w $$s -h $$s assets/icon/deskbot.svg -o assets/icon/deskbot-$$s.png; done
+
+## install: the binary, samples, .desktop file, icons and metainfo under
+## $(DESTDIR)$(PREFIX) (default /usr/local)
+install: build
+	packaging/linux/stage.sh $(BIN) $(DESTDIR)$(PREFIX) $(PREFIX)/bin/deskbot
+
+## dist: the three packages in dist/ (the Windows zip needs `make windows`)
+dist: dist-linux deb dist-windows
+
+LINUX_DIST := deskbot-$(VERSION)-linux-amd64
+DEB        := dist/deskbot_$(VERSION)_amd64.deb
+WIN_DIST   := deskbot-$(VERSION)-windows-amd64
+
+## dist-linux: dist/deskbot-VERSION-linux-amd64.tar.xz, laid out like a
+## PREFIX, with install.sh
+dist-linux: build
+	rm -rf dist/$(LINUX_DIST) && mkdir -p dist/$(LINUX_DIST)
+	packaging/linux/stage.sh $(BIN) dist/$(LINUX_DIST) deskbot
+	install -m 755 packaging/linux/install.sh dist/$(LINUX_DIST)/install.sh
+	tar -C dist --owner=0 --group=0 -cJf dist/$(LINUX_DIST).tar.xz $(LINUX_DIST)
+	rm -rf dist/$(LINUX_DIST)
+	@echo dist/$(LINUX_DIST).tar.xz
+
+## deb: dist/deskbot_VERSION_amd64.deb (installs into /usr)
+deb: build
+	rm -rf dist/deb && mkdir -p dist/deb/DEBIAN
+	packaging/linux/stage.sh $(BIN) dist/deb/usr /usr/bin/deskbot
+	sed -e 's/@VERSION@/$(VERSION)/' -e "s/@SIZE@/$$(du -sk dist/deb/usr | cut -f1)/" \
+		packaging/debian/control.in >dist/deb/DEBIAN/control
+	dpkg-deb --root-owner-group -Zxz --build dist/deb $(DEB) >/dev/null
+	rm -rf dist/deb
+	@echo $(DEB)
+
+## winres: the Windows exe's icon, manifest and version resource
+## (app/rsrc_windows_amd64.syso, linked by `make windows`), by go-winres
+winres: $(GOWINRES)
+	$(GOWINRES) simply --arch amd64 --out app/rsrc --manifest gui \
+		--icon assets/icon/deskbot-256.png --product-name Deskbot \
+		--file-description "Deskbot desktop RPA studio" --original-filename deskbot.exe \
+		--product-version $(VERSION) --file-version $(VERSION).0 --copyright "Deskbot developers"
+
+$(GOWINRES):
+	GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/tc-hib/go-winres@v0.3.3
+
+## dist-windows: dist/deskbot-VERSION-windows-amd64.zip: deskbot.exe (with
+## its icon and version resource) and the samples
+dist-windows: winres
+	$(MAKE) windows
+	packaging/windows/zip.sh bin/deskbot.exe dist/$(WIN_DIST).zip

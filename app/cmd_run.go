@@ -55,6 +55,13 @@ func cmdRun(args []string) int {
 		return 2
 	}
 	path := fs.Arg(0)
+	if cp, err := installedSampleCopy(path); err != nil {
+		fmt.Fprintln(os.Stderr, "deskbot:", err)
+		return 1
+	} else if cp != "" {
+		fmt.Fprintf(os.Stderr, "deskbot: %s is an installed sample; running its copy %s\n", path, cp)
+		path = cp
+	}
 	f, err := engine.LoadFile(path)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "deskbot:", err)

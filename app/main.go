@@ -32,6 +32,8 @@ func realMain(args []string) int {
 		case "help", "-h", "--help":
 			usage()
 			return 0
+		case "--version", "-version":
+			return printVersion()
 		}
 		if c, ok := commands[args[0]]; ok {
 			return c.run(args[1:])
@@ -53,6 +55,7 @@ func looksLikeFile(s string) bool {
 func usage() {
 	fmt.Fprintln(os.Stderr, "usage: deskbot [FLOW.json]          open the studio")
 	fmt.Fprintln(os.Stderr, "       deskbot COMMAND [arguments]")
+	fmt.Fprintln(os.Stderr, "       deskbot --version                print the version and commit")
 	fmt.Fprintln(os.Stderr, "\ncommands:")
 	names := make([]string, 0, len(commands))
 	for n := range commands {

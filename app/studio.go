@@ -8,9 +8,12 @@ import (
 	"runtime"
 	"strings"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 	"github.com/robotn/xgb"
+	"github.com/robotn/xgb/xproto"
 
+	"deskbot/assets/icon"
 	"deskbot/store"
 	"deskbot/ui"
 )
@@ -27,7 +30,12 @@ func openStudio(args []string) int {
 		fmt.Fprintln(os.Stderr, "deskbot: the command line works without one: deskbot run FLOW.json (deskbot help)")
 		return 1
 	}
-	a := app.NewWithID("io.deskbot.studio")
+	if runtime.GOOS == "linux" {
+		if hint := glDriverHint(libDirs()); hint != "" {
+			fmt.Fprintln(os.Stderr, "deskbot: warning:", hint)
+		}
+	}
+	a := newFyneApp()
 	if err := ui.SetupLanguage(a.Preferences().String(ui.PrefLanguage)); err != nil {
 		fmt.Fprintln(os.Stderr, "deskbot: translations:", err)
 	}
@@ -35,7 +43,17 @@ func openStudio(args []string) int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "deskbot:", err)
 	}
-	opts := ui.Options{SamplesDir: samplesDir(), Prepare: wireServices}
+	samples, installed := samplesDir()
+	opts := ui.Options{SamplesDir: samples, Prepare: wireServices}
+	if installed {
+		// An installed Deskbot opens its samples from a copy in the
+		// user's documents, so that their outputs land there.
+		if work, err := ui.SamplesWorkDir(); err != nil {
+			fmt.Fprintln(os.Stderr, "deskbot: samples:", err)
+		} else {
+			opts.SamplesWorkDir = work
+		}
+	}
 	if os.Getenv("DISPLAY") != "" {
 		opts.Minimize = minimizeStudio // the Run menu's "Minimize while running"
 	}
@@ -62,31 +80,24 @@ func openStudio(args []string) int {
 	return 0
 }
 
-// samplesDir finds assets/flows next to the binary, above it, or in the
-// working directory; DESKBOT_SAMPLES overrides.
-func samplesDir() string {
-	if d := os.Getenv("DESKBOT_SAMPLES"); d != "" {
-		return d
-	}
-	var cands []string
-	if exe, err := os.Executable(); err == nil {
-		dir := filepath.Dir(exe)
-		cands = append(cands, filepath.Join(dir, "assets", "flows"), filepath.Join(dir, "..", "assets", "flows"),
-			filepath.Join(dir, "..", "share", "deskbot", "flows"))
-	}
-	cands = append(cands, filepath.Join("assets", "flows"))
-	for _, c := range cands {
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			abs, _ := filepath.Abs(c)
-			return abs
-		}
-	}
-	return ""
+// newFyneApp is the studio's fyne app, with Deskbot's id (FyneApp.toml)
+// and icon; the window takes the app's icon.
+func newFyneApp() fyne.App {
+	a := app.NewWithID(appID)
+	setIcon(a)
+	return a
 }
 
+// setIcon gives a Deskbot's icon; its windows take it.
+func setIcon(a fyne.App) { a.SetIcon(icon.Resource) }
+
+// appID is FyneApp.toml's ID: it names the preferences folder.
+const appID = "io.deskbot.studio"
+
 // checkDisplay says why the studio cannot open a window, before the GUI
-// toolkit finds out by panicking: no X display set, or one that does not
-// answer.
+// toolkit finds out by panicking: no X display set, one that does not
+// answer, or one without OpenGL (GLX). Where a Debian package is missing,
+// the error names it.
 func checkDisplay() error {
 	if runtime.GOOS != "linux" {
 		return nil
@@ -94,14 +105,53 @@ func checkDisplay() error {
 	disp := os.Getenv("DISPLAY")
 	if disp == "" {
 		if os.Getenv("WAYLAND_DISPLAY") != "" {
-			return errors.New("the studio needs X11 (XWayland): DISPLAY is not set")
+			return errors.New("the studio needs X11, and DISPLAY is not set in this Wayland session: install the Debian package xwayland (apt-get install xwayland) and log in again")
 		}
-		return errors.New("the studio needs a desktop session, and DISPLAY is not set")
+		return errors.New("the studio needs a desktop session, and DISPLAY is not set (on a machine without a desktop, a virtual display works: apt-get install xvfb, then xvfb-run deskbot)")
 	}
 	c, err := xgb.NewConnDisplay(disp)
 	if err != nil {
 		return fmt.Errorf("cannot reach the X display %q: %v", disp, err)
 	}
-	c.Close()
+	defer c.Close()
+	ext, err := xproto.QueryExtension(c, uint16(len("GLX")), "GLX").Reply()
+	if err != nil {
+		return fmt.Errorf("the X display %q: %v", disp, err)
+	}
+	if !ext.Present {
+		return fmt.Errorf("the X display %q has no OpenGL (its GLX extension is off), which the studio's window needs", disp)
+	}
 	return nil
+}
+
+// glDriverHint names the Debian packages of the OpenGL driver when none is
+// in libDirs: libGL.so.1 (libgl1, a dependency of the binary) finds no
+// vendor library, or Mesa finds no DRI driver, and the window cannot open.
+// "" when a driver is there.
+func glDriverHint(libDirs []string) string {
+	has := func(pattern string) bool {
+		for _, d := range libDirs {
+			if m, _ := filepath.Glob(filepath.Join(d, pattern)); len(m) > 0 {
+				return true
+			}
+		}
+		return false
+	}
+	switch {
+	case !has("libGLX_*.so.0"):
+		return "no OpenGL driver found (libGLX_mesa.so.0): install the Debian packages libglx-mesa0 and libgl1-mesa-dri (apt-get install libglx-mesa0 libgl1-mesa-dri)"
+	case has("libGLX_mesa.so.0") && !has("libGLX_nvidia.so.0") && !has("dri/*_dri.so"):
+		return "no Mesa DRI driver found (dri/swrast_dri.so): install the Debian package libgl1-mesa-dri (apt-get install libgl1-mesa-dri)"
+	}
+	return ""
+}
+
+// libDirs are the folders the dynamic linker searches on Debian (multiarch
+// first) and other distributions.
+func libDirs() []string {
+	dirs := filepath.SplitList(os.Getenv("LD_LIBRARY_PATH"))
+	if m, _ := filepath.Glob("/usr/lib/*-linux-gnu"); len(m) > 0 {
+		dirs = append(dirs, m...)
+	}
+	return append(dirs, "/usr/lib64", "/usr/lib", "/lib64", "/lib")
 }

@@ -77,7 +77,11 @@ func (s *Studio) buildStartPage() fyne.CanvasObject {
 		col = append(col, widget.NewLabelWithStyle(lang.L("Samples"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
 		for _, sm := range samples {
 			p := sm.Path
-			b := widget.NewButtonWithIcon(sm.Name, theme.FileIcon(), func() { open(p) })
+			b := widget.NewButtonWithIcon(sm.Name, theme.FileIcon(), func() {
+				if err := s.OpenSample(p); err != nil {
+					dialog.ShowError(err, s.Win)
+				}
+			})
 			b.Alignment = widget.ButtonAlignLeading
 			b.Importance = widget.LowImportance
 			col = append(col, b)

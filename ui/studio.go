@@ -30,6 +30,10 @@ type Options struct {
 	Registry *engine.Registry // nil: engine.Default
 	// SamplesDir holds the sample flows offered on the start page.
 	SamplesDir string
+	// SamplesWorkDir, if set, is where a sample is opened from: the samples
+	// folder is copied there on first open (an installed Deskbot, whose
+	// SamplesDir is read-only, copies them into the user's documents).
+	SamplesWorkDir string
 	// DataDir holds autosaves (DataDir/autosave); "" disables autosave.
 	DataDir string
 	// Recorder, if set, returns an observer that records a run (the store)
