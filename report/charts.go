@@ -26,10 +26,10 @@ type Chart string
 
 // The charts, in the order a report shows them.
 const (
-	ChartRunsPerDay = Chart("runs-per-day")     // runs per day, stacked by status
-	ChartDurations  = Chart("durations")        // histogram of run durations
-	ChartActivities = Chart("activities")       // total time per activity type
-	ChartNodeFails  = Chart("failures-by-node") // failed steps per node
+	ChartRunsPerDay = Chart("runs-per-day")      // runs per day, stacked by status
+	ChartDurations  = Chart("durations")         // histogram of run durations
+	ChartActivities = Chart("activities")        // total time per activity type
+	ChartNodeFails  = Chart("failures-by-node")  // failed steps per node
 	ChartSpeed      = Chart("tokens-per-second") // generation speed over time, by model
 )
 
