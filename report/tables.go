@@ -77,21 +77,14 @@ func Tables(d *Data) []Table {
 			m.TokensPerSecond, Seconds(m.FirstToken), m.MeanOutputTokens, m.MeanOutputRunes})
 	}
 
-	cmp := Table{Name: "Comparison", Columns: []string{"Prompts", "A", "A generations", "A errors", "A tokens/s", "A mean output tokens",
-		"B", "B generations", "B errors", "B tokens/s", "B mean output tokens"}}
-	for _, c := range d.Compare {
-		cmp.Rows = append(cmp.Rows, []any{c.Prompts, variantName(c.A), c.A.Count, c.A.Errors, c.A.TokensPerSecond, c.A.MeanOutputTokens,
-			variantName(c.B), c.B.Count, c.B.Errors, c.B.TokensPerSecond, c.B.MeanOutputTokens})
+	// Two rows per comparison, A above B: side by side in a column each.
+	cmp := Table{Name: "Comparison", Columns: []string{"Pair", "Prompts", "Variant", "Provider", "Model", "Parameters", "Generations", "Errors", "Tokens/s", "Mean output tokens"}}
+	for i, c := range d.Compare {
+		for j, v := range []Variant{c.A, c.B} {
+			cmp.Rows = append(cmp.Rows, []any{i + 1, c.Prompts, string(rune('A' + j)), v.Provider, v.Model, v.Params, v.Count, v.Errors, v.TokensPerSecond, v.MeanOutputTokens})
+		}
 	}
 	return []Table{sum, days, durs, acts, nodes, fails, models, cmp}
-}
-
-func variantName(v Variant) string {
-	s := v.Provider + " " + v.Model
-	if v.Params != "" {
-		s += " " + v.Params
-	}
-	return s
 }
 
 // Text writes a cell the way the text formats (HTML, PDF, CSV) show it.
