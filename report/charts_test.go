@@ -21,7 +21,7 @@ func diffShare(a, b image.Image, tol int) float64 {
 		for x := 0; x < ab.Dx(); x++ {
 			r1, g1, b1, _ := a.At(ab.Min.X+x, ab.Min.Y+y).RGBA()
 			r2, g2, b2, _ := b.At(bb.Min.X+x, bb.Min.Y+y).RGBA()
-			if !near(int(r1>>8), int(r2>>8), tol) || !near(int(g1>>8), int(g2>>8), tol) || !near(int(b1>>8), int(b2>>8), tol) {
+			if !within(int(r1>>8), int(r2>>8), tol) || !within(int(g1>>8), int(g2>>8), tol) || !within(int(b1>>8), int(b2>>8), tol) {
 				n++
 			}
 		}

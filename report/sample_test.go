@@ -121,7 +121,7 @@ func colourShare(img image.Image, c [3]uint8, tol int) float64 {
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			r, g, bl, _ := img.At(x, y).RGBA()
-			if near(int(r>>8), int(c[0]), tol) && near(int(g>>8), int(c[1]), tol) && near(int(bl>>8), int(c[2]), tol) {
+			if within(int(r>>8), int(c[0]), tol) && within(int(g>>8), int(c[1]), tol) && within(int(bl>>8), int(c[2]), tol) {
 				n++
 			}
 		}
@@ -129,7 +129,7 @@ func colourShare(img image.Image, c [3]uint8, tol int) float64 {
 	return float64(n) / float64(b.Dx()*b.Dy())
 }
 
-func near(a, b, tol int) bool { return a-b <= tol && b-a <= tol }
+func within(a, b, tol int) bool { return a-b <= tol && b-a <= tol }
 
 // nonWhite is the share of pixels that are not (near) white.
 func nonWhite(img image.Image) float64 { return 1 - colourShare(img, [3]uint8{255, 255, 255}, 8) }
