@@ -44,7 +44,7 @@ func ParseFormat(s string) (Format, error) {
 const DefaultTitle = "Deskbot report"
 
 // Range is a report's period as a person gives it: a span back from now
-// (Since: 7d, 24h, 2w) or days (From and To, YYYY-MM-DD, To included).
+// (Since: 7d, 24h, 2w, or "all" for all time) or days (From and To, YYYY-MM-DD, To included).
 type Range struct {
 	Since    string
 	From, To string
@@ -60,6 +60,9 @@ func (r Range) Filter(flow string, now time.Time, loc *time.Location) (Filter, e
 		return f, errors.New("give either since or from/to, not both")
 	}
 	now = now.In(loc)
+	if strings.EqualFold(since, "all") {
+		return f, nil
+	}
 	if since != "" {
 		n, unit, err := parseSince(since)
 		if err != nil {
@@ -98,7 +101,7 @@ func (r Range) Filter(flow string, now time.Time, loc *time.Location) (Filter, e
 
 // parseSince reads "7d", "24h", "2w".
 func parseSince(s string) (int, byte, error) {
-	bad := fmt.Errorf("since: want a number of hours, days or weeks such as 24h, 7d or 2w, got %q", s)
+	bad := fmt.Errorf("since: want a number of hours, days or weeks such as 24h, 7d or 2w (or all), got %q", s)
 	if len(s) < 2 {
 		return 0, 0, bad
 	}

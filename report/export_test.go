@@ -35,6 +35,7 @@ func TestRangeFilter(t *testing.T) {
 	}{
 		{Range{}, time.Time{}, time.Time{}},
 		{Range{Since: "7d"}, day(11, 24), time.Time{}},
+		{Range{Since: "all"}, time.Time{}, time.Time{}},
 		{Range{Since: "1d"}, day(11, 30), time.Time{}},
 		{Range{Since: "2w"}, day(11, 17), time.Time{}},
 		{Range{Since: "24h"}, now.Add(-24 * time.Hour), time.Time{}},

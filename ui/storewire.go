@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"deskbot/engine"
+	"deskbot/report"
 	"deskbot/store"
 )
 
@@ -18,6 +19,7 @@ func WireStore(opts *Options, db *store.DB) {
 	prepare := opts.Prepare
 	opts.Prepare = func(ctx context.Context, stop context.CancelCauseFunc, o *engine.Options) error {
 		o.ArtifactDir = db.ArtifactDir(o.RunID)
+		report.WithStore(o, db)
 		if prepare != nil {
 			return prepare(ctx, stop, o)
 		}
