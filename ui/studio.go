@@ -44,6 +44,9 @@ type Options struct {
 	OnSave func(f *engine.Flow, path string)
 	// History feeds the History tab; nil hides it.
 	History HistorySource
+	// Insights feeds the Insights tab (statistics, charts, export); nil
+	// hides it.
+	Insights InsightsSource
 	// AutosaveEvery is the autosave period (default 15s).
 	AutosaveEvery time.Duration
 	// Minimize, if set, minimizes the studio's window (titled title) and
@@ -77,6 +80,7 @@ type Studio struct {
 	ProbList   *widget.List
 	Tabs       *container.AppTabs
 	history    *historyPanel
+	insights   *insightsPanel
 	status     *widget.Label
 	statusText string
 
@@ -200,10 +204,21 @@ func (s *Studio) build() {
 	if s.opts.History != nil {
 		s.history = newHistoryPanel(s.opts.History, s.Win)
 		s.Tabs.Append(container.NewTabItemWithIcon(lang.L("History"), theme.HistoryIcon(), s.history.Object()))
-		s.Tabs.OnSelected = func(t *container.TabItem) {
-			if t.Content == s.history.Object() {
-				s.history.Reload()
-			}
+	}
+	if s.opts.Insights != nil {
+		s.insights = newInsightsPanel(s.opts.Insights, s.Win)
+		s.Tabs.Append(container.NewTabItemWithIcon(lang.L("Insights"), theme.GridIcon(), s.insights.Object()))
+		s.insights.visible = func() bool {
+			t := s.Tabs.Selected()
+			return t != nil && t.Content == s.insights.Object()
+		}
+	}
+	s.Tabs.OnSelected = func(t *container.TabItem) {
+		if s.history != nil && t.Content == s.history.Object() {
+			s.history.Reload()
+		}
+		if s.insights != nil && t.Content == s.insights.Object() {
+			s.insights.Shown()
 		}
 	}
 	s.statusText = lang.L("Ready")
