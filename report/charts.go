@@ -279,6 +279,9 @@ func (wholeTicks) Ticks(min, max float64) []plot.Tick {
 			}
 			t.Label = ""
 		}
+		if t.Label != "" {
+			t.Label = strconv.FormatFloat(t.Value, 'f', -1, 64)
+		}
 		out = append(out, t)
 	}
 	return out

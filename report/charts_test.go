@@ -152,3 +152,14 @@ func FuzzFirstFace(f *testing.F) {
 		FirstFace(b)
 	})
 }
+
+// Count axes label whole numbers plainly: "5", not "5.00".
+func TestWholeTicks(t *testing.T) {
+	for _, r := range [][2]float64{{0, 7.5}, {0, 1}, {0, 120}} {
+		for _, tk := range (wholeTicks{}).Ticks(r[0], r[1]) {
+			if tk.Label != "" && (strings.Contains(tk.Label, ".") || tk.Value != float64(int(tk.Value))) {
+				t.Errorf("range %v: tick %v labelled %q", r, tk.Value, tk.Label)
+			}
+		}
+	}
+}
