@@ -2,7 +2,9 @@ package report
 
 import (
 	"fmt"
+	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -99,7 +101,7 @@ func Text(v any) string {
 	case Percent:
 		return strconv.FormatFloat(float64(v)*100, 'f', 1, 64) + "%"
 	case Seconds:
-		return strconv.FormatFloat(time.Duration(v).Seconds(), 'f', 3, 64)
+		return secondsText(time.Duration(v))
 	case time.Time:
 		if v.IsZero() {
 			return ""
@@ -112,6 +114,25 @@ func Text(v any) string {
 		return ""
 	}
 	return fmt.Sprint(v)
+}
+
+// secondsText writes a duration in seconds to the millisecond, or with
+// three significant digits (down to the microsecond) below a second, and
+// without trailing zeros: 1.5, 0.215, 0.029, 0.00012 (not 0.000).
+func secondsText(d time.Duration) string {
+	s := d.Seconds()
+	dec := 3
+	if a := math.Abs(s); a > 0 && a < 1 {
+		dec = min(6, 2-int(math.Floor(math.Log10(a))))
+	}
+	t := strconv.FormatFloat(s, 'f', dec, 64)
+	if strings.Contains(t, ".") {
+		t = strings.TrimRight(strings.TrimRight(t, "0"), ".")
+	}
+	if t == "-0" {
+		t = "0"
+	}
+	return t
 }
 
 // Period describes the report's date range in words.

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 )
@@ -69,5 +70,24 @@ func TestXLSX(t *testing.T) {
 	rate, _ := strconv.ParseFloat(get("Summary", "B11", true), 64)
 	if rate < 0.769 || rate > 0.77 {
 		t.Errorf("success rate stored as %v, want 0.769...", rate)
+	}
+}
+
+func TestTextCells(t *testing.T) {
+	for v, want := range map[any]string{
+		Seconds(120 * time.Microsecond):     "0.00012",
+		Seconds(1500 * time.Millisecond):    "1.5",
+		Seconds(0):                          "0",
+		Seconds(29005 * time.Microsecond):   "0.029",
+		Seconds(214900 * time.Microsecond):  "0.215",
+		Seconds(41 * time.Second):           "41",
+		Seconds(1234567 * time.Millisecond): "1234.567",
+		Percent(0.5):                        "50.0%",
+		3:                                   "3",
+		21.55:                               "21.6",
+	} {
+		if got := Text(v); got != want {
+			t.Errorf("Text(%v) = %q, want %q", v, got, want)
+		}
 	}
 }

@@ -113,8 +113,8 @@ func newInsightsPanel(src InsightsSource, win fyne.Window) *insightsPanel {
 	bar := container.NewHBox(
 		widget.NewLabel(lang.L("Flow")), p.flow,
 		widget.NewLabel(lang.L("Period")), p.since,
-		widget.NewLabel(lang.L("From")), p.from,
-		widget.NewLabel(lang.L("To")), p.to,
+		widget.NewLabel(lang.L("From")), dateBox(p.from),
+		widget.NewLabel(lang.L("To")), dateBox(p.to),
 		refresh, export,
 	)
 	top := container.NewVBox(container.NewHScroll(bar), p.errLabel, p.summary)
@@ -123,6 +123,11 @@ func newInsightsPanel(src InsightsSource, win fyne.Window) *insightsPanel {
 }
 
 func (p *insightsPanel) Object() fyne.CanvasObject { return p.root }
+
+// dateBox gives a date entry room for YYYY-MM-DD in a row of controls.
+func dateBox(e *widget.Entry) fyne.CanvasObject {
+	return container.NewGridWrap(fyne.NewSize(130, e.MinSize().Height), e)
+}
 
 // Filter is the filter the controls select.
 func (p *insightsPanel) Filter() (report.Filter, error) {
