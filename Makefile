@@ -13,11 +13,13 @@ export LANG ?= en_US.UTF-8
 
 # Debian packages that the build and the tests need. cgo: fyne (GL, X11),
 # robotgo (XTest), go-sqlite3. Tests: Xvfb, a window manager, X tools,
-# ImageMagick for screenshots, poppler for PDFs, NumPy for the reference model.
+# ImageMagick for screenshots, poppler for PDFs, NumPy for the reference model,
+# Chromium to open the HTML report, WenQuanYi Micro Hei for Chinese in charts
+# and PDF reports.
 DEB_PKGS := gcc pkg-config libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
 	libxinerama-dev libxi-dev libxxf86vm-dev libxtst-dev libxkbcommon-dev libpng-dev \
 	xvfb xauth jwm xdotool xclip xsel x11-utils zenity imagemagick poppler-utils python3 python3-numpy \
-	fonts-dejavu-core fonts-wqy-microhei
+	fonts-dejavu-core fonts-wqy-microhei chromium
 
 .PHONY: deps build run test test-go fuzz bench lint docs clean-out
 
@@ -72,12 +74,12 @@ fuzz:
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 60m ./...
 
-## lint: go vet, gofmt, and engine/ and model/ never import fyne
+## lint: go vet, gofmt, and engine/, model/ and report/ never import fyne
 lint:
 	$(GO) vet ./...
-	@out=$$(gofmt -l app engine ui store model); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	@if $(GO) list -deps ./engine/... ./model/... | grep -q '^fyne.io/'; then \
-		echo "engine/ or model/ imports fyne:"; $(GO) list -deps ./engine/... ./model/... | grep '^fyne.io/' | head; exit 1; fi
+	@out=$$(gofmt -l app engine ui store model report); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@if $(GO) list -deps ./engine/... ./model/... ./report/... | grep -q '^fyne.io/'; then \
+		echo "engine/, model/ or report/ imports fyne:"; $(GO) list -deps ./engine/... ./model/... ./report/... | grep '^fyne.io/' | head; exit 1; fi
 
 ## docs: regenerate docs/activities.md from the activity specs
 docs:
