@@ -76,9 +76,15 @@ type htmlChart struct {
 
 // WriteHTML writes the report as one self-contained HTML file: inline CSS,
 // the charts as inline SVG, no script and no external request.
-func WriteHTML(w io.Writer, d *Data) error {
+func WriteHTML(w io.Writer, d *Data) error { return writeHTML(w, d, true) }
+
+// writeHTML writes the page, with or without the charts (see writePDF).
+func writeHTML(w io.Writer, d *Data, withCharts bool) error {
 	var charts []htmlChart
 	for _, c := range Charts {
+		if !withCharts {
+			break
+		}
 		svg, err := ChartSVG(d, c, chartW, chartH)
 		if err != nil {
 			return fmt.Errorf("HTML report: %w", err)

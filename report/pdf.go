@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"unicode"
 
 	"github.com/go-pdf/fpdf"
 )
@@ -29,7 +30,11 @@ const (
 // WritePDF writes the report as a PDF: title, period, summary table, the
 // charts, the tables, and the failed runs with their screenshots. Text is
 // set in the CJK font (embedded, subset), so Chinese names read and copy.
-func WritePDF(w io.Writer, d *Data) error {
+func WritePDF(w io.Writer, d *Data) error { return writePDF(w, d, true) }
+
+// writePDF writes the PDF, with or without the charts (the fuzz test
+// leaves them out: they take most of the time and none of the text).
+func writePDF(w io.Writer, d *Data, charts bool) error {
 	f, err := cjkFont()
 	if err != nil {
 		return fmt.Errorf("PDF report: %w", err)
@@ -38,7 +43,7 @@ func WritePDF(w io.Writer, d *Data) error {
 	pdf.SetMargins(pdfMargin, pdfMargin, pdfMargin)
 	pdf.SetAutoPageBreak(true, pdfMargin)
 	pdf.AddUTF8FontFromBytes(pdfFont, "", f.ttf)
-	pdf.SetTitle(d.Title+" – "+FlowText(d.Filter), true)
+	pdf.SetTitle(clean(d.Title+" – "+FlowText(d.Filter)), true)
 	pdf.SetCreator("Deskbot", true)
 	if !d.Generated.IsZero() {
 		pdf.SetCreationDate(d.Generated)
@@ -49,16 +54,16 @@ func WritePDF(w io.Writer, d *Data) error {
 		pdf.SetY(-10)
 		pdf.SetFont(pdfFont, "", 8)
 		pdf.SetTextColor(0x70, 0x70, 0x70)
-		pdf.CellFormat(0, 5, fmt.Sprintf("%s · %s · page %d of {nb}", d.Title, FlowText(d.Filter), pdf.PageNo()), "", 0, "C", false, 0, "")
+		pdf.CellFormat(0, 5, fit(pdf, fmt.Sprintf("%s · %s · page %d of {nb}", d.Title, FlowText(d.Filter), pdf.PageNo()), pdfWidth), "", 0, "C", false, 0, "")
 	})
 	pdf.AddPage()
 
 	pdf.SetFont(pdfFont, "", 20)
 	pdf.SetTextColor(0x20, 0x20, 0x20)
-	pdf.CellFormat(0, 10, d.Title, "", 1, "L", false, 0, "")
+	pdf.MultiCell(0, 10, clean(d.Title), "", "L", false)
 	pdf.SetFont(pdfFont, "", 11)
 	pdf.SetTextColor(0x50, 0x50, 0x50)
-	pdf.CellFormat(0, 6, "Flow: "+FlowText(d.Filter), "", 1, "L", false, 0, "")
+	pdf.MultiCell(0, 6, clean("Flow: "+FlowText(d.Filter)), "", "L", false)
 	pdf.CellFormat(0, 6, "Period: "+Period(d.Filter)+"    Generated: "+Text(d.Generated), "", 1, "L", false, 0, "")
 	pdf.Ln(3)
 
@@ -69,8 +74,13 @@ func WritePDF(w io.Writer, d *Data) error {
 	}
 	pdfTable(pdf, byName["Summary"], 70)
 
-	heading(pdf, "Charts")
+	if charts {
+		heading(pdf, "Charts")
+	}
 	for i, c := range Charts {
+		if !charts {
+			break
+		}
 		png, err := ChartPNG(d, c, chartW, chartH, 3)
 		if err != nil {
 			return fmt.Errorf("PDF report: %w", err)
@@ -104,13 +114,13 @@ func WritePDF(w io.Writer, d *Data) error {
 		}
 		pdf.SetFont(pdfFont, "", 11)
 		pdf.SetTextColor(0x20, 0x20, 0x20)
-		pdf.MultiCell(0, 6, fmt.Sprintf("%s   %s   run %s", Text(fl.Start), fl.Flow, fl.RunID), "", "L", false)
+		pdf.MultiCell(0, 6, clean(fmt.Sprintf("%s   %s   run %s", Text(fl.Start), fl.Flow, fl.RunID)), "", "L", false)
 		pdf.SetFont(pdfFont, "", 10)
 		if fl.Node != "" {
-			pdf.MultiCell(0, 5, "Node: "+NodeName(fl.Label, fl.Node), "", "L", false)
+			pdf.MultiCell(0, 5, clean("Node: "+NodeName(fl.Label, fl.Node)), "", "L", false)
 		}
 		pdf.SetTextColor(0xB0, 0x40, 0x00)
-		pdf.MultiCell(0, 5, "Error: "+fl.Error, "", "L", false)
+		pdf.MultiCell(0, 5, clean("Error: "+fl.Error), "", "L", false)
 		pdf.SetTextColor(0x20, 0x20, 0x20)
 		if fl.Screenshot != "" {
 			if err := pdfShot(pdf, fmt.Sprintf("shot%d", i), fl.Screenshot); err != nil {
@@ -140,7 +150,7 @@ func heading(pdf *fpdf.Fpdf, s string) {
 func note(pdf *fpdf.Fpdf, s string) {
 	pdf.SetFont(pdfFont, "", 10)
 	pdf.SetTextColor(0x70, 0x70, 0x70)
-	pdf.MultiCell(0, 5, s, "", "L", false)
+	pdf.MultiCell(0, 5, clean(s), "", "L", false)
 	pdf.SetTextColor(0x20, 0x20, 0x20)
 }
 
@@ -161,7 +171,7 @@ func pdfTable(pdf *fpdf.Fpdf, t Table, width float64) {
 		}
 		for _, r := range t.Rows {
 			for i, v := range r {
-				widths[i] = max(widths[i], min(pdf.GetStringWidth(Text(v))+2*pad, 70))
+				widths[i] = max(widths[i], min(pdf.GetStringWidth(clean(Text(v)))+2*pad, 70))
 			}
 		}
 		for _, w := range widths {
@@ -237,7 +247,7 @@ func pdfTable(pdf *fpdf.Fpdf, t Table, width float64) {
 
 // fit cuts s to w mm in the current font.
 func fit(pdf *fpdf.Fpdf, s string, w float64) string {
-	s = strings.ReplaceAll(s, "\n", " ")
+	s = clean(s)
 	if pdf.GetStringWidth(s) <= w {
 		return s
 	}
@@ -246,6 +256,23 @@ func fit(pdf *fpdf.Fpdf, s string, w float64) string {
 		r = r[:len(r)-1]
 	}
 	return string(r) + "…"
+}
+
+// clean makes text safe for fpdf, which panics on invalid UTF-8, refuses
+// characters beyond U+FFFF and draws control characters as boxes: bad
+// bytes and emoji become "?", line breaks and other control characters
+// spaces.
+func clean(s string) string {
+	s = strings.ToValidUTF8(s, "?")
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return ' '
+		}
+		if r > 0xFFFF { // fpdf's fonts stop at the Basic Multilingual Plane (no emoji)
+			return '?'
+		}
+		return r
+	}, s)
 }
 
 // pdfShot places a screenshot, scaled to fit. The image is decoded and
