@@ -3,7 +3,6 @@ package report
 import (
 	"context"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 
@@ -74,20 +73,4 @@ func BenchmarkCollect(b *testing.B) {
 			}
 		}
 	})
-}
-
-// cpuPerOp starts counting the process's CPU time; the function it returns
-// reports it per operation as cpu-s/op.
-func cpuPerOp(b *testing.B) func() {
-	cpu := func() time.Duration {
-		var ru syscall.Rusage
-		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
-	start := cpu()
-	return func() {
-		if b.N > 0 {
-			b.ReportMetric((cpu() - start).Seconds()/float64(b.N), "cpu-s/op")
-		}
-	}
 }
