@@ -13,7 +13,7 @@ import (
 )
 
 // WireStore records the studio's runs and saves in the store and feeds the
-// History tab from it.
+// History and Generations tabs from it.
 func WireStore(opts *Options, db *store.DB) {
 	prepare := opts.Prepare
 	opts.Prepare = func(ctx context.Context, stop context.CancelCauseFunc, o *engine.Options) error {
@@ -54,6 +54,7 @@ func WireStore(opts *Options, db *store.DB) {
 		}
 	}
 	opts.History = &storeHistory{db: db, flows: map[string]*engine.Flow{}}
+	opts.Generations = db
 }
 
 // storeHistory adapts the store to the studio's History tab.
