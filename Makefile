@@ -10,6 +10,11 @@ SAMPLE   ?= assets/flows/csv-to-letters.json
 # (golang/go#75804, fixed in Go 1.27). 5000 inputs take 1-4 s a target here.
 FUZZTIME ?= 5000x
 export LANG ?= en_US.UTF-8
+# SQLite's FTS5 (full-text search of the Generations tab) is compiled into
+# go-sqlite3 only with this tag; every go build, test, vet and run below
+# gets it through GOFLAGS, as would a cross-build (GOOS=windows make build).
+# A binary built without it still works: it searches with LIKE (store.FullTextSearch).
+export GOFLAGS += -tags=sqlite_fts5
 
 # Debian packages that the build and the tests need. cgo: fyne (GL, X11),
 # robotgo (XTest), go-sqlite3. Tests: Xvfb, a window manager, X tools,

@@ -185,31 +185,41 @@ func (d *DB) CompareGenerations(ctx context.Context, f StatsFilter, a, b GenVari
 	join, where, args := genWhere(f)
 	ca, aa := variantCond(a)
 	cb, ba := variantCond(b)
-	// shared: the distinct prompts both variants answered in the range.
-	shared := `WITH shared AS (SELECT g.prompt FROM generations g` + join + ` WHERE ` + where + ` AND ` + ca + `
-		INTERSECT SELECT g.prompt FROM generations g` + join + ` WHERE ` + where + ` AND ` + cb + `)`
-	sargs := append(append(append(append([]any{}, args...), aa...), args...), ba...)
-	if err := d.db.QueryRowContext(ctx, shared+` SELECT COUNT(*) FROM shared`, sargs...).Scan(&c.Prompts); err != nil {
+	// x: the generations of either side (side 0 is a, 1 is b; a
+	// generation matching both counts for a); shared: the prompts both
+	// sides answered.
+	rows, err := d.db.QueryContext(ctx, `WITH x AS MATERIALIZED (
+			SELECT CASE WHEN `+ca+` THEN 0 ELSE 1 END AS side, g.prompt, g.error, g.tokens_per_second, g.first_token_ns,
+				g.output_tokens, length(g.output) AS runes
+			FROM generations g`+join+` WHERE `+where+` AND ((`+ca+`) OR (`+cb+`))),
+		shared AS (SELECT prompt FROM x GROUP BY prompt HAVING MIN(side) = 0 AND MAX(side) = 1)
+		SELECT side, (SELECT COUNT(*) FROM shared), COUNT(*), COALESCE(SUM(error != ''), 0),
+			COALESCE(AVG(CASE WHEN error = '' AND tokens_per_second > 0 THEN tokens_per_second END), 0),
+			COALESCE(AVG(CASE WHEN error = '' AND first_token_ns > 0 THEN first_token_ns END), 0),
+			COALESCE(AVG(CASE WHEN error = '' THEN output_tokens END), 0),
+			COALESCE(AVG(CASE WHEN error = '' THEN runes END), 0)
+		FROM x WHERE prompt IN (SELECT prompt FROM shared) GROUP BY side`,
+		append(append(append(append([]any{}, aa...), args...), aa...), ba...)...)
+	if err != nil {
 		return c, fmt.Errorf("compare %s with %s for %s: %w", a, b, f, err)
 	}
-	for _, side := range []struct {
-		st   *VariantStat
-		cond string
-		args []any
-	}{{&c.A, ca, aa}, {&c.B, cb, ba}} {
+	defer rows.Close()
+	for rows.Next() {
+		var side int
 		var first float64
-		err := d.db.QueryRowContext(ctx, shared+` SELECT COUNT(*), COALESCE(SUM(g.error != ''), 0),
-			COALESCE(AVG(CASE WHEN g.error = '' AND g.tokens_per_second > 0 THEN g.tokens_per_second END), 0),
-			COALESCE(AVG(CASE WHEN g.error = '' AND g.first_token_ns > 0 THEN g.first_token_ns END), 0),
-			COALESCE(AVG(CASE WHEN g.error = '' THEN g.output_tokens END), 0),
-			COALESCE(AVG(CASE WHEN g.error = '' THEN length(g.output) END), 0)
-			FROM generations g`+join+` WHERE `+where+` AND `+side.cond+` AND g.prompt IN (SELECT prompt FROM shared)`,
-			append(append(sargs, args...), side.args...)...).
-			Scan(&side.st.Count, &side.st.Errors, &side.st.TokensPerSecond, &first, &side.st.MeanOutputTokens, &side.st.MeanOutputRunes)
-		if err != nil {
+		st := &c.A
+		var v VariantStat
+		if err := rows.Scan(&side, &c.Prompts, &v.Count, &v.Errors, &v.TokensPerSecond, &first, &v.MeanOutputTokens, &v.MeanOutputRunes); err != nil {
 			return c, fmt.Errorf("compare %s with %s for %s: %w", a, b, f, err)
 		}
-		side.st.FirstToken = time.Duration(first)
+		if side == 1 {
+			st = &c.B
+		}
+		v.GenVariant, v.FirstToken = st.GenVariant, time.Duration(first)
+		*st = v
+	}
+	if err := rows.Err(); err != nil {
+		return c, fmt.Errorf("compare %s with %s for %s: %w", a, b, f, err)
 	}
 	return c, nil
 }

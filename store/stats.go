@@ -49,6 +49,11 @@ type RunSummary struct {
 // failedStepStatuses are the step statuses counted as failures.
 const failedStepStatuses = `('` + engine.StatusFailed + `', '` + engine.StatusCaught + `', '` + engine.StatusRetrying + `')`
 
+// notOK is the condition of the partial index steps_failed (migration
+// 005): a query on failed steps repeats it, word for word, so that SQLite
+// uses the index.
+const notOK = `status NOT IN ('ok', 'dry', 'running')`
+
 // runWhere returns the WHERE conditions (on alias r) and arguments that
 // select f's runs.
 func runWhere(f StatsFilter) (string, []any) {
@@ -269,13 +274,24 @@ type StepTotals struct {
 
 // ActivityStats returns the time per activity type, largest total first,
 // and the step and item totals, from one pass over the steps of f's runs.
+// When f selects a large part of the history, the pass goes through the
+// steps_type_stats index (in type order: no sort) and looks each step's
+// run up; otherwise it goes from f's runs to their steps.
 func (d *DB) ActivityStats(ctx context.Context, f StatsFilter) ([]ActivityStat, StepTotals, error) {
+	var tot StepTotals
 	where, args := runWhere(f)
+	wide, err := d.selectsMuch(ctx, f)
+	if err != nil {
+		return nil, tot, fmt.Errorf("time per activity for %s: %w", f, err)
+	}
+	from := `runs r JOIN steps s ON s.run = r.id`
+	if wide {
+		from = `steps s INDEXED BY steps_type_stats CROSS JOIN runs r ON r.id = s.run`
+	}
 	rows, err := d.db.QueryContext(ctx, `SELECT s.type, COUNT(*), SUM(s.duration),
 			SUM(s.type = 'control.for_each' AND s.port = ?)
-		FROM runs r JOIN steps s ON s.run = r.id WHERE `+where+` AND s.status != ?
+		FROM `+from+` WHERE `+where+` AND s.status != ?
 		GROUP BY s.type ORDER BY 3 DESC, 1`, append(append([]any{engine.PortEach}, args...), StatusRunning)...)
-	var tot StepTotals
 	if err != nil {
 		return nil, tot, fmt.Errorf("time per activity for %s: %w", f, err)
 	}
@@ -302,6 +318,19 @@ func (d *DB) ActivityStats(ctx context.Context, f StatsFilter) ([]ActivityStat, 
 	return out, tot, nil
 }
 
+// selectsMuch says whether f selects more than an eighth of all runs:
+// then reading every step in index order beats looking up the steps of
+// each selected run.
+func (d *DB) selectsMuch(ctx context.Context, f StatsFilter) (bool, error) {
+	if f.Flow == "" && f.From.IsZero() && f.To.IsZero() {
+		return true, nil
+	}
+	where, args := runWhere(f)
+	var all, sel int
+	err := d.db.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM runs), (SELECT COUNT(*) FROM runs r WHERE `+where+`)`, args...).Scan(&all, &sel)
+	return sel*8 > all, err
+}
+
 // NodeFailure counts the failed steps of one node of one flow.
 type NodeFailure struct {
 	Flow, Node, Label, Type string
@@ -319,8 +348,8 @@ func (d *DB) NodeFailures(ctx context.Context, f StatsFilter, limit int) ([]Node
 	where, args := runWhere(f)
 	rows, err := d.db.QueryContext(ctx, `WITH e AS (
 			SELECT r.flow, s.node, s.error, COUNT(*) AS c, MAX(s.label) AS label, MAX(s.type) AS type
-			FROM runs r JOIN steps s ON s.run = r.id
-			WHERE `+where+` AND s.status IN `+failedStepStatuses+`
+			FROM steps s INDEXED BY steps_failed CROSS JOIN runs r ON r.id = s.run
+			WHERE `+where+` AND s.status IN `+failedStepStatuses+` AND s.`+notOK+`
 			GROUP BY r.flow, s.node, s.error),
 		n AS (SELECT flow, node, error, c, label, type,
 			SUM(c) OVER (PARTITION BY flow, node) AS total,
@@ -372,7 +401,7 @@ func (d *DB) FailedRuns(ctx context.Context, f StatsFilter, limit int) ([]Failed
 			COALESCE(s.node, ''), COALESCE(s.label, ''), COALESCE(s.type, ''), COALESCE(s.error, ''), COALESCE(s.seq, 0),
 			COALESCE(CASE WHEN json_valid(s.outputs) THEN json_extract(s.outputs, '$.screenshot') END, '')
 		FROM runs r LEFT JOIN steps s ON s.run = r.id AND s.seq = (
-			SELECT MAX(seq) FROM steps x WHERE x.run = r.id AND x.status IN (?, ?))
+			SELECT MAX(seq) FROM steps x WHERE x.run = r.id AND x.`+notOK+` AND x.status IN (?, ?))
 		WHERE `+where+` AND r.status IN (?, ?)
 		ORDER BY r.start DESC, r.id DESC LIMIT ?`,
 		append(append([]any{engine.StatusFailed, engine.StatusInterrupted}, args...), engine.StatusFailed, engine.StatusInterrupted, limit)...)

@@ -14,7 +14,7 @@ import (
 )
 
 // WireStore records the studio's runs and saves in the store and feeds the
-// History tab from it.
+// History and Generations tabs from it.
 func WireStore(opts *Options, db *store.DB) {
 	prepare := opts.Prepare
 	opts.Prepare = func(ctx context.Context, stop context.CancelCauseFunc, o *engine.Options) error {
@@ -57,6 +57,7 @@ func WireStore(opts *Options, db *store.DB) {
 	}
 	opts.History = &storeHistory{db: db, flows: map[string]*engine.Flow{}}
 	opts.Insights = storeInsights{db}
+	opts.Generations = db
 }
 
 // storeInsights adapts the store to the studio's Insights tab.

@@ -23,6 +23,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"deskbot/engine"
+	"deskbot/store"
 )
 
 // Options configure a Studio.
@@ -47,6 +48,9 @@ type Options struct {
 	// Insights feeds the Insights tab (statistics, charts, export); nil
 	// hides it.
 	Insights InsightsSource
+	// Generations feeds the Generations tab (the generated texts); nil
+	// hides it.
+	Generations *store.DB
 	// AutosaveEvery is the autosave period (default 15s).
 	AutosaveEvery time.Duration
 	// Minimize, if set, minimizes the studio's window (titled title) and
@@ -81,6 +85,7 @@ type Studio struct {
 	Tabs       *container.AppTabs
 	history    *historyPanel
 	insights   *insightsPanel
+	gens       *generationsPanel
 	status     *widget.Label
 	statusText string
 
@@ -213,12 +218,19 @@ func (s *Studio) build() {
 			return t != nil && t.Content == s.insights.Object()
 		}
 	}
+	if s.opts.Generations != nil {
+		s.gens = newGenerationsPanel(s.opts.Generations, s.Win)
+		s.Tabs.Append(container.NewTabItemWithIcon(lang.L("Generations"), theme.DocumentIcon(), s.gens.Object()))
+	}
 	s.Tabs.OnSelected = func(t *container.TabItem) {
-		if s.history != nil && t.Content == s.history.Object() {
+		switch {
+		case s.history != nil && t.Content == s.history.Object():
 			s.history.Reload()
-		}
-		if s.insights != nil && t.Content == s.insights.Object() {
+		case s.insights != nil && t.Content == s.insights.Object():
 			s.insights.Shown()
+		case s.gens != nil && t.Content == s.gens.Object():
+			s.gens.refreshChoices()
+			s.gens.Reload()
 		}
 	}
 	s.statusText = lang.L("Ready")
