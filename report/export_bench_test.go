@@ -98,6 +98,7 @@ func BenchmarkExport(b *testing.B) {
 func BenchmarkRender(b *testing.B) {
 	d := sampleData()
 	b.Run("baseline-empty-chart", func(b *testing.B) {
+		defer cpuPerOp(b)()
 		for b.Loop() {
 			if _, err := ChartPNG(emptyData(), ChartDurations, 480, 300, 2); err != nil {
 				b.Fatal(err)
@@ -106,6 +107,7 @@ func BenchmarkRender(b *testing.B) {
 	})
 	for _, c := range Charts {
 		b.Run("png-"+string(c), func(b *testing.B) {
+			defer cpuPerOp(b)()
 			for b.Loop() {
 				if _, err := ChartPNG(d, c, 480, 300, 2); err != nil {
 					b.Fatal(err)
@@ -115,6 +117,7 @@ func BenchmarkRender(b *testing.B) {
 	}
 	for _, f := range []Format{PDF, HTML, XLSX} {
 		b.Run(string(f), func(b *testing.B) {
+			defer cpuPerOp(b)()
 			for b.Loop() {
 				if err := Write(io.Discard, d, f); err != nil {
 					b.Fatal(err)
