@@ -68,9 +68,15 @@ func (d *DB) setupSearch(ctx context.Context) error {
 				return err
 			}
 			defer tx.Rollback()
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE name = ?`, ftsMigration).Scan(&n); err != nil {
+			// Another process may have built the index since state() looked
+			// (this transaction holds the write lock): look again.
+			var n, t int
+			if err := tx.QueryRowContext(ctx, `SELECT (SELECT COUNT(*) FROM schema_migrations WHERE name = ?),
+				(SELECT COUNT(*) FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'generations_fts_%')`, ftsMigration).Scan(&n, &t); err != nil {
 				return err
+			}
+			if n > 0 && t >= 3 {
+				return nil
 			}
 			// Dropped triggers mean a binary without FTS5 wrote here:
 			// build the index again.

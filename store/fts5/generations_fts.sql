@@ -5,6 +5,9 @@
 -- which has no spaces between words, is found as well as English.
 -- Applied only by a binary built with FTS5 (the sqlite_fts5 build tag);
 -- see setupSearch.
+DROP TRIGGER IF EXISTS generations_fts_ai;
+DROP TRIGGER IF EXISTS generations_fts_ad;
+DROP TRIGGER IF EXISTS generations_fts_au;
 DROP TABLE IF EXISTS generations_fts;
 CREATE VIRTUAL TABLE generations_fts USING fts5(prompt, output, content='generations', content_rowid='id', tokenize='trigram');
 CREATE TRIGGER generations_fts_ai AFTER INSERT ON generations BEGIN
