@@ -186,25 +186,38 @@ func (r *Robot) TypeText(ctx context.Context, text string, perChar time.Duration
 	return nil
 }
 
+// clipboardTries is how often the clipboard is tried: OpenClipboard fails
+// while another program has it open, as the program that just copied
+// something does for a moment.
+const clipboardTries = 20
+
 // ClipboardGet implements desktop.Desktop (robotgo's Win32 clipboard).
 func (r *Robot) ClipboardGet() (string, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s, err := robotgo.ReadAll()
-	if err != nil {
-		return "", fmt.Errorf("read the clipboard: %w", err)
+	var err error
+	for i := 0; i < clipboardTries; i++ {
+		var s string
+		if s, err = robotgo.ReadAll(); err == nil {
+			return s, nil
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return s, nil
+	return "", fmt.Errorf("read the clipboard (another program keeps it open?): %w", err)
 }
 
 // ClipboardSet implements desktop.Desktop.
 func (r *Robot) ClipboardSet(text string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err := robotgo.WriteAll(text); err != nil {
-		return fmt.Errorf("set the clipboard: %w", err)
+	var err error
+	for i := 0; i < clipboardTries; i++ {
+		if err = robotgo.WriteAll(text); err == nil {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return nil
+	return fmt.Errorf("set the clipboard (another program keeps it open?): %w", err)
 }
 
 func isWindow(h uintptr) bool {
