@@ -92,7 +92,7 @@ bench: deps
 ## other systems' builds (lint-platforms)
 lint: lint-platforms
 	$(GO) vet ./...
-	@out=$$(gofmt -l app engine ui store model); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$(gofmt -l app engine ui store model report winetest); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@if $(GO) list -deps ./engine/... ./model/... | grep -q '^fyne.io/'; then \
 		echo "engine/ or model/ imports fyne:"; $(GO) list -deps ./engine/... ./model/... | grep '^fyne.io/' | head; exit 1; fi
 

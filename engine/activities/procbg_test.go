@@ -1,3 +1,5 @@
+//go:build linux
+
 package activities_test
 
 import (
