@@ -498,3 +498,48 @@ func TestStudio(t *testing.T) {
 	}
 	t.Logf("studio screenshot: %s", p)
 }
+
+// Programs and window bounds under Wine: a program started in the
+// background with its output kept, waited for; notepad moved and resized
+// (SetWindowPos), its bounds read back, and stopped by its pid (its Job
+// object) so that its window goes away.
+func TestProcessesAndBounds(t *testing.T) {
+	need(t)
+	dir := t.TempDir()
+	flow := `{
+  "format": "deskbot.flow", "version": 1, "name": "programs under Wine",
+  "nodes": [
+    {"id": "start", "type": "control.start"},
+    {"id": "bg", "type": "process.start", "params": {"program": "cmd", "args": ["/c", "echo hallo-aus-cmd"], "pid": "cmdpid"}},
+    {"id": "wait", "type": "process.wait", "params": {"pid": "{{ cmdpid }}", "timeout": "60s"}},
+    {"id": "log1", "type": "control.log", "params": {"message": "cmd said [{{ stdout }}] exit {{ exit_code }}"}},
+    {"id": "np", "type": "process.start", "params": {"program": "notepad", "pid": "nppid"}},
+    {"id": "win", "type": "window.wait", "params": {"title": "Notepad", "timeout": "60s"}},
+    {"id": "set", "type": "window.set_bounds", "params": {"title": "Notepad", "x": 140, "y": 110, "width": 530, "height": 320}},
+    {"id": "get", "type": "window.get_bounds", "params": {"title": "Notepad", "output": "b"}},
+    {"id": "log2", "type": "control.log", "params": {"message": "bounds {{ b.x }},{{ b.y }} {{ b.width }}x{{ b.height }}"}},
+    {"id": "stop", "type": "process.stop", "params": {"pid": "{{ nppid }}"}},
+    {"id": "gone", "type": "window.wait", "params": {"title": "Notepad", "until": "closes", "timeout": "20s"}}
+  ],
+  "edges": [
+    {"from": "start", "port": "next", "to": "bg"}, {"from": "bg", "port": "next", "to": "wait"},
+    {"from": "wait", "port": "next", "to": "log1"}, {"from": "log1", "port": "next", "to": "np"},
+    {"from": "np", "port": "next", "to": "win"}, {"from": "win", "port": "next", "to": "set"},
+    {"from": "set", "port": "next", "to": "get"}, {"from": "get", "port": "next", "to": "log2"},
+    {"from": "log2", "port": "next", "to": "stop"}, {"from": "stop", "port": "next", "to": "gone"}
+  ]
+}`
+	f := filepath.Join(dir, "programs.json")
+	os.WriteFile(f, []byte(flow), 0o644)
+	r := wine(t, nil, "run", winPath(f))
+	out := r.stdout + r.stderr
+	if r.code != 0 {
+		t.Fatalf("run: exit %d\n%s", r.code, out)
+	}
+	if !strings.Contains(out, "cmd said [hallo-aus-cmd") || !strings.Contains(out, "exit 0") {
+		t.Errorf("the background program's output or exit code is missing:\n%s", out)
+	}
+	if !strings.Contains(out, "bounds 140,110 530x320") {
+		t.Errorf("bounds not read back as set:\n%s", out)
+	}
+}
