@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strings"
-	"syscall"
+	"sync/atomic"
 	"time"
 
 	"deskbot/engine"
@@ -97,12 +97,24 @@ func (a *runProgram) Run(ctx context.Context, c *engine.Call) (string, error) {
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	// Kill the whole process group, so children of the program die too.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	// Kill the whole process tree, so children of the program die too.
+	prepareTree(cmd)
+	var tr atomic.Pointer[tree]
+	cmd.Cancel = func() error {
+		if t := tr.Load(); t != nil {
+			return t.kill()
+		}
+		return cmd.Process.Kill()
+	}
 	cmd.WaitDelay = 2 * time.Second
 	c.Waiting(fmt.Sprintf("the program %s to exit", strings.Join(append([]string{prog}, args...), " ")))
-	runErr := cmd.Run()
+	runErr := cmd.Start()
+	if runErr == nil {
+		t, _ := attachTree(cmd) // it always returns a tree; without a job, kill walks the children
+		tr.Store(t)
+		defer t.release()
+		runErr = cmd.Wait()
+	}
 	code := -1
 	if cmd.ProcessState != nil {
 		code = cmd.ProcessState.ExitCode()

@@ -75,6 +75,9 @@ type Desktop interface {
 	CloseWindow(id uint32) error
 	// MinimizeWindow iconifies a window (ActivateWindow brings it back).
 	MinimizeWindow(id uint32) error
+	// SetWindowBounds moves and resizes a window so that its content area
+	// (what Window.Bounds reports) is r, in screen coordinates.
+	SetWindowBounds(id uint32, r image.Rectangle) error
 	// Open starts a program (target is a program name or path, with args),
 	// or opens a file or URL with the desktop's default application (no
 	// args). It returns the started process id, 0 when unknown.

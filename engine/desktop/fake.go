@@ -300,6 +300,23 @@ func (f *Fake) MinimizeWindow(id uint32) error {
 	return f.rec("minimize window %s", f.windows[i])
 }
 
+// SetWindowBounds implements Desktop.
+func (f *Fake) SetWindowBounds(id uint32, r image.Rectangle) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i := f.find(id)
+	if i < 0 {
+		f.rec("set bounds of window 0x%x", id)
+		return fmt.Errorf("set bounds of window 0x%x: no such window", id)
+	}
+	if r.Empty() {
+		f.rec("set bounds of window %s to %v", f.windows[i], r)
+		return fmt.Errorf("set bounds of window %s: empty size %dx%d", f.windows[i], r.Dx(), r.Dy())
+	}
+	f.windows[i].Bounds = r
+	return f.rec("set bounds of window %s to %d,%d %dx%d", f.windows[i], r.Min.X, r.Min.Y, r.Dx(), r.Dy())
+}
+
 // CloseWindow implements Desktop.
 func (f *Fake) CloseWindow(id uint32) error {
 	f.mu.Lock()

@@ -197,6 +197,15 @@ func (l *LazyDesktop) MinimizeWindow(id uint32) error {
 	return d.MinimizeWindow(id)
 }
 
+// SetWindowBounds implements Desktop.
+func (l *LazyDesktop) SetWindowBounds(id uint32, r image.Rectangle) error {
+	d, err := l.get()
+	if err != nil {
+		return err
+	}
+	return d.SetWindowBounds(id, r)
+}
+
 // Open implements Desktop.
 func (l *LazyDesktop) Open(ctx context.Context, target string, args []string) (int, error) {
 	d, err := l.get()

@@ -1,3 +1,5 @@
+//go:build !windows && !darwin
+
 package robot_test
 
 import (
@@ -267,4 +269,39 @@ func findNameAnchor(t testing.TB, shot image.Image) desktop.Match {
 		t.Fatal("the name anchor is not in the screenshot")
 	}
 	return m
+}
+
+// TestSetWindowBounds moves and resizes a real window through jwm and reads
+// its content area back, from Deskbot and from xwininfo.
+func TestSetWindowBounds(t *testing.T) {
+	r := xserver(t)
+	f := startForm(t, r, "Move Me")
+	want := image.Rect(150, 120, 150+520, 120+310)
+	if err := r.SetWindowBounds(f.win.ID, want); err != nil {
+		t.Fatal(err)
+	}
+	var got image.Rectangle
+	if !waitFor(5*time.Second, func() bool {
+		ws, err := r.Windows()
+		for _, w := range ws {
+			if err == nil && w.ID == f.win.ID {
+				got = w.Bounds
+			}
+		}
+		return got == want
+	}) {
+		t.Fatalf("bounds %v, want %v", got, want)
+	}
+	out, err := exec.Command("xwininfo", "-id", fmt.Sprint(f.win.ID)).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"Absolute upper-left X:  150", "Absolute upper-left Y:  120", "Width: 520", "Height: 310"} {
+		if !strings.Contains(string(out), s) {
+			t.Errorf("xwininfo lacks %q:\n%s", s, out)
+		}
+	}
+	if err := r.SetWindowBounds(f.win.ID, image.Rect(10, 10, 10, 50)); err == nil {
+		t.Error("an empty size was accepted")
+	}
 }

@@ -14,7 +14,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -134,10 +133,11 @@ func (s *Server) Env() []string {
 	return append(os.Environ(), "DISPLAY="+s.Display)
 }
 
-// command makes a process in its own group that dies with the test.
+// command makes a process in its own group that dies with the test where
+// the system can tell (ownGroup).
 func (s *Server) command(name string, args ...string) *exec.Cmd {
 	c := exec.Command(name, args...)
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	ownGroup(c)
 	log := &strings.Builder{}
 	s.logs = append(s.logs, log)
 	c.Stdout, c.Stderr = log, log
@@ -158,13 +158,13 @@ func StopProcess(c *exec.Cmd) {
 	if c.Process == nil {
 		return
 	}
-	syscall.Kill(-c.Process.Pid, syscall.SIGTERM)
+	signalGroup(c, false)
 	done := make(chan struct{})
 	go func() { c.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(3 * time.Second):
-		syscall.Kill(-c.Process.Pid, syscall.SIGKILL)
+		signalGroup(c, true)
 		<-done
 	}
 }

@@ -1,3 +1,5 @@
+//go:build !windows && !darwin
+
 package robot
 
 import (
@@ -274,17 +276,6 @@ func (r *Robot) typeText(ctx context.Context, text string, perChar time.Duration
 		}
 	}
 	return nil
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case <-t.C:
-		return nil
-	}
 }
 
 func (r *Robot) typeRune(ch rune, mapped bool) error {
