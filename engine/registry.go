@@ -88,6 +88,10 @@ type Spec struct {
 	// desktop). In a dry run they are described, not run, unless they
 	// implement DryRunner.
 	SideEffects bool
+	// Icon names the activity's icon: a fyne theme icon name such as
+	// "document" or "mailSend". The studio shows it in the palette and on
+	// the node; a test checks that every registered activity has one.
+	Icon string
 	// New validates params once and builds the activity. Errors should come
 	// from Params' getters so they name the field.
 	New func(p *Params) (Activity, error)
