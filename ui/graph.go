@@ -1,8 +1,11 @@
 package ui
 
 import (
+	"encoding/binary"
+	"hash/fnv"
 	"image/color"
 	"math"
+	"slices"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -91,6 +94,10 @@ type FlowCanvas struct {
 	ghostTitle string
 
 	r *graphRenderer
+
+	routes    [][]engine.Point // cached edge routes (see edgeRoutes)
+	routesKey uint64
+	routesDoc *engine.Flow
 }
 
 // NewFlowCanvas returns a canvas showing doc.
@@ -312,44 +319,78 @@ func (c *FlowCanvas) portAt(p engine.Point) (string, string) {
 	return "", ""
 }
 
-// edgePoints returns the polyline of an edge in document units: forward
-// edges run right, across and right again; edges back to an earlier node
-// go round below both nodes.
-func (c *FlowCanvas) edgePoints(e engine.Edge) ([]engine.Point, bool) {
-	from, to := c.doc.Flow.Node(e.From), c.doc.Flow.Node(e.To)
-	if from == nil || to == nil {
-		return nil, false
+// routeKey fingerprints everything the edge routes depend on: node boxes,
+// port counts and edges.
+func (c *FlowCanvas) routeKey() uint64 {
+	h := fnv.New64a()
+	var buf [8]byte
+	put := func(v float32) {
+		binary.LittleEndian.PutUint32(buf[:4], math.Float32bits(v))
+		h.Write(buf[:4])
 	}
-	ps := c.ports(from)
-	idx := -1
-	for i, p := range ps {
-		if p == e.Port {
-			idx = i
+	for _, n := range c.doc.Flow.Nodes {
+		h.Write([]byte(n.ID))
+		put(n.Position.X)
+		put(n.Position.Y)
+		for _, p := range c.ports(n) {
+			h.Write([]byte(p))
+			h.Write([]byte{0})
+		}
+		h.Write([]byte{1})
+	}
+	for _, e := range c.doc.Flow.Edges {
+		h.Write([]byte(e.From + "\x00" + e.Port + "\x00" + e.To + "\x01"))
+	}
+	return h.Sum64()
+}
+
+// edgeRoutes returns the routed polyline of every edge in document units
+// (nil for an edge whose ends or port are missing). Routes go round the
+// node boxes and keep apart from each other (see route.go); they are
+// recomputed only when the geometry changed.
+func (c *FlowCanvas) edgeRoutes() [][]engine.Point {
+	key := c.routeKey()
+	if c.routes != nil && key == c.routesKey && c.routesDoc == c.doc.Flow {
+		return c.routes
+	}
+	f := c.doc.Flow
+	boxes := make([]box, len(f.Nodes))
+	for i, n := range f.Nodes {
+		x, y, w, h := c.nodeRect(n)
+		boxes[i] = box{x, y, x + w, y + h}
+	}
+	r := newRouter(boxes)
+	out := make([][]engine.Point, len(f.Edges))
+	for i, e := range f.Edges {
+		from, to := f.Node(e.From), f.Node(e.To)
+		if from == nil || to == nil {
+			continue
+		}
+		ps := c.ports(from)
+		idx := slices.Index(ps, e.Port)
+		if idx < 0 {
+			continue
+		}
+		out[i] = r.route(routeReq{from: portPos(from, idx, len(ps)), to: inPortPos(to, len(c.ports(to)))})
+	}
+	c.routes, c.routesKey, c.routesDoc = out, key, f
+	return out
+}
+
+// edgePoints returns the routed polyline of an edge in document units.
+func (c *FlowCanvas) edgePoints(e engine.Edge) ([]engine.Point, bool) {
+	rs := c.edgeRoutes()
+	for i, x := range c.doc.Flow.Edges {
+		if x == e && rs[i] != nil {
+			return rs[i], true
 		}
 	}
-	if idx < 0 {
-		return nil, false
-	}
-	a := portPos(from, idx, len(ps))
-	b := inPortPos(to, len(c.ports(to)))
-	if b.X-a.X >= 30 {
-		mid := a.X + max(15, (b.X-a.X)/2)
-		return []engine.Point{a, {X: mid, Y: a.Y}, {X: mid, Y: b.Y}, b}, true
-	}
-	_, fy, _, fh := c.nodeRect(from)
-	_, ty, _, th := c.nodeRect(to)
-	yr := max(fy+fh, ty+th) + 18
-	x1, x2 := a.X+15, b.X-15
-	return []engine.Point{a, {X: x1, Y: a.Y}, {X: x1, Y: yr}, {X: x2, Y: yr}, {X: x2, Y: b.Y}, b}, true
+	return nil, false
 }
 
 func (c *FlowCanvas) edgeAt(p engine.Point) int {
 	hit := float32(edgeHit) / c.zoom
-	for i, e := range c.doc.Flow.Edges {
-		pts, ok := c.edgePoints(e)
-		if !ok {
-			continue
-		}
+	for i, pts := range c.edgeRoutes() {
 		for k := 0; k+1 < len(pts); k++ {
 			if segDist(p, pts[k], pts[k+1]) <= hit {
 				return i

@@ -31,7 +31,7 @@ type portView struct {
 }
 
 type edgeView struct {
-	segs  [5]*canvas.Line
+	segs  []*canvas.Line
 	arrow *canvas.Polygon
 }
 
@@ -124,16 +124,17 @@ func (r *graphRenderer) build() {
 	for len(r.edges) < len(f.Edges) {
 		ev := &edgeView{arrow: canvas.NewPolygon(3, edgeCol)}
 		ev.arrow.Angle = 90
-		for i := range ev.segs {
-			ev.segs[i] = canvas.NewLine(edgeCol)
-		}
 		r.edges = append(r.edges, ev)
 	}
+	routes := c.edgeRoutes()
 	for i, e := range f.Edges {
 		ev := r.edges[i]
-		pts, ok := c.edgePoints(e)
-		if !ok {
+		pts := routes[i]
+		if len(pts) < 2 {
 			continue
+		}
+		for len(ev.segs) < len(pts)-1 {
+			ev.segs = append(ev.segs, canvas.NewLine(edgeCol))
 		}
 		bx0, by0, bx1, by1 := pts[0].X, pts[0].Y, pts[0].X, pts[0].Y
 		for _, p := range pts {
