@@ -82,12 +82,16 @@ type FlowCanvas struct {
 	connPort  string
 	before    []byte
 	moveOrig  map[string]engine.Point
+	moveGroup int // group being dragged by its title, or -1
+	moveNote  int // note being dragged, or -1
+	boxOrig   engine.Point
 	moved     bool
 	rubberAdd bool
 
 	pendingFit bool
 	hover      fyne.Position // last pointer position over the canvas
 	hoverPort  [2]string     // node id and port under the pointer
+	tip        string        // tooltip text at the pointer, "" for none
 
 	ghost      bool
 	ghostPos   fyne.Position // widget coords
@@ -106,7 +110,7 @@ func NewFlowCanvas(doc *Document, reg *engine.Registry) *FlowCanvas {
 		reg = engine.Default
 	}
 	c := &FlowCanvas{doc: doc, reg: reg, zoom: 1, selected: map[string]bool{}, selEdge: -1,
-		Breakpoints: map[string]bool{}, Problems: map[string]bool{}, offset: fyne.NewPos(20, 20)}
+		Breakpoints: map[string]bool{}, Problems: map[string]bool{}, offset: fyne.NewPos(20, 20), moveGroup: -1, moveNote: -1}
 	c.ExtendBaseWidget(c)
 	return c
 }
@@ -511,10 +515,26 @@ func (c *FlowCanvas) Dragged(e *fyne.DragEvent) {
 	case dragMove:
 		dx := (c.cur.X - c.start.X) / c.zoom
 		dy := (c.cur.Y - c.start.Y) / c.zoom
+		if c.moveGroup >= 0 || c.moveNote >= 0 {
+			// a box and its nodes move by the same whole grid steps and
+			// keep their places relative to each other
+			dx, dy = snap(dx), snap(dy)
+		}
 		for id, o := range c.moveOrig {
 			if n := c.doc.Flow.Node(id); n != nil {
-				n.Position = engine.Point{X: snap(o.X + dx), Y: snap(o.Y + dy)}
+				if c.moveGroup >= 0 {
+					n.Position = engine.Point{X: o.X + dx, Y: o.Y + dy}
+				} else {
+					n.Position = engine.Point{X: snap(o.X + dx), Y: snap(o.Y + dy)}
+				}
 			}
+		}
+		bp := engine.Point{X: c.boxOrig.X + dx, Y: c.boxOrig.Y + dy}
+		if g := c.moveGroup; g >= 0 && g < len(c.doc.Flow.Groups) {
+			c.doc.Flow.Groups[g].Position = bp
+		}
+		if k := c.moveNote; k >= 0 && k < len(c.doc.Flow.Notes) {
+			c.doc.Flow.Notes[k].Position = bp
 		}
 		c.moved = c.moved || dx != 0 || dy != 0
 	}
@@ -540,6 +560,21 @@ func (c *FlowCanvas) beginDrag(e *fyne.DragEvent) {
 		c.mode, c.connFrom, c.connPort = dragConnect, id, port
 		return
 	}
+	c.moveGroup, c.moveNote = -1, -1
+	if n := c.nodeAt(p); n == nil {
+		// a group moves with its nodes when dragged by its title bar; a
+		// note moves when dragged anywhere
+		if g := c.groupTitleAt(p); g >= 0 {
+			c.startBoxMove(c.doc.Flow.Groups[g].Nodes, c.doc.Flow.Groups[g].Position)
+			c.moveGroup = g
+			return
+		}
+		if k := c.noteAt(p); k >= 0 {
+			c.startBoxMove(nil, c.doc.Flow.Notes[k].Position)
+			c.moveNote = k
+			return
+		}
+	}
 	if n := c.nodeAt(p); n != nil {
 		if !c.selected[n.ID] {
 			if mods&fyne.KeyModifierShift == 0 {
@@ -564,6 +599,20 @@ func (c *FlowCanvas) beginDrag(e *fyne.DragEvent) {
 	c.rubberAdd = mods&fyne.KeyModifierShift != 0
 }
 
+// startBoxMove starts dragging a group or note at orig with the nodes ids.
+func (c *FlowCanvas) startBoxMove(ids []string, orig engine.Point) {
+	c.mode = dragMove
+	c.before = c.doc.Snapshot()
+	c.moved = false
+	c.boxOrig = orig
+	c.moveOrig = map[string]engine.Point{}
+	for _, id := range ids {
+		if n := c.doc.Flow.Node(id); n != nil {
+			c.moveOrig[id] = n.Position
+		}
+	}
+}
+
 // DragEnd finishes a drag (fyne.Draggable).
 func (c *FlowCanvas) DragEnd() {
 	mode := c.mode
@@ -575,6 +624,7 @@ func (c *FlowCanvas) DragEnd() {
 			c.doc.Commit(c.before)
 		}
 		c.before, c.moveOrig = nil, nil
+		c.moveGroup, c.moveNote = -1, -1
 	case dragConnect:
 		p := c.ToDoc(c.cur)
 		if n := c.nodeAt(p); n != nil {
@@ -744,6 +794,18 @@ func (c *FlowCanvas) MouseIn(e *desktop.MouseEvent) { c.MouseMoved(e) }
 // MouseMoved tracks the pointer to highlight the port under it.
 func (c *FlowCanvas) MouseMoved(e *desktop.MouseEvent) {
 	c.hover = e.Position
+	tip := ""
+	if n := c.nodeAt(c.ToDoc(e.Position)); n != nil {
+		if full, shown := c.nodeTitle(n); shown != full {
+			tip = full // the title is cut on the node: show it whole
+		}
+	}
+	if tip != c.tip {
+		c.tip = tip
+		c.Refresh()
+	} else if tip != "" {
+		c.Refresh() // the tip follows the pointer
+	}
 	id, port := c.portAt(c.ToDoc(e.Position))
 	if hp := [2]string{id, port}; hp != c.hoverPort {
 		c.hoverPort = hp
@@ -753,10 +815,31 @@ func (c *FlowCanvas) MouseMoved(e *desktop.MouseEvent) {
 
 // MouseOut is part of desktop.Hoverable.
 func (c *FlowCanvas) MouseOut() {
-	if c.hoverPort != [2]string{} {
+	if c.hoverPort != [2]string{} || c.tip != "" {
 		c.hoverPort = [2]string{}
+		c.tip = ""
 		c.Refresh()
 	}
+}
+
+// Tooltip returns the text of the tooltip shown at the pointer ("" for
+// none): the full title of a node whose title is cut.
+func (c *FlowCanvas) Tooltip() string { return c.tip }
+
+// titleRunes is how many characters of a title fit on a node.
+const titleRunes = 17
+
+// nodeTitle returns a node's full title (its label, or its activity's
+// title) and the title as the node shows it, cut with "…" when too long.
+func (c *FlowCanvas) nodeTitle(n *engine.Node) (full, shown string) {
+	full = n.Label
+	if full == "" {
+		full = n.Type
+		if s, ok := c.reg.Spec(n.Type); ok {
+			full = tr("activity."+s.Type, s.Title)
+		}
+	}
+	return full, ellipsize(full, titleRunes)
 }
 
 // Cursor is a crosshair over an output port (drag to connect) and a hand
@@ -830,6 +913,9 @@ func (c *FlowCanvas) CreateRenderer() fyne.WidgetRenderer {
 	r.ghostBox.CornerRadius = 6
 	r.ghostText = canvas.NewText("", color.Black)
 	r.hint = canvas.NewText("", color.Black)
+	r.zoomText = canvas.NewText("", color.Black)
+	r.tipBox = canvas.NewRectangle(color.Transparent)
+	r.tipText = canvas.NewText("", color.Black)
 	r.hint.Alignment = fyne.TextAlignCenter
 	c.r = r
 	return r
