@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"math"
 	"slices"
 	"sort"
 
@@ -12,6 +13,11 @@ const (
 	arrangeColGap = 110 // between columns: room for port labels and lanes
 	arrangeRowGap = 50  // between nodes of one column
 	arrangeX0     = 40
+	// arrangeBandGap separates the bands of a wrapped layout.
+	arrangeBandGap = 90
+	// arrangeAspect is the width:height the wrapping aims at (a studio's
+	// canvas is about this shape).
+	arrangeAspect = 1.8
 	arrangeY0     = 40
 )
 
@@ -22,11 +28,13 @@ const (
 //   - nodes in a column are ordered by the barycentre of their neighbours
 //     in the columns before and after (a few sweeps each way);
 //   - each node is placed at the mean height of its predecessors where
-//     there is room, then pushed down to keep the column's nodes apart.
+//     there is room, then pushed down to keep the column's nodes apart;
+//   - a long row of columns is wrapped into bands (see wrapColumns).
 //
-// height gives a node's box height. Groups are fitted round their members
+// height gives a node's box height; aspect is the width:height of the
+// view the flow is to fit (0 for a default). Groups are fitted round their members
 // again afterwards.
-func arrangeFlow(f *engine.Flow, height func(*engine.Node) float32) {
+func arrangeFlow(f *engine.Flow, height func(*engine.Node) float32, aspect float64) {
 	n := len(f.Nodes)
 	if n == 0 {
 		return
@@ -166,8 +174,18 @@ func arrangeFlow(f *engine.Flow, height func(*engine.Node) float32) {
 			next = want + hs[i] + arrangeRowGap
 		}
 	}
+	// A long chain of columns is wrapped into bands stacked top to bottom
+	// (like ELK's graph wrapping), so that the flow keeps a screen's shape
+	// instead of one row too long to read when fitted into the view.
+	var bottom float32
+	for i := range f.Nodes {
+		bottom = max(bottom, ys[i]+hs[i])
+	}
+	bandH := bottom - arrangeY0 + arrangeBandGap
+	cols := wrapColumns(maxRank+1, bandH, aspect)
 	for i, nd := range f.Nodes {
-		nd.Position = engine.Point{X: float32(arrangeX0 + rank[i]*(nodeW+arrangeColGap)), Y: ys[i]}
+		band, col := rank[i]/cols, rank[i]%cols
+		nd.Position = engine.Point{X: float32(arrangeX0 + col*(nodeW+arrangeColGap)), Y: ys[i] + float32(band)*bandH}
 	}
 	fitGroups(f, height)
 }
@@ -198,14 +216,41 @@ func fitGroups(f *engine.Flow, height func(*engine.Node) float32) {
 	}
 }
 
-// Arrange lays the flow out left to right (see arrangeFlow) as one
-// undoable step and fits the view to it.
+// Arrange lays the flow out left to right (see arrangeFlow) in the shape
+// of the view, as one undoable step, and fits the view to it.
 func (c *FlowCanvas) Arrange() {
 	if len(c.doc.Flow.Nodes) == 0 {
 		return
 	}
+	aspect := 0.0
+	if s := c.Size(); s.Width >= 50 && s.Height >= 50 {
+		aspect = float64(s.Width / s.Height)
+	}
 	c.doc.Edit(func(f *engine.Flow) {
-		arrangeFlow(f, func(n *engine.Node) float32 { return nodeHeight(len(c.ports(n))) })
+		arrangeFlow(f, func(n *engine.Node) float32 { return nodeHeight(len(c.ports(n))) }, aspect)
 	})
 	c.Fit()
+}
+
+// wrapColumns picks how many columns a band of a wrapped layout holds for
+// ranks columns in all, each band bandH tall: the count whose overall shape
+// comes closest to aspect (width:height; 0 means arrangeAspect), at least 4
+// (a short flow stays one row).
+func wrapColumns(ranks int, bandH float32, aspect float64) int {
+	if aspect <= 0 {
+		aspect = arrangeAspect
+	}
+	if ranks <= 4 {
+		return max(ranks, 1)
+	}
+	best, bestErr := ranks, math.Inf(1)
+	for cols := 4; cols <= ranks; cols++ {
+		bands := (ranks + cols - 1) / cols
+		w := float64(cols*(nodeW+arrangeColGap) - arrangeColGap)
+		h := float64(bands) * float64(bandH)
+		if e := math.Abs(math.Log(w / h / aspect)); e < bestErr-1e-9 {
+			best, bestErr = cols, e
+		}
+	}
+	return best
 }

@@ -4,6 +4,9 @@ import (
 	"os"
 	"testing"
 
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
 	"deskbot/engine"
 )
 
@@ -20,8 +23,10 @@ func TestArrangeDesktopSample(t *testing.T) {
 	for _, n := range f.Nodes {
 		before[n.ID] = n.Position
 	}
+	test.NewTempApp(t)
 	doc := NewDocument(f, "")
 	c := NewFlowCanvas(doc, nil)
+	c.Resize(fyne.NewSize(850, 540)) // the canvas of a 1600x1000 studio window
 	c.Arrange()
 	ns := doc.Flow.Nodes
 	for i, a := range ns {
@@ -33,14 +38,29 @@ func TestArrangeDesktopSample(t *testing.T) {
 			}
 		}
 	}
+	// Edges run left to right, or on to the next band below when the
+	// layout wraps; only the loop's way back (count -> each) goes back.
 	backward := 0
 	for _, e := range doc.Flow.Edges {
-		if doc.Flow.Node(e.To).Position.X <= doc.Flow.Node(e.From).Position.X {
+		a, b := doc.Flow.Node(e.From).Position, doc.Flow.Node(e.To).Position
+		if b.X <= a.X && b.Y <= a.Y {
 			backward++
+			if e.From != "count" || e.To != "each" {
+				t.Errorf("edge %v runs backwards", e)
+			}
 		}
 	}
-	if backward != 1 { // count -> each closes the loop
-		t.Errorf("%d edges run right to left after Arrange, want 1 (the loop's way back)", backward)
+	if backward != 1 {
+		t.Errorf("%d edges run backwards after Arrange, want 1 (the loop's way back)", backward)
+	}
+	// The layout keeps a screen's shape: not one long row.
+	var w, h float32
+	for _, n := range ns {
+		x, y, nw, nh := c.nodeRect(n)
+		w, h = max(w, x+nw), max(h, y+nh)
+	}
+	if w/h > 2.5 || h/w > 1 {
+		t.Errorf("arranged flow is %vx%v, for a view of 850x540", w, h)
 	}
 	checkRoutes(t, c)
 	if p := os.Getenv("DESKBOT_ARRANGED"); p != "" {

@@ -170,9 +170,21 @@ func TestPortLabelsReadableInChinese(t *testing.T) {
 			}
 		}
 	}
-	c.ZoomAt(0.5, fyne.NewPos(0, 0))
-	if ls := labels(); len(ls) != 0 && !portLabelsFit(0.5) {
-		t.Errorf("at 50%% labels that do not fit are shown: %v", ls)
+	// zoomed out, labels keep their size and still do not overlap: a
+	// label that has no room is left out
+	for _, z := range []float32{0.5, 0.6, 0.75} {
+		c.ZoomAt(z, fyne.NewPos(0, 0))
+		ls := labels()
+		if len(ls) == 0 {
+			t.Errorf("at %v no port label is shown", z)
+		}
+		for i, a := range ls {
+			for _, b := range ls[i+1:] {
+				if a.r[0] < b.r[2] && b.r[0] < a.r[2] && a.r[1] < b.r[3] && b.r[1] < a.r[3] {
+					t.Errorf("at %v labels %q %v and %q %v overlap", z, a.text, a.r, b.text, b.r)
+				}
+			}
+		}
 	}
 }
 

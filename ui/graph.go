@@ -19,7 +19,7 @@ import (
 const (
 	nodeW     = 150
 	nodeMinH  = 58
-	portGap   = 20
+	portGap   = 24
 	portR     = 5
 	portHit   = 10
 	gridSnap  = 10

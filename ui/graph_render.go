@@ -284,6 +284,7 @@ func (r *graphRenderer) build() {
 		} else {
 			v.in.Show()
 		}
+		labelBottom := float32(math.Inf(-1))
 		for i, pv := range v.ports {
 			pp := c.ToScreen(portPos(n, i, len(ports)))
 			pc := portColor(ports[i])
@@ -298,10 +299,20 @@ func (r *graphRenderer) build() {
 			pv.dot.Move(fyne.NewPos(pp.X-dr, pp.Y-dr))
 			pv.dot.Resize(fyne.NewSize(2*dr, 2*dr))
 			objs = append(objs, pv.dot)
-			if ports[i] != engine.PortNext && portLabelsFit(z) {
+			if ports[i] != engine.PortNext && lod {
 				setText(pv.label, tr("port."+ports[i], ports[i]), portLabelSize(z), pc, false)
 				ts := pv.label.MinSize()
+				// above the port's line; below it when that would
+				// overlap the label before; else not at all (never
+				// shrunk to an unreadable size)
 				lp := fyne.NewPos(pp.X+pr+3, pp.Y-ts.Height)
+				if lp.Y < labelBottom {
+					lp.Y = pp.Y + 1
+					if i+1 < len(ports) && lp.Y+ts.Height > pp.Y+portGap*z-ts.Height {
+						continue // the next port's label needs that room
+					}
+				}
+				labelBottom = lp.Y + ts.Height
 				pv.label.Move(lp)
 				setFill(pv.pill, withAlpha(cardBg, 0xe0), color.Transparent, 0)
 				pv.pill.Move(lp.Subtract(fyne.NewPos(1, 0)))
@@ -464,14 +475,6 @@ func ellipsize(s string, n int) string {
 // portLabelSize is the text size of port labels on screen: never below the
 // theme's caption size, however far the view is zoomed out.
 func portLabelSize(z float32) float32 { return max(theme.CaptionTextSize(), 11*z) }
-
-// portLabelsFit reports whether port labels of portLabelSize fit between
-// the ports at zoom z; when they would overlap they are hidden rather than
-// shrunk to an unreadable size.
-func portLabelsFit(z float32) bool {
-	h := fyne.MeasureText("Ag", portLabelSize(z), fyne.TextStyle{}).Height
-	return portGap*z >= h
-}
 
 // specIcon returns the theme icon that spec.Icon names (nil for none).
 func specIcon(s *engine.Spec) fyne.Resource {
