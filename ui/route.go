@@ -60,6 +60,15 @@ func lineOf(a, b engine.Point) (lineKey, span) {
 type router struct {
 	boxes []box              // inflated node boxes
 	used  map[lineKey][]span // stretches taken by the edges routed so far
+
+	// search buffers, reused from edge to edge: a state's cost and
+	// predecessor are valid when its stamp is the current gen
+	g       []float32
+	prev    []int32
+	stamp   []uint32
+	gen     uint32
+	blocked []bool
+	open    pq
 }
 
 func newRouter(nodes []box) *router {
@@ -68,16 +77,6 @@ func newRouter(nodes []box) *router {
 		r.boxes = append(r.boxes, b.inflate(routeMargin))
 	}
 	return r
-}
-
-// blocked reports whether a point lies inside an (inflated) node box.
-func (r *router) blocked(x, y float32) bool {
-	for _, b := range r.boxes {
-		if b.containsStrict(x, y) {
-			return true
-		}
-	}
-	return false
 }
 
 // route returns the polyline of one edge and records its lanes. It never
@@ -191,8 +190,15 @@ func (r *router) search(s, e engine.Point, x0, y0, x1, y1 float32) []engine.Poin
 		return nil // a flow this spread out gets straight routes
 	}
 	// obstacle bitmap
-	blocked := make([]bool, nx*ny)
+	if cap(r.blocked) < nx*ny {
+		r.blocked = make([]bool, nx*ny)
+	}
+	blocked := r.blocked[:nx*ny]
+	clear(blocked)
 	for _, b := range r.boxes {
+		if b.x1 < x0 || b.x0 > x1 || b.y1 < y0 || b.y0 > y1 {
+			continue
+		}
 		i0, _ := slices.BinarySearch(xs, b.x0)
 		j0, _ := slices.BinarySearch(ys, b.y0)
 		for i := i0; i < nx && xs[i] < b.x1; i++ {
@@ -211,23 +217,34 @@ func (r *router) search(s, e engine.Point, x0, y0, x1, y1 float32) []engine.Poin
 	blocked[ej*nx+ei] = false
 
 	n := nx * ny * 4
-	g := make([]float32, n)
-	for i := range g {
-		g[i] = float32(math.Inf(1))
+	if cap(r.g) < n {
+		r.g, r.prev, r.stamp = make([]float32, n), make([]int32, n), make([]uint32, n)
 	}
-	prev := make([]int32, n)
+	g, prev, stamp := r.g[:n], r.prev[:n], r.stamp[:n]
+	r.gen++
+	if r.gen == 0 { // wrapped: forget every stamp
+		clear(r.stamp)
+		r.gen = 1
+	}
+	gen := r.gen
+	cost := func(st int32) float32 {
+		if stamp[st] != gen {
+			return float32(math.Inf(1))
+		}
+		return g[st]
+	}
 	h := func(i, j int) float32 { return abs32(xs[i]-e.X) + abs32(ys[j]-e.Y) }
 	start := int32((sj*nx+si)*4 + 0)
-	g[start] = 0
-	prev[start] = -1
-	open := &pq{{f: h(si, sj), state: start}}
+	g[start], prev[start], stamp[start] = 0, -1, gen
+	open := &r.open
+	*open = append((*open)[:0], pqItem{f: h(si, sj), state: start})
 	goal := int32(-1)
 	for open.Len() > 0 {
 		it := heap.Pop(open).(pqItem)
 		st := it.state
 		cell, d := int(st/4), int(st%4)
 		i, j := cell%nx, cell/nx
-		if it.f > g[st]+h(i, j)+0.001 {
+		if it.f > cost(st)+h(i, j)+0.001 {
 			continue // stale
 		}
 		if i == ei && j == ej && d != 1 {
@@ -242,23 +259,22 @@ func (r *router) search(s, e engine.Point, x0, y0, x1, y1 float32) []engine.Poin
 			if ni < 0 || nj < 0 || ni >= nx || nj >= ny || blocked[nj*nx+ni] {
 				continue
 			}
+			// Grid lines are at most routeStep apart and every inflated box
+			// is wider and taller than that, so a step between two free
+			// points cannot pass through a box.
 			a, b := engine.Point{X: xs[i], Y: ys[j]}, engine.Point{X: xs[ni], Y: ys[nj]}
-			if r.blocked((a.X+b.X)/2, (a.Y+b.Y)/2) {
-				continue
-			}
 			step := abs32(b.X-a.X) + abs32(b.Y-a.Y)
-			cost := g[st] + step
+			c := g[st] + step
 			if nd != d {
-				cost += routeBend
+				c += routeBend
 			}
 			if u := r.overlaps(a, b); u > 0 {
-				cost += routeOverlap * float32(u)
+				c += routeOverlap * float32(u)
 			}
 			ns := int32((nj*nx+ni)*4 + nd)
-			if cost < g[ns] {
-				g[ns] = cost
-				prev[ns] = st
-				heap.Push(open, pqItem{f: cost + h(ni, nj), state: ns})
+			if c < cost(ns) {
+				g[ns], prev[ns], stamp[ns] = c, st, gen
+				heap.Push(open, pqItem{f: c + h(ni, nj), state: ns})
 			}
 		}
 	}

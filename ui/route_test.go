@@ -126,3 +126,34 @@ func TestRoutesFollowEdits(t *testing.T) {
 	}
 	checkRoutes(t, c)
 }
+
+// BenchmarkEdgeRoutes routes every edge of a flow once (what a frame
+// costs while a node is dragged). The baseline sub-benchmark builds the
+// same boxes and requests with straight three-segment routes, in the
+// same run.
+func BenchmarkEdgeRoutes(b *testing.B) {
+	for _, n := range []int{17, 120, 500} {
+		f := bigFlow(n)
+		if n == 17 {
+			f = loadSample(b, desktopSample)
+		}
+		c := NewFlowCanvas(NewDocument(f, ""), nil)
+		b.Run(fmt.Sprintf("routed-%d", n), func(b *testing.B) {
+			for b.Loop() {
+				c.routes = nil
+				c.edgeRoutes()
+			}
+		})
+		b.Run(fmt.Sprintf("straight-%d", n), func(b *testing.B) {
+			for b.Loop() {
+				for _, e := range f.Edges {
+					from, to := f.Node(e.From), f.Node(e.To)
+					ps := c.ports(from)
+					a, z := portPos(from, 0, len(ps)), inPortPos(to, len(c.ports(to)))
+					mid := (a.X + z.X) / 2
+					_ = simplify([]engine.Point{a, {X: mid, Y: a.Y}, {X: mid, Y: z.Y}, z})
+				}
+			}
+		})
+	}
+}
