@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"deskbot/engine"
 )
@@ -305,5 +306,84 @@ func TestStickyNote(t *testing.T) {
 	c.DragEnd()
 	if got := s.Doc.Flow.Notes[i].Position; got != (engine.Point{X: 90, Y: 400}) {
 		t.Errorf("note at %v after the drag", got)
+	}
+}
+
+// TestFindBar types into the find bar: the first match is selected and
+// brought into view, Enter moves on, and a miss says so.
+func TestFindBar(t *testing.T) {
+	s, _ := newTestStudio(t)
+	s.setDocument(NewDocument(bigFlow(120), ""))
+	c := s.Canvas
+	c.ZoomReset()
+	b := NewFindBar(c)
+	w := test.NewTempWindow(t, b.Object())
+	w.Resize(fyne.NewSize(400, 40))
+	test.Type(b.Entry, "Step 99")
+	if sel := c.Selection(); len(sel) != 1 || sel[0] != "n99" {
+		t.Fatalf("typing selected %v", sel)
+	}
+	p, _ := c.NodeCenter("n99")
+	if sz := c.Size(); abs32(p.X-sz.Width/2) > 1 || abs32(p.Y-sz.Height/2) > 1 {
+		t.Errorf("the found node is at %v, not in the middle of %v", p, sz)
+	}
+	b.Entry.SetText("set var")
+	first := c.Selection()
+	b.Entry.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	if second := c.Selection(); len(second) != 1 || second[0] == first[0] {
+		t.Errorf("Enter did not move to the next match: %v then %v", first, second)
+	}
+	b.Entry.SetText("nothing like this")
+	if b.Status.Text == "" || len(c.Selection()) != 0 {
+		t.Errorf("a miss: status %q, selection %v", b.Status.Text, c.Selection())
+	}
+}
+
+// TestNoteEditAndDelete double-taps a note, edits its text in the dialog,
+// then selects it and deletes it.
+func TestNoteEditAndDelete(t *testing.T) {
+	s, _ := newTestStudio(t)
+	s.setDocument(NewDocument(screenFlow(), ""))
+	c := s.Canvas
+	c.ZoomAt(1, fyne.NewPos(0, 0))
+	c.AddNote("first", engine.Point{X: 40, Y: 400})
+	at := c.ToScreen(engine.Point{X: 80, Y: 440})
+	c.Tapped(&fyne.PointEvent{Position: at})
+	if k, i := c.SelectedBox(); k != "note" || i != 0 {
+		t.Fatalf("tap selected %q %d", k, i)
+	}
+	c.Tapped(&fyne.PointEvent{Position: at})
+	top := s.Win.Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("a double tap on the note opened no dialog")
+	}
+	var entry *widget.Entry
+	var save *widget.Button
+	for _, o := range test.LaidOutObjects(top) {
+		switch x := o.(type) {
+		case *widget.Entry:
+			entry = x
+		case *widget.Button:
+			if x.Text == "Save" {
+				save = x
+			}
+		}
+	}
+	if entry == nil || save == nil || entry.Text != "first" {
+		t.Fatalf("dialog: entry %v, save %v", entry, save)
+	}
+	entry.SetText("second\nline")
+	test.Tap(save)
+	if got := s.Doc.Flow.Notes[0].Text; got != "second\nline" {
+		t.Fatalf("note text %q", got)
+	}
+	c.Tapped(&fyne.PointEvent{Position: at})
+	c.DeleteSelection()
+	if len(s.Doc.Flow.Notes) != 0 || len(s.Doc.Flow.Nodes) != 8 {
+		t.Errorf("delete: notes %v, %d nodes", s.Doc.Flow.Notes, len(s.Doc.Flow.Nodes))
+	}
+	s.Doc.Undo()
+	if len(s.Doc.Flow.Notes) != 1 {
+		t.Error("undo did not bring the note back")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 	"slices"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -55,7 +56,9 @@ type FlowCanvas struct {
 	zoom   float32
 
 	selected map[string]bool
-	selEdge  int // index into Flow.Edges, -1 for none
+	selEdge  int    // index into Flow.Edges, -1 for none
+	selBox   boxSel // the selected note or group
+	lastTap  time.Time
 	running  string
 	// Breakpoints are the nodes with a breakpoint; Problems those with lint
 	// errors. Both are set by the studio.
@@ -119,7 +122,7 @@ func NewFlowCanvas(doc *Document, reg *engine.Registry) *FlowCanvas {
 func (c *FlowCanvas) SetDocument(doc *Document) {
 	c.doc = doc
 	c.selected = map[string]bool{}
-	c.selEdge = -1
+	c.selEdge, c.selBox = -1, boxSel{}
 	c.running = ""
 	c.Refresh()
 }
@@ -165,7 +168,7 @@ func (c *FlowCanvas) Select(ids ...string) {
 	for _, id := range ids {
 		c.selected[id] = true
 	}
-	c.selEdge = -1
+	c.selEdge, c.selBox = -1, boxSel{}
 	c.Refresh()
 	c.selectionChanged()
 }
@@ -219,6 +222,9 @@ func (c *FlowCanvas) Running() string { return c.running }
 
 // DeleteSelection removes the selected nodes (or the selected edge).
 func (c *FlowCanvas) DeleteSelection() {
+	if c.deleteBox() {
+		return
+	}
 	nodes := c.SelectedSet()
 	edges := map[int]bool{}
 	if c.selEdge >= 0 && c.selEdge < len(c.doc.Flow.Edges) {
@@ -228,7 +234,7 @@ func (c *FlowCanvas) DeleteSelection() {
 		return
 	}
 	c.selected = map[string]bool{}
-	c.selEdge = -1
+	c.selEdge, c.selBox = -1, boxSel{}
 	c.doc.Delete(nodes, edges)
 	c.selectionChanged()
 }
@@ -456,7 +462,7 @@ func (c *FlowCanvas) Tapped(e *fyne.PointEvent) {
 	c.down = nil
 	p := c.ToDoc(e.Position)
 	if n := c.nodeAt(p); n != nil {
-		c.selEdge = -1
+		c.selEdge, c.selBox = -1, boxSel{}
 		if shift {
 			c.selected[n.ID] = !c.selected[n.ID]
 		} else {
@@ -468,14 +474,22 @@ func (c *FlowCanvas) Tapped(e *fyne.PointEvent) {
 	}
 	if i := c.edgeAt(p); i >= 0 {
 		c.selected = map[string]bool{}
-		c.selEdge = i
+		c.selEdge, c.selBox = i, boxSel{}
 		c.Refresh()
 		c.selectionChanged()
 		return
 	}
-	if !shift && (len(c.selected) > 0 || c.selEdge >= 0) {
+	if k := c.noteAt(p); k >= 0 {
+		c.tapBox(boxSel{boxNote, k})
+		return
+	}
+	if g := c.groupTitleAt(p); g >= 0 {
+		c.tapBox(boxSel{boxGroup, g})
+		return
+	}
+	if !shift && (len(c.selected) > 0 || c.selEdge >= 0 || c.selBox.kind != 0) {
 		c.selected = map[string]bool{}
-		c.selEdge = -1
+		c.selEdge, c.selBox = -1, boxSel{}
 		c.Refresh()
 		c.selectionChanged()
 	}
@@ -581,7 +595,7 @@ func (c *FlowCanvas) beginDrag(e *fyne.DragEvent) {
 				c.selected = map[string]bool{}
 			}
 			c.selected[n.ID] = true
-			c.selEdge = -1
+			c.selEdge, c.selBox = -1, boxSel{}
 			c.selectionChanged()
 		}
 		c.mode = dragMove
@@ -643,7 +657,7 @@ func (c *FlowCanvas) DragEnd() {
 				c.selected[n.ID] = true
 			}
 		}
-		c.selEdge = -1
+		c.selEdge, c.selBox = -1, boxSel{}
 		c.selectionChanged()
 	}
 	c.Refresh()

@@ -501,7 +501,11 @@ func (r *graphRenderer) buildBoxes(objs *[]fyne.CanvasObject, visible func(x, y,
 		v := r.groups[i]
 		gc := parseColor(g.Color, color.NRGBA{0x5b, 0x6c, 0xf0, 0xff})
 		tl := c.ToScreen(g.Position)
-		setFill(v.bg, withAlpha(gc, 0x18), withAlpha(gc, 0xa0), 1.5)
+		gs, gw := color.Color(withAlpha(gc, 0xa0)), float32(1.5)
+		if c.selBox == (boxSel{boxGroup, i}) {
+			gs, gw = col(theme.ColorNamePrimary), 2.5
+		}
+		setFill(v.bg, withAlpha(gc, 0x18), gs, gw)
 		v.bg.CornerRadius = 8 * z
 		v.bg.Move(tl)
 		v.bg.Resize(fyne.NewSize(g.Size.W*z, g.Size.H*z))
@@ -526,7 +530,11 @@ func (r *graphRenderer) buildBoxes(objs *[]fyne.CanvasObject, visible func(x, y,
 		v := r.notes[i]
 		nc := parseColor(n.Color, parseColor(defaultNoteColor, color.NRGBA{}))
 		tl := c.ToScreen(n.Position)
-		setFill(v.bg, nc, withAlpha(color.Black, 0x30), 1)
+		ns, nw := color.Color(withAlpha(color.Black, 0x30)), float32(1)
+		if c.selBox == (boxSel{boxNote, i}) {
+			ns, nw = col(theme.ColorNamePrimary), 2.5
+		}
+		setFill(v.bg, nc, ns, nw)
 		v.bg.CornerRadius = 3 * z
 		v.bg.Move(tl)
 		v.bg.Resize(fyne.NewSize(n.Size.W*z, n.Size.H*z))

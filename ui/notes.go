@@ -4,9 +4,16 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"deskbot/engine"
 )
@@ -158,4 +165,159 @@ func (c *FlowCanvas) ZoomReset() {
 // ZoomText is the zoom as the canvas shows it, e.g. "75%".
 func (c *FlowCanvas) ZoomText() string {
 	return fmt.Sprintf("%d%%", int(math.Round(float64(c.zoom)*100)))
+}
+
+// boxSel names a selected note or group.
+type boxSel struct {
+	kind byte // 0 for none, boxNote or boxGroup
+	i    int
+}
+
+const (
+	boxNote  = 'n'
+	boxGroup = 'g'
+)
+
+// doubleTap is how soon a second tap on a note or group title edits it.
+const doubleTap = 500 * time.Millisecond
+
+// SelectedBox returns the selected note or group: kind "note", "group" or
+// "" for none, and its index.
+func (c *FlowCanvas) SelectedBox() (string, int) {
+	switch c.selBox.kind {
+	case boxNote:
+		return "note", c.selBox.i
+	case boxGroup:
+		return "group", c.selBox.i
+	}
+	return "", -1
+}
+
+// tapBox selects a note or group; a second tap on it soon after edits it.
+func (c *FlowCanvas) tapBox(b boxSel) {
+	now := time.Now()
+	again := c.selBox == b && now.Sub(c.lastTap) < doubleTap
+	c.lastTap = now
+	c.selected = map[string]bool{}
+	c.selEdge, c.selBox = -1, b
+	c.Refresh()
+	c.selectionChanged()
+	if again {
+		c.EditBox()
+	}
+}
+
+// deleteBox removes the selected note or group (not the group's nodes)
+// and reports whether there was one.
+func (c *FlowCanvas) deleteBox() bool {
+	b := c.selBox
+	c.selBox = boxSel{}
+	switch {
+	case b.kind == boxNote && b.i < len(c.doc.Flow.Notes):
+		c.doc.Edit(func(f *engine.Flow) { f.Notes = slices.Delete(f.Notes, b.i, b.i+1) })
+	case b.kind == boxGroup && b.i < len(c.doc.Flow.Groups):
+		c.doc.Edit(func(f *engine.Flow) { f.Groups = slices.Delete(f.Groups, b.i, b.i+1) })
+	default:
+		return false
+	}
+	c.selectionChanged()
+	return true
+}
+
+// window returns the window the canvas is shown in, or nil.
+func (c *FlowCanvas) window() fyne.Window {
+	app := fyne.CurrentApp()
+	if app == nil {
+		return nil
+	}
+	cv := app.Driver().CanvasForObject(c)
+	for _, w := range app.Driver().AllWindows() {
+		if cv != nil && w.Canvas() == cv {
+			return w
+		}
+	}
+	return nil
+}
+
+// EditBox opens a dialog to edit the selected note's text or group's title.
+func (c *FlowCanvas) EditBox() {
+	w := c.window()
+	b := c.selBox
+	if w == nil || b.kind == 0 {
+		return
+	}
+	entry := widget.NewMultiLineEntry()
+	title := lang.L("Note")
+	switch {
+	case b.kind == boxNote && b.i < len(c.doc.Flow.Notes):
+		entry.SetText(c.doc.Flow.Notes[b.i].Text)
+		entry.SetMinRowsVisible(6)
+	case b.kind == boxGroup && b.i < len(c.doc.Flow.Groups):
+		entry = widget.NewEntry()
+		entry.SetText(c.doc.Flow.Groups[b.i].Title)
+		title = lang.L("Group title")
+	default:
+		return
+	}
+	d := dialog.NewForm(title, lang.L("Save"), lang.L("Cancel"), []*widget.FormItem{widget.NewFormItem("", entry)}, func(ok bool) {
+		if !ok {
+			return
+		}
+		c.doc.Edit(func(f *engine.Flow) {
+			switch {
+			case b.kind == boxNote && b.i < len(f.Notes):
+				f.Notes[b.i].Text = entry.Text
+			case b.kind == boxGroup && b.i < len(f.Groups):
+				f.Groups[b.i].Title = entry.Text
+			}
+		})
+	}, w)
+	d.Resize(fyne.NewSize(420, 260))
+	d.Show()
+	w.Canvas().Focus(entry)
+}
+
+// FindBar is a search entry for the canvas, for the studio to show and
+// focus on ctrl+f: typing selects and reveals the first node whose label
+// or type matches, Enter the next one.
+type FindBar struct {
+	Entry  *widget.Entry
+	Status *widget.Label
+	c      *FlowCanvas
+	root   fyne.CanvasObject
+}
+
+// NewFindBar returns a find bar for c.
+func NewFindBar(c *FlowCanvas) *FindBar {
+	b := &FindBar{Entry: widget.NewEntry(), Status: widget.NewLabel(""), c: c}
+	b.Entry.SetPlaceHolder(lang.L("Find a node by label or type"))
+	b.Entry.OnChanged = func(q string) {
+		c.Select()
+		b.find(q)
+	}
+	b.Entry.OnSubmitted = b.find
+	b.root = container.NewBorder(nil, nil, widget.NewIcon(theme.SearchIcon()), b.Status, b.Entry)
+	return b
+}
+
+func (b *FindBar) find(q string) {
+	if strings.TrimSpace(q) == "" {
+		b.Status.SetText("")
+		return
+	}
+	if b.c.FindNext(q) == "" {
+		b.Status.SetText(lang.L("No node matches"))
+		return
+	}
+	b.Status.SetText("")
+}
+
+// Object returns the bar's widget tree.
+func (b *FindBar) Object() fyne.CanvasObject { return b.root }
+
+// Focus puts the keyboard focus into the entry (for ctrl+f).
+func (b *FindBar) Focus() {
+	if w := b.c.window(); w != nil {
+		w.Canvas().Focus(b.Entry)
+	}
 }
