@@ -102,9 +102,11 @@ type FlowCanvas struct {
 
 	r *graphRenderer
 
-	routes    [][]engine.Point // cached edge routes (see edgeRoutes)
-	routesKey uint64
-	routesDoc *engine.Flow
+	routes     [][]engine.Point // cached edge routes (see edgeRoutes)
+	routesKey  uint64
+	routesDoc  *engine.Flow
+	routeGeom  map[string]routeGeom // node geometry of the cached routes
+	routeEdges []engine.Edge        // edges of the cached routes
 }
 
 // NewFlowCanvas returns a canvas showing doc.
@@ -357,21 +359,37 @@ func (c *FlowCanvas) routeKey() uint64 {
 // edgeRoutes returns the routed polyline of every edge in document units
 // (nil for an edge whose ends or port are missing). Routes go round the
 // node boxes and keep apart from each other (see route.go); they are
-// recomputed only when the geometry changed.
+// recomputed only when the geometry changed, and when a few nodes moved
+// (a drag) only the edges that touch them or now cross them are routed
+// again.
 func (c *FlowCanvas) edgeRoutes() [][]engine.Point {
 	key := c.routeKey()
-	if c.routes != nil && key == c.routesKey && c.routesDoc == c.doc.Flow {
+	f := c.doc.Flow
+	if c.routes != nil && key == c.routesKey && c.routesDoc == f {
 		return c.routes
 	}
-	f := c.doc.Flow
+	geom := make(map[string]routeGeom, len(f.Nodes))
 	boxes := make([]box, len(f.Nodes))
 	for i, n := range f.Nodes {
 		x, y, w, h := c.nodeRect(n)
 		boxes[i] = box{x, y, x + w, y + h}
+		geom[n.ID] = routeGeom{n.Position, len(c.ports(n))}
 	}
 	r := newRouter(boxes)
 	out := make([][]engine.Point, len(f.Edges))
+	dirty := c.dirtyEdges(geom)
+	for i, d := range dirty {
+		if !d {
+			out[i] = c.routes[i]
+			for k := 0; k+1 < len(out[i]); k++ {
+				r.mark(out[i][k], out[i][k+1])
+			}
+		}
+	}
 	for i, e := range f.Edges {
+		if dirty != nil && !dirty[i] {
+			continue
+		}
 		from, to := f.Node(e.From), f.Node(e.To)
 		if from == nil || to == nil {
 			continue
@@ -384,7 +402,60 @@ func (c *FlowCanvas) edgeRoutes() [][]engine.Point {
 		out[i] = r.route(routeReq{from: portPos(from, idx, len(ps)), to: inPortPos(to, len(c.ports(to)))})
 	}
 	c.routes, c.routesKey, c.routesDoc = out, key, f
+	c.routeGeom, c.routeEdges = geom, slices.Clone(f.Edges)
 	return out
+}
+
+// routeGeom is what a node's edge routes depend on.
+type routeGeom struct {
+	pos    engine.Point
+	nports int
+}
+
+// dirtyEdges says which edges need routing again after the geometry
+// changed to geom: nil (all of them) unless the edges are the same as at
+// the last routing and only a few nodes changed; else the edges that touch
+// a changed node or whose old route crosses a changed node's new box.
+func (c *FlowCanvas) dirtyEdges(geom map[string]routeGeom) []bool {
+	f := c.doc.Flow
+	if c.routes == nil || c.routesDoc != f || len(geom) != len(c.routeGeom) || !slices.Equal(f.Edges, c.routeEdges) {
+		return nil
+	}
+	var changed []box
+	moved := map[string]bool{}
+	for id, g := range geom {
+		if old, ok := c.routeGeom[id]; !ok || old != g {
+			moved[id] = true
+			n := f.Node(id)
+			x, y, w, h := c.nodeRect(n)
+			changed = append(changed, box{x, y, x + w, y + h}.inflate(routeMargin))
+		}
+	}
+	if len(moved) > max(8, len(geom)/4) {
+		return nil
+	}
+	dirty := make([]bool, len(f.Edges))
+	for i, e := range f.Edges {
+		if moved[e.From] || moved[e.To] || c.routes[i] == nil {
+			dirty[i] = true
+			continue
+		}
+		pts := c.routes[i]
+		for k := 0; k+1 < len(pts) && !dirty[i]; k++ {
+			for _, b := range changed {
+				if segTouchesBox(pts[k], pts[k+1], b) {
+					dirty[i] = true
+					break
+				}
+			}
+		}
+	}
+	return dirty
+}
+
+// segTouchesBox reports whether the axis-aligned segment a-b meets b.
+func segTouchesBox(a, b engine.Point, bx box) bool {
+	return max(a.X, b.X) >= bx.x0 && min(a.X, b.X) <= bx.x1 && max(a.Y, b.Y) >= bx.y0 && min(a.Y, b.Y) <= bx.y1
 }
 
 // edgePoints returns the routed polyline of an edge in document units.

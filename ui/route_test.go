@@ -125,6 +125,43 @@ func TestRoutesFollowEdits(t *testing.T) {
 		t.Fatal("routes did not change after a node moved")
 	}
 	checkRoutes(t, c)
+	// Moves of one node at a time (a drag) route only some edges again:
+	// a node dropped onto other edges' lanes pushes them aside.
+	spots := []engine.Point{{X: 300, Y: 300}, {X: 1000, Y: 150}, {X: 450, Y: 20}}
+	// and a free spot right on another edge's route
+	free := func(p engine.Point) bool {
+		for _, n := range c.doc.Flow.Nodes {
+			x, y, w, h := c.nodeRect(n)
+			if n.ID != "done" && p.X < x+w+20 && x < p.X+nodeW+20 && p.Y < y+h+20 && y < p.Y+80+20 {
+				return false
+			}
+		}
+		return true
+	}
+	onRoute := false
+	for i, pts := range c.edgeRoutes() {
+		e := c.doc.Flow.Edges[i]
+		for k := 0; k+1 < len(pts) && !onRoute && e.From != "done" && e.To != "done"; k++ {
+			a, b := pts[k], pts[k+1]
+			if abs32(a.X-b.X)+abs32(a.Y-b.Y) < 60 {
+				continue
+			}
+			p := engine.Point{X: (a.X+b.X)/2 - nodeW/2, Y: (a.Y+b.Y)/2 - 30}
+			if free(p) {
+				spots, onRoute = append(spots, p), true
+			}
+		}
+	}
+	if !onRoute {
+		t.Fatal("no free spot on a route")
+	}
+	for _, p := range spots {
+		c.doc.Edit(func(f *engine.Flow) { f.Node("done").Position = p })
+		if d := c.dirtyEdges(map[string]routeGeom{}); d != nil {
+			t.Fatal("dirtyEdges accepted a different node set")
+		}
+		checkRoutes(t, c)
+	}
 }
 
 // BenchmarkEdgeRoutes routes every edge of a flow once (what a frame
