@@ -312,6 +312,9 @@ func (r *graphRenderer) build() {
 						continue // the next port's label needs that room
 					}
 				}
+				if c.labelHitsNode(n, lp, ts) {
+					continue // it would lie on another node
+				}
 				labelBottom = lp.Y + ts.Height
 				pv.label.Move(lp)
 				setFill(pv.pill, withAlpha(cardBg, 0xe0), color.Transparent, 0)
@@ -561,4 +564,20 @@ func (r *graphRenderer) buildBoxes(objs *[]fyne.CanvasObject, visible func(x, y,
 
 func newBoxView() *boxView {
 	return &boxView{bg: canvas.NewRectangle(color.Transparent), title: canvas.NewRectangle(color.Transparent), text: canvas.NewText("", color.Black)}
+}
+
+// labelHitsNode reports whether a port label of node self at screen
+// position p and size sz would overlap another node.
+func (c *FlowCanvas) labelHitsNode(self *engine.Node, p fyne.Position, sz fyne.Size) bool {
+	a, b := c.ToDoc(p), c.ToDoc(p.Add(fyne.NewPos(sz.Width, sz.Height)))
+	for _, n := range c.doc.Flow.Nodes {
+		if n == self {
+			continue
+		}
+		x, y, w, h := c.nodeRect(n)
+		if a.X < x+w && x < b.X && a.Y < y+h && y < b.Y {
+			return true
+		}
+	}
+	return false
 }
