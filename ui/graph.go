@@ -107,6 +107,7 @@ type FlowCanvas struct {
 	routesDoc  *engine.Flow
 	routeGeom  map[string]routeGeom // node geometry of the cached routes
 	routeEdges []engine.Edge        // edges of the cached routes
+	nodeBoxes  []box                // node boxes of the cached routes, in node order
 }
 
 // NewFlowCanvas returns a canvas showing doc.
@@ -402,7 +403,7 @@ func (c *FlowCanvas) edgeRoutes() [][]engine.Point {
 		out[i] = r.route(routeReq{from: portPos(from, idx, len(ps)), to: inPortPos(to, len(c.ports(to)))})
 	}
 	c.routes, c.routesKey, c.routesDoc = out, key, f
-	c.routeGeom, c.routeEdges = geom, slices.Clone(f.Edges)
+	c.routeGeom, c.routeEdges, c.nodeBoxes = geom, slices.Clone(f.Edges), boxes
 	return out
 }
 

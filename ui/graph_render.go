@@ -202,7 +202,7 @@ func (r *graphRenderer) build() {
 	border := col(theme.ColorNameSeparator)
 	sub := col(theme.ColorNamePlaceHolder)
 	errCol := col(theme.ColorNameError)
-	for _, n := range f.Nodes {
+	for ni, n := range f.Nodes {
 		seen[n.ID] = true
 		ports := c.ports(n)
 		x, y, w, h := n.Position.X, n.Position.Y, float32(nodeW), nodeHeight(len(ports))
@@ -312,7 +312,7 @@ func (r *graphRenderer) build() {
 						continue // the next port's label needs that room
 					}
 				}
-				if c.labelHitsNode(n, lp, ts) {
+				if c.labelHitsNode(ni, lp, ts) {
 					continue // it would lie on another node
 				}
 				labelBottom = lp.Y + ts.Height
@@ -566,16 +566,13 @@ func newBoxView() *boxView {
 	return &boxView{bg: canvas.NewRectangle(color.Transparent), title: canvas.NewRectangle(color.Transparent), text: canvas.NewText("", color.Black)}
 }
 
-// labelHitsNode reports whether a port label of node self at screen
-// position p and size sz would overlap another node.
-func (c *FlowCanvas) labelHitsNode(self *engine.Node, p fyne.Position, sz fyne.Size) bool {
+// labelHitsNode reports whether a port label of node number self at
+// screen position p and size sz would overlap another node. It uses the
+// node boxes of the last routing (edgeRoutes runs first in a frame).
+func (c *FlowCanvas) labelHitsNode(self int, p fyne.Position, sz fyne.Size) bool {
 	a, b := c.ToDoc(p), c.ToDoc(p.Add(fyne.NewPos(sz.Width, sz.Height)))
-	for _, n := range c.doc.Flow.Nodes {
-		if n == self {
-			continue
-		}
-		x, y, w, h := c.nodeRect(n)
-		if a.X < x+w && x < b.X && a.Y < y+h && y < b.Y {
+	for i, bx := range c.nodeBoxes {
+		if i != self && a.X < bx.x1 && bx.x0 < b.X && a.Y < bx.y1 && bx.y0 < b.Y {
 			return true
 		}
 	}
