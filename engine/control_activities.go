@@ -15,18 +15,18 @@ import (
 // Control activities are part of the engine itself: every flow needs them.
 func init() {
 	Register(Spec{
-		Type: "control.start", Title: "Start", Category: "Control",
+		Type: "control.start", Title: "Start", Category: "Control", Icon: "mediaPlay",
 		Summary: "Where the flow begins. A flow has exactly one.",
 		New:     func(*Params) (Activity, error) { return nop, nil },
 	})
 	Register(Spec{
-		Type: "control.end", Title: "End", Category: "Control",
+		Type: "control.end", Title: "End", Category: "Control", Icon: "mediaStop",
 		Summary: "Ends the flow successfully.",
 		Ports:   []string{},
 		New:     func(*Params) (Activity, error) { return nop, nil },
 	})
 	Register(Spec{
-		Type: "control.if", Title: "If", Category: "Control",
+		Type: "control.if", Title: "If", Category: "Control", Icon: "question",
 		Summary: "Follows the true or false port depending on a condition.",
 		Doc:     "The condition is an expression over the flow's variables, for example `total > 100 && country == \"NL\"`.",
 		Fields:  []Field{{Name: "condition", Title: "Condition", Kind: KindExpr, Required: true, Help: "An expression that gives true or false."}},
@@ -34,7 +34,7 @@ func init() {
 		New:     newIf,
 	})
 	Register(Spec{
-		Type: "control.switch", Title: "Switch", Category: "Control",
+		Type: "control.switch", Title: "Switch", Category: "Control", Icon: "menu",
 		Summary: "Follows the port of the case that equals a value, or default.",
 		Doc: "The value is an expression, for example `order.status`. Each case is a text and gives the node a port " +
 			"of the same name; the value, as text, is compared with the cases in order (so the number 2 matches " +
@@ -49,7 +49,7 @@ func init() {
 		New:      newSwitch,
 	})
 	Register(Spec{
-		Type: "control.for_each", Title: "For each", Category: "Control",
+		Type: "control.for_each", Title: "For each", Category: "Control", Icon: "list",
 		Summary: "Runs the each port once per item of a list or row of a table, then done.",
 		Doc: "Connect the last node of the loop body back to this node. Each visit takes the next item; " +
 			"when the items are used up the done port is followed. `item` holds the current item (a table " +
@@ -63,7 +63,7 @@ func init() {
 		New:   newForEach,
 	})
 	Register(Spec{
-		Type: "control.while", Title: "While", Category: "Control",
+		Type: "control.while", Title: "While", Category: "Control", Icon: "viewRefresh",
 		Summary: "Follows the loop port while a condition holds, then done.",
 		Doc:     "Connect the loop body back to this node. The run fails if the loop goes round more than max_iterations times.",
 		Fields: []Field{
@@ -74,13 +74,13 @@ func init() {
 		New:   newWhile,
 	})
 	Register(Spec{
-		Type: "control.wait", Title: "Wait", Category: "Control",
+		Type: "control.wait", Title: "Wait", Category: "Control", Icon: "history",
 		Summary: "Pauses the flow for a while.",
 		Fields:  []Field{{Name: "duration", Title: "Duration", Kind: KindDur, Required: true, Default: "1s", Help: "e.g. 500ms, 2s, 1m"}},
 		New:     newWait,
 	})
 	Register(Spec{
-		Type: "control.set_variable", Title: "Set variable", Category: "Control",
+		Type: "control.set_variable", Title: "Set variable", Category: "Control", Icon: "storage",
 		Summary: "Assigns the value of an expression to a variable.",
 		Doc: "The value is an expression: text needs quotes (`\"Dear \" + name`), numbers and variables do not (`count + 1`). " +
 			"Dividing by zero (`/` or `%`) is an error, not infinity.\n\n" +
@@ -96,7 +96,7 @@ func init() {
 		New: newSetVar,
 	})
 	Register(Spec{
-		Type: "control.log", Title: "Log message", Category: "Control",
+		Type: "control.log", Title: "Log message", Category: "Control", Icon: "info",
 		Summary: "Writes a message to the run's log.",
 		Fields: []Field{
 			{Name: "message", Title: "Message", Kind: KindText, Required: true},
@@ -105,7 +105,7 @@ func init() {
 		New: newLog,
 	})
 	Register(Spec{
-		Type: "control.assert", Title: "Assert", Category: "Control",
+		Type: "control.assert", Title: "Assert", Category: "Control", Icon: "confirm",
 		Summary: "Fails the step unless a condition holds.",
 		Fields: []Field{
 			{Name: "condition", Title: "Condition", Kind: KindExpr, Required: true},
@@ -114,13 +114,13 @@ func init() {
 		New: newAssert,
 	})
 	Register(Spec{
-		Type: "control.fail", Title: "Fail", Category: "Control",
+		Type: "control.fail", Title: "Fail", Category: "Control", Icon: "error",
 		Summary: "Fails the step with a message (caught by an error port, or ends the run).",
 		Fields:  []Field{{Name: "message", Title: "Message", Kind: KindText, Required: true}},
 		New:     newFail,
 	})
 	Register(Spec{
-		Type: "control.call_flow", Title: "Call flow", Category: "Control",
+		Type: "control.call_flow", Title: "Call flow", Category: "Control", Icon: "login",
 		Summary: "Runs another flow file with inputs and takes back its outputs.",
 		Doc: "inputs maps the called flow's input variables to expressions evaluated here. outputs maps " +
 			"variables here to expressions evaluated over the called flow's variables when it ends. " +

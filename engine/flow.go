@@ -33,6 +33,11 @@ type Flow struct {
 	Variables   []Variable `json:"variables"`
 	Nodes       []*Node    `json:"nodes"`
 	Edges       []Edge     `json:"edges"`
+	// Notes are sticky notes on the canvas and Groups titled boxes around
+	// nodes. They only help people read the flow: lint and the runner
+	// ignore them.
+	Notes  []Note  `json:"notes,omitempty"`
+	Groups []Group `json:"groups,omitempty"`
 
 	// index maps node ids to positions in Nodes; built lazily by Node and
 	// checked on every hit, so edits of Nodes need no bookkeeping.
@@ -131,6 +136,32 @@ type Retry struct {
 
 // IsZero lets omitempty-like encoding skip an empty retry.
 func (r Retry) IsZero() bool { return r.Count == 0 && r.Interval == 0 }
+
+// Note is a sticky note on the canvas: a comment for the people who read
+// the flow.
+type Note struct {
+	Text     string `json:"text"`
+	Position Point  `json:"position"`
+	Size     Size   `json:"size"`
+	// Color is "#rrggbb"; empty means the default yellow.
+	Color string `json:"color,omitempty"`
+}
+
+// Group is a titled box around nodes. Moving the group in the studio moves
+// its member nodes (Nodes, by id) with it.
+type Group struct {
+	Title    string   `json:"title"`
+	Position Point    `json:"position"`
+	Size     Size     `json:"size"`
+	Nodes    []string `json:"nodes,omitempty"`
+	Color    string   `json:"color,omitempty"`
+}
+
+// Size is a canvas size.
+type Size struct {
+	W float32 `json:"w"`
+	H float32 `json:"h"`
+}
 
 // Point is a canvas position.
 type Point struct {

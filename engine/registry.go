@@ -92,6 +92,10 @@ type Spec struct {
 	// variable fields and SetsVars maps (dialog.input: one per form field),
 	// so that expressions may use them. It must accept any params.
 	Sets func(params map[string]any) []string
+	// Icon names the activity's icon: a fyne theme icon name such as
+	// "document" or "mailSend". The studio shows it in the palette and on
+	// the node; a test checks that every registered activity has one.
+	Icon string
 	// New validates params once and builds the activity. Errors should come
 	// from Params' getters so they name the field.
 	New func(p *Params) (Activity, error)

@@ -1,8 +1,12 @@
 package ui
 
 import (
+	"encoding/binary"
+	"hash/fnv"
 	"image/color"
 	"math"
+	"slices"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -16,7 +20,7 @@ import (
 const (
 	nodeW     = 150
 	nodeMinH  = 58
-	portGap   = 20
+	portGap   = 24
 	portR     = 5
 	portHit   = 10
 	gridSnap  = 10
@@ -52,7 +56,9 @@ type FlowCanvas struct {
 	zoom   float32
 
 	selected map[string]bool
-	selEdge  int // index into Flow.Edges, -1 for none
+	selEdge  int    // index into Flow.Edges, -1 for none
+	selBox   boxSel // the selected note or group
+	lastTap  time.Time
 	running  string
 	// Breakpoints are the nodes with a breakpoint; Problems those with lint
 	// errors. Both are set by the studio.
@@ -79,18 +85,29 @@ type FlowCanvas struct {
 	connPort  string
 	before    []byte
 	moveOrig  map[string]engine.Point
+	moveGroup int // group being dragged by its title, or -1
+	moveNote  int // note being dragged, or -1
+	boxOrig   engine.Point
 	moved     bool
 	rubberAdd bool
 
 	pendingFit bool
 	hover      fyne.Position // last pointer position over the canvas
 	hoverPort  [2]string     // node id and port under the pointer
+	tip        string        // tooltip text at the pointer, "" for none
 
 	ghost      bool
 	ghostPos   fyne.Position // widget coords
 	ghostTitle string
 
 	r *graphRenderer
+
+	routes     [][]engine.Point // cached edge routes (see edgeRoutes)
+	routesKey  uint64
+	routesDoc  *engine.Flow
+	routeGeom  map[string]routeGeom // node geometry of the cached routes
+	routeEdges []engine.Edge        // edges of the cached routes
+	nodeBoxes  []box                // node boxes of the cached routes, in node order
 }
 
 // NewFlowCanvas returns a canvas showing doc.
@@ -99,7 +116,7 @@ func NewFlowCanvas(doc *Document, reg *engine.Registry) *FlowCanvas {
 		reg = engine.Default
 	}
 	c := &FlowCanvas{doc: doc, reg: reg, zoom: 1, selected: map[string]bool{}, selEdge: -1,
-		Breakpoints: map[string]bool{}, Problems: map[string]bool{}, offset: fyne.NewPos(20, 20)}
+		Breakpoints: map[string]bool{}, Problems: map[string]bool{}, offset: fyne.NewPos(20, 20), moveGroup: -1, moveNote: -1}
 	c.ExtendBaseWidget(c)
 	return c
 }
@@ -108,7 +125,7 @@ func NewFlowCanvas(doc *Document, reg *engine.Registry) *FlowCanvas {
 func (c *FlowCanvas) SetDocument(doc *Document) {
 	c.doc = doc
 	c.selected = map[string]bool{}
-	c.selEdge = -1
+	c.selEdge, c.selBox = -1, boxSel{}
 	c.running = ""
 	c.Refresh()
 }
@@ -154,7 +171,7 @@ func (c *FlowCanvas) Select(ids ...string) {
 	for _, id := range ids {
 		c.selected[id] = true
 	}
-	c.selEdge = -1
+	c.selEdge, c.selBox = -1, boxSel{}
 	c.Refresh()
 	c.selectionChanged()
 }
@@ -208,6 +225,9 @@ func (c *FlowCanvas) Running() string { return c.running }
 
 // DeleteSelection removes the selected nodes (or the selected edge).
 func (c *FlowCanvas) DeleteSelection() {
+	if c.deleteBox() {
+		return
+	}
 	nodes := c.SelectedSet()
 	edges := map[int]bool{}
 	if c.selEdge >= 0 && c.selEdge < len(c.doc.Flow.Edges) {
@@ -217,7 +237,7 @@ func (c *FlowCanvas) DeleteSelection() {
 		return
 	}
 	c.selected = map[string]bool{}
-	c.selEdge = -1
+	c.selEdge, c.selBox = -1, boxSel{}
 	c.doc.Delete(nodes, edges)
 	c.selectionChanged()
 }
@@ -312,44 +332,147 @@ func (c *FlowCanvas) portAt(p engine.Point) (string, string) {
 	return "", ""
 }
 
-// edgePoints returns the polyline of an edge in document units: forward
-// edges run right, across and right again; edges back to an earlier node
-// go round below both nodes.
-func (c *FlowCanvas) edgePoints(e engine.Edge) ([]engine.Point, bool) {
-	from, to := c.doc.Flow.Node(e.From), c.doc.Flow.Node(e.To)
-	if from == nil || to == nil {
-		return nil, false
+// routeKey fingerprints everything the edge routes depend on: node boxes,
+// port counts and edges.
+func (c *FlowCanvas) routeKey() uint64 {
+	h := fnv.New64a()
+	var buf [8]byte
+	put := func(v float32) {
+		binary.LittleEndian.PutUint32(buf[:4], math.Float32bits(v))
+		h.Write(buf[:4])
 	}
-	ps := c.ports(from)
-	idx := -1
-	for i, p := range ps {
-		if p == e.Port {
-			idx = i
+	for _, n := range c.doc.Flow.Nodes {
+		h.Write([]byte(n.ID))
+		put(n.Position.X)
+		put(n.Position.Y)
+		for _, p := range c.ports(n) {
+			h.Write([]byte(p))
+			h.Write([]byte{0})
+		}
+		h.Write([]byte{1})
+	}
+	for _, e := range c.doc.Flow.Edges {
+		h.Write([]byte(e.From + "\x00" + e.Port + "\x00" + e.To + "\x01"))
+	}
+	return h.Sum64()
+}
+
+// edgeRoutes returns the routed polyline of every edge in document units
+// (nil for an edge whose ends or port are missing). Routes go round the
+// node boxes and keep apart from each other (see route.go); they are
+// recomputed only when the geometry changed, and when a few nodes moved
+// (a drag) only the edges that touch them or now cross them are routed
+// again.
+func (c *FlowCanvas) edgeRoutes() [][]engine.Point {
+	key := c.routeKey()
+	f := c.doc.Flow
+	if c.routes != nil && key == c.routesKey && c.routesDoc == f {
+		return c.routes
+	}
+	geom := make(map[string]routeGeom, len(f.Nodes))
+	boxes := make([]box, len(f.Nodes))
+	for i, n := range f.Nodes {
+		x, y, w, h := c.nodeRect(n)
+		boxes[i] = box{x, y, x + w, y + h}
+		geom[n.ID] = routeGeom{n.Position, len(c.ports(n))}
+	}
+	r := newRouter(boxes)
+	out := make([][]engine.Point, len(f.Edges))
+	dirty := c.dirtyEdges(geom)
+	for i, d := range dirty {
+		if !d {
+			out[i] = c.routes[i]
+			for k := 0; k+1 < len(out[i]); k++ {
+				r.mark(out[i][k], out[i][k+1])
+			}
 		}
 	}
-	if idx < 0 {
-		return nil, false
+	for i, e := range f.Edges {
+		if dirty != nil && !dirty[i] {
+			continue
+		}
+		from, to := f.Node(e.From), f.Node(e.To)
+		if from == nil || to == nil {
+			continue
+		}
+		ps := c.ports(from)
+		idx := slices.Index(ps, e.Port)
+		if idx < 0 {
+			continue
+		}
+		out[i] = r.route(routeReq{from: portPos(from, idx, len(ps)), to: inPortPos(to, len(c.ports(to)))})
 	}
-	a := portPos(from, idx, len(ps))
-	b := inPortPos(to, len(c.ports(to)))
-	if b.X-a.X >= 30 {
-		mid := a.X + max(15, (b.X-a.X)/2)
-		return []engine.Point{a, {X: mid, Y: a.Y}, {X: mid, Y: b.Y}, b}, true
+	c.routes, c.routesKey, c.routesDoc = out, key, f
+	c.routeGeom, c.routeEdges, c.nodeBoxes = geom, slices.Clone(f.Edges), boxes
+	return out
+}
+
+// routeGeom is what a node's edge routes depend on.
+type routeGeom struct {
+	pos    engine.Point
+	nports int
+}
+
+// dirtyEdges says which edges need routing again after the geometry
+// changed to geom: nil (all of them) unless the edges are the same as at
+// the last routing and only a few nodes changed; else the edges that touch
+// a changed node or whose old route crosses a changed node's new box.
+func (c *FlowCanvas) dirtyEdges(geom map[string]routeGeom) []bool {
+	f := c.doc.Flow
+	if c.routes == nil || c.routesDoc != f || len(geom) != len(c.routeGeom) || !slices.Equal(f.Edges, c.routeEdges) {
+		return nil
 	}
-	_, fy, _, fh := c.nodeRect(from)
-	_, ty, _, th := c.nodeRect(to)
-	yr := max(fy+fh, ty+th) + 18
-	x1, x2 := a.X+15, b.X-15
-	return []engine.Point{a, {X: x1, Y: a.Y}, {X: x1, Y: yr}, {X: x2, Y: yr}, {X: x2, Y: b.Y}, b}, true
+	var changed []box
+	moved := map[string]bool{}
+	for id, g := range geom {
+		if old, ok := c.routeGeom[id]; !ok || old != g {
+			moved[id] = true
+			n := f.Node(id)
+			x, y, w, h := c.nodeRect(n)
+			changed = append(changed, box{x, y, x + w, y + h}.inflate(routeMargin))
+		}
+	}
+	if len(moved) > max(8, len(geom)/4) {
+		return nil
+	}
+	dirty := make([]bool, len(f.Edges))
+	for i, e := range f.Edges {
+		if moved[e.From] || moved[e.To] || c.routes[i] == nil {
+			dirty[i] = true
+			continue
+		}
+		pts := c.routes[i]
+		for k := 0; k+1 < len(pts) && !dirty[i]; k++ {
+			for _, b := range changed {
+				if segTouchesBox(pts[k], pts[k+1], b) {
+					dirty[i] = true
+					break
+				}
+			}
+		}
+	}
+	return dirty
+}
+
+// segTouchesBox reports whether the axis-aligned segment a-b meets b.
+func segTouchesBox(a, b engine.Point, bx box) bool {
+	return max(a.X, b.X) >= bx.x0 && min(a.X, b.X) <= bx.x1 && max(a.Y, b.Y) >= bx.y0 && min(a.Y, b.Y) <= bx.y1
+}
+
+// edgePoints returns the routed polyline of an edge in document units.
+func (c *FlowCanvas) edgePoints(e engine.Edge) ([]engine.Point, bool) {
+	rs := c.edgeRoutes()
+	for i, x := range c.doc.Flow.Edges {
+		if x == e && rs[i] != nil {
+			return rs[i], true
+		}
+	}
+	return nil, false
 }
 
 func (c *FlowCanvas) edgeAt(p engine.Point) int {
 	hit := float32(edgeHit) / c.zoom
-	for i, e := range c.doc.Flow.Edges {
-		pts, ok := c.edgePoints(e)
-		if !ok {
-			continue
-		}
+	for i, pts := range c.edgeRoutes() {
 		for k := 0; k+1 < len(pts); k++ {
 			if segDist(p, pts[k], pts[k+1]) <= hit {
 				return i
@@ -411,7 +534,7 @@ func (c *FlowCanvas) Tapped(e *fyne.PointEvent) {
 	c.down = nil
 	p := c.ToDoc(e.Position)
 	if n := c.nodeAt(p); n != nil {
-		c.selEdge = -1
+		c.selEdge, c.selBox = -1, boxSel{}
 		if shift {
 			c.selected[n.ID] = !c.selected[n.ID]
 		} else {
@@ -423,14 +546,22 @@ func (c *FlowCanvas) Tapped(e *fyne.PointEvent) {
 	}
 	if i := c.edgeAt(p); i >= 0 {
 		c.selected = map[string]bool{}
-		c.selEdge = i
+		c.selEdge, c.selBox = i, boxSel{}
 		c.Refresh()
 		c.selectionChanged()
 		return
 	}
-	if !shift && (len(c.selected) > 0 || c.selEdge >= 0) {
+	if k := c.noteAt(p); k >= 0 {
+		c.tapBox(boxSel{boxNote, k})
+		return
+	}
+	if g := c.groupTitleAt(p); g >= 0 {
+		c.tapBox(boxSel{boxGroup, g})
+		return
+	}
+	if !shift && (len(c.selected) > 0 || c.selEdge >= 0 || c.selBox.kind != 0) {
 		c.selected = map[string]bool{}
-		c.selEdge = -1
+		c.selEdge, c.selBox = -1, boxSel{}
 		c.Refresh()
 		c.selectionChanged()
 	}
@@ -470,10 +601,26 @@ func (c *FlowCanvas) Dragged(e *fyne.DragEvent) {
 	case dragMove:
 		dx := (c.cur.X - c.start.X) / c.zoom
 		dy := (c.cur.Y - c.start.Y) / c.zoom
+		if c.moveGroup >= 0 || c.moveNote >= 0 {
+			// a box and its nodes move by the same whole grid steps and
+			// keep their places relative to each other
+			dx, dy = snap(dx), snap(dy)
+		}
 		for id, o := range c.moveOrig {
 			if n := c.doc.Flow.Node(id); n != nil {
-				n.Position = engine.Point{X: snap(o.X + dx), Y: snap(o.Y + dy)}
+				if c.moveGroup >= 0 {
+					n.Position = engine.Point{X: o.X + dx, Y: o.Y + dy}
+				} else {
+					n.Position = engine.Point{X: snap(o.X + dx), Y: snap(o.Y + dy)}
+				}
 			}
+		}
+		bp := engine.Point{X: c.boxOrig.X + dx, Y: c.boxOrig.Y + dy}
+		if g := c.moveGroup; g >= 0 && g < len(c.doc.Flow.Groups) {
+			c.doc.Flow.Groups[g].Position = bp
+		}
+		if k := c.moveNote; k >= 0 && k < len(c.doc.Flow.Notes) {
+			c.doc.Flow.Notes[k].Position = bp
 		}
 		c.moved = c.moved || dx != 0 || dy != 0
 	}
@@ -499,13 +646,28 @@ func (c *FlowCanvas) beginDrag(e *fyne.DragEvent) {
 		c.mode, c.connFrom, c.connPort = dragConnect, id, port
 		return
 	}
+	c.moveGroup, c.moveNote = -1, -1
+	if n := c.nodeAt(p); n == nil {
+		// a group moves with its nodes when dragged by its title bar; a
+		// note moves when dragged anywhere
+		if g := c.groupTitleAt(p); g >= 0 {
+			c.startBoxMove(c.doc.Flow.Groups[g].Nodes, c.doc.Flow.Groups[g].Position)
+			c.moveGroup = g
+			return
+		}
+		if k := c.noteAt(p); k >= 0 {
+			c.startBoxMove(nil, c.doc.Flow.Notes[k].Position)
+			c.moveNote = k
+			return
+		}
+	}
 	if n := c.nodeAt(p); n != nil {
 		if !c.selected[n.ID] {
 			if mods&fyne.KeyModifierShift == 0 {
 				c.selected = map[string]bool{}
 			}
 			c.selected[n.ID] = true
-			c.selEdge = -1
+			c.selEdge, c.selBox = -1, boxSel{}
 			c.selectionChanged()
 		}
 		c.mode = dragMove
@@ -523,6 +685,20 @@ func (c *FlowCanvas) beginDrag(e *fyne.DragEvent) {
 	c.rubberAdd = mods&fyne.KeyModifierShift != 0
 }
 
+// startBoxMove starts dragging a group or note at orig with the nodes ids.
+func (c *FlowCanvas) startBoxMove(ids []string, orig engine.Point) {
+	c.mode = dragMove
+	c.before = c.doc.Snapshot()
+	c.moved = false
+	c.boxOrig = orig
+	c.moveOrig = map[string]engine.Point{}
+	for _, id := range ids {
+		if n := c.doc.Flow.Node(id); n != nil {
+			c.moveOrig[id] = n.Position
+		}
+	}
+}
+
 // DragEnd finishes a drag (fyne.Draggable).
 func (c *FlowCanvas) DragEnd() {
 	mode := c.mode
@@ -534,6 +710,7 @@ func (c *FlowCanvas) DragEnd() {
 			c.doc.Commit(c.before)
 		}
 		c.before, c.moveOrig = nil, nil
+		c.moveGroup, c.moveNote = -1, -1
 	case dragConnect:
 		p := c.ToDoc(c.cur)
 		if n := c.nodeAt(p); n != nil {
@@ -552,7 +729,7 @@ func (c *FlowCanvas) DragEnd() {
 				c.selected[n.ID] = true
 			}
 		}
-		c.selEdge = -1
+		c.selEdge, c.selBox = -1, boxSel{}
 		c.selectionChanged()
 	}
 	c.Refresh()
@@ -703,6 +880,18 @@ func (c *FlowCanvas) MouseIn(e *desktop.MouseEvent) { c.MouseMoved(e) }
 // MouseMoved tracks the pointer to highlight the port under it.
 func (c *FlowCanvas) MouseMoved(e *desktop.MouseEvent) {
 	c.hover = e.Position
+	tip := ""
+	if n := c.nodeAt(c.ToDoc(e.Position)); n != nil {
+		if full, shown := c.nodeTitle(n); shown != full {
+			tip = full // the title is cut on the node: show it whole
+		}
+	}
+	if tip != c.tip {
+		c.tip = tip
+		c.Refresh()
+	} else if tip != "" {
+		c.Refresh() // the tip follows the pointer
+	}
 	id, port := c.portAt(c.ToDoc(e.Position))
 	if hp := [2]string{id, port}; hp != c.hoverPort {
 		c.hoverPort = hp
@@ -712,10 +901,31 @@ func (c *FlowCanvas) MouseMoved(e *desktop.MouseEvent) {
 
 // MouseOut is part of desktop.Hoverable.
 func (c *FlowCanvas) MouseOut() {
-	if c.hoverPort != [2]string{} {
+	if c.hoverPort != [2]string{} || c.tip != "" {
 		c.hoverPort = [2]string{}
+		c.tip = ""
 		c.Refresh()
 	}
+}
+
+// Tooltip returns the text of the tooltip shown at the pointer ("" for
+// none): the full title of a node whose title is cut.
+func (c *FlowCanvas) Tooltip() string { return c.tip }
+
+// titleRunes is how many characters of a title fit on a node.
+const titleRunes = 17
+
+// nodeTitle returns a node's full title (its label, or its activity's
+// title) and the title as the node shows it, cut with "…" when too long.
+func (c *FlowCanvas) nodeTitle(n *engine.Node) (full, shown string) {
+	full = n.Label
+	if full == "" {
+		full = n.Type
+		if s, ok := c.reg.Spec(n.Type); ok {
+			full = tr("activity."+s.Type, s.Title)
+		}
+	}
+	return full, ellipsize(full, titleRunes)
 }
 
 // Cursor is a crosshair over an output port (drag to connect) and a hand
@@ -789,6 +999,9 @@ func (c *FlowCanvas) CreateRenderer() fyne.WidgetRenderer {
 	r.ghostBox.CornerRadius = 6
 	r.ghostText = canvas.NewText("", color.Black)
 	r.hint = canvas.NewText("", color.Black)
+	r.zoomText = canvas.NewText("", color.Black)
+	r.tipBox = canvas.NewRectangle(color.Transparent)
+	r.tipText = canvas.NewText("", color.Black)
 	r.hint.Alignment = fyne.TextAlignCenter
 	c.r = r
 	return r

@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
@@ -18,6 +19,8 @@ import (
 type nodeView struct {
 	bg, accent *canvas.Rectangle
 	title, sub *canvas.Text
+	icon       *canvas.Image
+	iconName   string
 	in         *canvas.Circle
 	bp         *canvas.Circle
 	warn       *canvas.Text
@@ -28,10 +31,19 @@ type nodeView struct {
 type portView struct {
 	dot   *canvas.Circle
 	label *canvas.Text
+	pill  *canvas.Rectangle // behind the label, so an edge under it does not hide it
+}
+
+// boxView draws a group box or a sticky note.
+type boxView struct {
+	bg    *canvas.Rectangle
+	title *canvas.Rectangle
+	text  *canvas.Text
+	lines []*canvas.Text
 }
 
 type edgeView struct {
-	segs  [5]*canvas.Line
+	segs  []*canvas.Line
 	arrow *canvas.Polygon
 }
 
@@ -48,6 +60,11 @@ type graphRenderer struct {
 	ghostBox  *canvas.Rectangle
 	ghostText *canvas.Text
 	hint      *canvas.Text
+	zoomText  *canvas.Text
+	tipBox    *canvas.Rectangle
+	tipText   *canvas.Text
+	groups    []*boxView
+	notes     []*boxView
 	objects   []fyne.CanvasObject
 	size      fyne.Size
 }
@@ -120,20 +137,23 @@ func (r *graphRenderer) build() {
 	edgeCol := withAlpha(col(theme.ColorNamePlaceHolder), 0xff)
 	primary := col(theme.ColorNamePrimary)
 
+	r.buildBoxes(&objs, visible)
+
 	// edges
 	for len(r.edges) < len(f.Edges) {
 		ev := &edgeView{arrow: canvas.NewPolygon(3, edgeCol)}
 		ev.arrow.Angle = 90
-		for i := range ev.segs {
-			ev.segs[i] = canvas.NewLine(edgeCol)
-		}
 		r.edges = append(r.edges, ev)
 	}
+	routes := c.edgeRoutes()
 	for i, e := range f.Edges {
 		ev := r.edges[i]
-		pts, ok := c.edgePoints(e)
-		if !ok {
+		pts := routes[i]
+		if len(pts) < 2 {
 			continue
+		}
+		for len(ev.segs) < len(pts)-1 {
+			ev.segs = append(ev.segs, canvas.NewLine(edgeCol))
 		}
 		bx0, by0, bx1, by1 := pts[0].X, pts[0].Y, pts[0].X, pts[0].Y
 		for _, p := range pts {
@@ -182,7 +202,7 @@ func (r *graphRenderer) build() {
 	border := col(theme.ColorNameSeparator)
 	sub := col(theme.ColorNamePlaceHolder)
 	errCol := col(theme.ColorNameError)
-	for _, n := range f.Nodes {
+	for ni, n := range f.Nodes {
 		seen[n.ID] = true
 		ports := c.ports(n)
 		x, y, w, h := n.Position.X, n.Position.Y, float32(nodeW), nodeHeight(len(ports))
@@ -226,14 +246,22 @@ func (r *graphRenderer) build() {
 		v.accent.Resize(fyne.NewSize(5*z, (h-8)*z))
 		objs = append(objs, v.bg, v.accent)
 
-		label := n.Label
-		if label == "" {
-			label = typeTitle
-		}
+		_, label := c.nodeTitle(n)
 		if z >= tinyZoom {
-			setText(v.title, ellipsize(label, 19), 12.5*z, fg, true)
+			setText(v.title, label, 12.5*z, fg, true)
 			v.title.Move(fyne.NewPos(tl.X+14*z, tl.Y+8*z))
 			objs = append(objs, v.title)
+		}
+		if lod && spec != nil {
+			if v.iconName != spec.Icon {
+				v.iconName = spec.Icon
+				v.icon.Resource = specIcon(spec)
+				v.icon.Refresh()
+			}
+			is := 14 * z
+			v.icon.Resize(fyne.NewSize(is, is))
+			v.icon.Move(fyne.NewPos(tl.X+(w-22)*z, tl.Y+27*z))
+			objs = append(objs, v.icon)
 		}
 		if lod {
 			setText(v.sub, ellipsize(typeTitle, 24), 10.5*z, sub, false)
@@ -256,6 +284,7 @@ func (r *graphRenderer) build() {
 		} else {
 			v.in.Show()
 		}
+		labelBottom := float32(math.Inf(-1))
 		for i, pv := range v.ports {
 			pp := c.ToScreen(portPos(n, i, len(ports)))
 			pc := portColor(ports[i])
@@ -270,11 +299,28 @@ func (r *graphRenderer) build() {
 			pv.dot.Move(fyne.NewPos(pp.X-dr, pp.Y-dr))
 			pv.dot.Resize(fyne.NewSize(2*dr, 2*dr))
 			objs = append(objs, pv.dot)
-			if lod && ports[i] != engine.PortNext {
-				setText(pv.label, tr("port."+ports[i], ports[i]), 10*z, pc, false)
+			if ports[i] != engine.PortNext && lod {
+				setText(pv.label, tr("port."+ports[i], ports[i]), portLabelSize(z), pc, false)
 				ts := pv.label.MinSize()
-				pv.label.Move(fyne.NewPos(pp.X+pr+2*z, pp.Y-ts.Height-1*z))
-				objs = append(objs, pv.label)
+				// above the port's line; below it when that would
+				// overlap the label before; else not at all (never
+				// shrunk to an unreadable size)
+				lp := fyne.NewPos(pp.X+pr+3, pp.Y-ts.Height)
+				if lp.Y < labelBottom {
+					lp.Y = pp.Y + 1
+					if i+1 < len(ports) && lp.Y+ts.Height > pp.Y+portGap*z-ts.Height {
+						continue // the next port's label needs that room
+					}
+				}
+				if c.labelHitsNode(ni, lp, ts) {
+					continue // it would lie on another node
+				}
+				labelBottom = lp.Y + ts.Height
+				pv.label.Move(lp)
+				setFill(pv.pill, withAlpha(cardBg, 0xe0), color.Transparent, 0)
+				pv.pill.Move(lp.Subtract(fyne.NewPos(1, 0)))
+				pv.pill.Resize(fyne.NewSize(ts.Width+2, ts.Height-1))
+				objs = append(objs, pv.pill, pv.label)
 			}
 		}
 		if c.Breakpoints[n.ID] {
@@ -324,6 +370,23 @@ func (r *graphRenderer) build() {
 		setText(r.ghostText, c.ghostTitle, 13*z, fg, true)
 		r.ghostText.Move(fyne.NewPos(c.ghostPos.X-gw/2+14*z, c.ghostPos.Y-gh/2+8*z))
 		objs = append(objs, r.ghostBox, r.ghostText)
+	}
+	setText(r.zoomText, c.ZoomText(), theme.CaptionTextSize(), sub, false)
+	zs := r.zoomText.MinSize()
+	r.zoomText.Move(fyne.NewPos(s.Width-zs.Width-8, s.Height-zs.Height-6))
+	objs = append(objs, r.zoomText)
+	if c.tip != "" {
+		setText(r.tipText, c.tip, theme.TextSize(), fg, false)
+		ts := r.tipText.MinSize()
+		tp := c.hover.Add(fyne.NewPos(14, 18))
+		if tp.X+ts.Width+8 > s.Width {
+			tp.X = max(0, s.Width-ts.Width-8)
+		}
+		setFill(r.tipBox, col(theme.ColorNameOverlayBackground), border, 1)
+		r.tipBox.Move(tp)
+		r.tipBox.Resize(fyne.NewSize(ts.Width+8, ts.Height+4))
+		r.tipText.Move(tp.Add(fyne.NewPos(4, 2)))
+		objs = append(objs, r.tipBox, r.tipText)
 	}
 	if len(f.Nodes) <= 1 {
 		setText(r.hint, lang.L("Drag activities from the palette onto the canvas. Drag from a port to a node to connect."), 13, sub, false)
@@ -381,12 +444,13 @@ func newNodeView(ports []string) *nodeView {
 		title:  canvas.NewText("", color.Black),
 		sub:    canvas.NewText("", color.Black),
 		in:     canvas.NewCircle(color.Transparent),
+		icon:   canvas.NewImageFromResource(nil),
 		bp:     canvas.NewCircle(color.Transparent),
 		warn:   canvas.NewText("", color.Black),
 	}
 	v.portNames = append([]string(nil), ports...)
 	for range ports {
-		v.ports = append(v.ports, portView{dot: canvas.NewCircle(color.Transparent), label: canvas.NewText("", color.Black)})
+		v.ports = append(v.ports, portView{dot: canvas.NewCircle(color.Transparent), label: canvas.NewText("", color.Black), pill: canvas.NewRectangle(color.Transparent)})
 	}
 	return v
 }
@@ -409,4 +473,108 @@ func ellipsize(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// portLabelSize is the text size of port labels on screen: never below the
+// theme's caption size, however far the view is zoomed out.
+func portLabelSize(z float32) float32 { return max(theme.CaptionTextSize(), 11*z) }
+
+// specIcon returns the theme icon that spec.Icon names (nil for none).
+func specIcon(s *engine.Spec) fyne.Resource {
+	if s == nil || s.Icon == "" {
+		return nil
+	}
+	return theme.Icon(fyne.ThemeIconName(s.Icon))
+}
+
+// buildBoxes lays out the group boxes and sticky notes (under the edges
+// and nodes).
+func (r *graphRenderer) buildBoxes(objs *[]fyne.CanvasObject, visible func(x, y, w, h float32) bool) {
+	c := r.c
+	f := c.doc.Flow
+	z := c.zoom
+	fg := col(theme.ColorNameForeground)
+	for len(r.groups) < len(f.Groups) {
+		r.groups = append(r.groups, newBoxView())
+	}
+	for i, g := range f.Groups {
+		if !visible(g.Position.X, g.Position.Y, g.Size.W, g.Size.H) {
+			continue
+		}
+		v := r.groups[i]
+		gc := parseColor(g.Color, color.NRGBA{0x5b, 0x6c, 0xf0, 0xff})
+		tl := c.ToScreen(g.Position)
+		gs, gw := color.Color(withAlpha(gc, 0xa0)), float32(1.5)
+		if c.selBox == (boxSel{boxGroup, i}) {
+			gs, gw = col(theme.ColorNamePrimary), 2.5
+		}
+		setFill(v.bg, withAlpha(gc, 0x18), gs, gw)
+		v.bg.CornerRadius = 8 * z
+		v.bg.Move(tl)
+		v.bg.Resize(fyne.NewSize(g.Size.W*z, g.Size.H*z))
+		setFill(v.title, withAlpha(gc, 0x40), color.Transparent, 0)
+		v.title.CornerRadius = 8 * z
+		v.title.Move(tl)
+		v.title.Resize(fyne.NewSize(g.Size.W*z, groupTitleH*z))
+		*objs = append(*objs, v.bg, v.title)
+		if z >= tinyZoom {
+			setText(v.text, g.Title, max(theme.CaptionTextSize(), 13*z), fg, true)
+			v.text.Move(tl.Add(fyne.NewPos(8*z, (groupTitleH*z-v.text.MinSize().Height)/2)))
+			*objs = append(*objs, v.text)
+		}
+	}
+	for len(r.notes) < len(f.Notes) {
+		r.notes = append(r.notes, newBoxView())
+	}
+	for i, n := range f.Notes {
+		if !visible(n.Position.X, n.Position.Y, n.Size.W, n.Size.H) {
+			continue
+		}
+		v := r.notes[i]
+		nc := parseColor(n.Color, parseColor(defaultNoteColor, color.NRGBA{}))
+		tl := c.ToScreen(n.Position)
+		ns, nw := color.Color(withAlpha(color.Black, 0x30)), float32(1)
+		if c.selBox == (boxSel{boxNote, i}) {
+			ns, nw = col(theme.ColorNamePrimary), 2.5
+		}
+		setFill(v.bg, nc, ns, nw)
+		v.bg.CornerRadius = 3 * z
+		v.bg.Move(tl)
+		v.bg.Resize(fyne.NewSize(n.Size.W*z, n.Size.H*z))
+		*objs = append(*objs, v.bg)
+		if z < tinyZoom {
+			continue
+		}
+		lines := strings.Split(n.Text, "\n")
+		ts := 12 * z
+		lh := fyne.MeasureText("Ag", ts, fyne.TextStyle{}).Height
+		for k, l := range lines {
+			if float32(k+1)*lh > n.Size.H*z-8*z {
+				break
+			}
+			for len(v.lines) <= k {
+				v.lines = append(v.lines, canvas.NewText("", color.Black))
+			}
+			setText(v.lines[k], l, ts, color.NRGBA{0x33, 0x2b, 0x00, 0xff}, false)
+			v.lines[k].Move(tl.Add(fyne.NewPos(8*z, 6*z+float32(k)*lh)))
+			*objs = append(*objs, v.lines[k])
+		}
+	}
+}
+
+func newBoxView() *boxView {
+	return &boxView{bg: canvas.NewRectangle(color.Transparent), title: canvas.NewRectangle(color.Transparent), text: canvas.NewText("", color.Black)}
+}
+
+// labelHitsNode reports whether a port label of node number self at
+// screen position p and size sz would overlap another node. It uses the
+// node boxes of the last routing (edgeRoutes runs first in a frame).
+func (c *FlowCanvas) labelHitsNode(self int, p fyne.Position, sz fyne.Size) bool {
+	a, b := c.ToDoc(p), c.ToDoc(p.Add(fyne.NewPos(sz.Width, sz.Height)))
+	for i, bx := range c.nodeBoxes {
+		if i != self && a.X < bx.x1 && bx.x0 < b.X && a.Y < bx.y1 && bx.y0 < b.Y {
+			return true
+		}
+	}
+	return false
 }

@@ -92,6 +92,7 @@ type PaletteItem struct {
 	last    fyne.Position
 	hovered bool
 	bg      *canvas.Rectangle
+	tip     *widget.PopUp // the summary, shown while the pointer is over the item
 }
 
 func newPaletteItem(s *engine.Spec, onDrag, onDrop func(*engine.Spec, fyne.Position), onAdd func(*engine.Spec)) *PaletteItem {
@@ -110,12 +111,20 @@ func (it *PaletteItem) CreateRenderer() fyne.WidgetRenderer {
 	title := widget.NewLabel(it.title)
 	title.Truncation = fyne.TextTruncateEllipsis
 	title.Importance = widget.MediumImportance
-	row := container.NewBorder(nil, nil, container.NewCenter(accent), nil, title)
+	left := fyne.CanvasObject(container.NewCenter(accent))
+	if res := specIcon(it.Spec); res != nil {
+		icon := widget.NewIcon(res)
+		left = container.NewHBox(container.NewCenter(accent), icon)
+	}
+	row := container.NewBorder(nil, nil, left, nil, title)
 	return widget.NewSimpleRenderer(container.NewStack(it.bg, row))
 }
 
 // Dragged tells the studio where the item is being dragged (fyne.Draggable).
 func (it *PaletteItem) Dragged(e *fyne.DragEvent) {
+	if it.tip != nil {
+		it.tip.Hide()
+	}
 	it.last = e.AbsolutePosition
 	if it.onDrag != nil {
 		it.onDrag(it.Spec, e.AbsolutePosition)
@@ -136,10 +145,43 @@ func (it *PaletteItem) DoubleTapped(*fyne.PointEvent) {
 	}
 }
 
-// MouseIn highlights the item (desktop.Hoverable).
+// MouseIn highlights the item and shows the activity's summary as a
+// tooltip below it (desktop.Hoverable).
 func (it *PaletteItem) MouseIn(*desktop.MouseEvent) {
 	it.bg.FillColor = theme.Color(theme.ColorNameHover)
 	it.bg.Refresh()
+	it.showTip()
+}
+
+// TooltipText is the tooltip of the item: the activity's summary.
+func (it *PaletteItem) TooltipText() string {
+	return tr("summary."+it.Spec.Type, it.Spec.Summary)
+}
+
+func (it *PaletteItem) showTip() {
+	app := fyne.CurrentApp()
+	if app == nil || it.TooltipText() == "" {
+		return
+	}
+	cv := app.Driver().CanvasForObject(it)
+	if cv == nil {
+		return
+	}
+	if it.tip == nil {
+		l := widget.NewLabel(it.TooltipText())
+		l.Wrapping = fyne.TextWrapWord
+		it.tip = widget.NewPopUp(container.NewGridWrap(fyne.NewSize(280, l.MinSize().Height*3), l), cv)
+	}
+	pos := app.Driver().AbsolutePositionForObject(it).Add(fyne.NewPos(16, it.Size().Height))
+	it.tip.ShowAtPosition(pos)
+}
+
+// Tip returns the tooltip pop-up while it shows, else nil.
+func (it *PaletteItem) Tip() *widget.PopUp {
+	if it.tip == nil || !it.tip.Visible() {
+		return nil
+	}
+	return it.tip
 }
 
 // MouseMoved is part of desktop.Hoverable.
@@ -149,6 +191,9 @@ func (it *PaletteItem) MouseMoved(*desktop.MouseEvent) {}
 func (it *PaletteItem) MouseOut() {
 	it.bg.FillColor = color.Transparent
 	it.bg.Refresh()
+	if it.tip != nil {
+		it.tip.Hide()
+	}
 }
 
 // Cursor shows a hand over the item (desktop.Cursorable).

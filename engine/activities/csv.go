@@ -17,7 +17,7 @@ import (
 
 func init() {
 	engine.Register(engine.Spec{
-		Type: "file.read_csv", Title: "Read CSV", Category: "Files",
+		Type: "file.read_csv", Title: "Read CSV", Category: "Files", Icon: "list",
 		Summary: "Reads a CSV file into a table: a list of rows, each an object keyed by the header.",
 		Doc: "With a header, each row is an object (`row.name`); without one, each row is a list of texts. " +
 			"A UTF-8 byte-order mark is skipped. Errors name the line.",
@@ -31,7 +31,7 @@ func init() {
 		New: newReadCSV,
 	})
 	engine.Register(engine.Spec{
-		Type: "file.write_csv", Title: "Write CSV", Category: "Files", SideEffects: true,
+		Type: "file.write_csv", Title: "Write CSV", Category: "Files", SideEffects: true, Icon: "documentSave",
 		Summary: "Writes rows (objects or lists) to a CSV file with a header.",
 		Fields: []engine.Field{
 			{Name: "path", Title: "File", Kind: engine.KindPath, Required: true},

@@ -24,7 +24,7 @@ import (
 func init() {
 	sheetField := engine.Field{Name: "sheet", Title: "Sheet", Kind: engine.KindText, Help: "Sheet name; empty means the first sheet."}
 	engine.Register(engine.Spec{
-		Type: "excel.read", Title: "Read Excel", Category: "Excel",
+		Type: "excel.read", Title: "Read Excel", Category: "Excel", Icon: "grid",
 		Summary: "Reads a sheet or a range of an Excel workbook (.xlsx) into a table: a list of rows, each an object keyed by the header.",
 		Doc: "With a header (the first row of the sheet or range), each row is an object (`row.Customer`), just like " +
 			"`file.read_csv`, so `control.for_each` over the table gives `item.Customer`; without one, each row is a list. " +
@@ -46,7 +46,7 @@ func init() {
 		New: newExcelRead,
 	})
 	engine.Register(engine.Spec{
-		Type: "excel.write", Title: "Write Excel cells", Category: "Excel", SideEffects: true,
+		Type: "excel.write", Title: "Write Excel cells", Category: "Excel", SideEffects: true, Icon: "documentSave",
 		Summary: "Writes a value, a list of rows or a table into a sheet, starting at a cell. Creates the workbook if needed.",
 		Doc: "A single value fills the cell; text that starts with `=` is written as a formula (`=SUM(B2:B9)`). A list of " +
 			"lists fills rows from the cell down; a list of values fills one row. A table (a list of objects) is written " +
@@ -65,7 +65,7 @@ func init() {
 		New: newExcelWrite,
 	})
 	engine.Register(engine.Spec{
-		Type: "excel.append", Title: "Append rows to Excel", Category: "Excel", SideEffects: true,
+		Type: "excel.append", Title: "Append rows to Excel", Category: "Excel", SideEffects: true, Icon: "contentAdd",
 		Summary: "Adds rows after the last used row of a sheet; a table's columns go under the header of the same name.",
 		Doc: "For a table (a list of objects), each field goes to the column whose header (in header_row) has its name; a " +
 			"field with no such column is an error that names it, and a column the row lacks stays empty. Into an empty " +
@@ -80,7 +80,7 @@ func init() {
 		New: newExcelAppend,
 	})
 	engine.Register(engine.Spec{
-		Type: "excel.add_sheet", Title: "Add Excel sheet", Category: "Excel", SideEffects: true,
+		Type: "excel.add_sheet", Title: "Add Excel sheet", Category: "Excel", SideEffects: true, Icon: "documentCreate",
 		Summary: "Adds an empty sheet to a workbook, creating the workbook if needed.",
 		Fields: []engine.Field{
 			{Name: "path", Title: "Workbook", Kind: engine.KindPath, Required: true},
@@ -90,7 +90,7 @@ func init() {
 		New: newExcelAddSheet,
 	})
 	engine.Register(engine.Spec{
-		Type: "excel.save_as", Title: "Save Excel as", Category: "Excel", SideEffects: true,
+		Type: "excel.save_as", Title: "Save Excel as", Category: "Excel", SideEffects: true, Icon: "documentSave",
 		Summary: "Saves a copy of a workbook under another name (.xlsx, .xlsm, .xltx or .xltm).",
 		Fields: []engine.Field{
 			{Name: "path", Title: "Workbook", Kind: engine.KindPath, Required: true},

@@ -14,7 +14,7 @@ import (
 
 func init() {
 	engine.Register(engine.Spec{
-		Type: "file.read_text", Title: "Read text file", Category: "Files",
+		Type: "file.read_text", Title: "Read text file", Category: "Files", Icon: "fileText",
 		Summary: "Reads a whole text file into a variable.",
 		Fields: []engine.Field{
 			{Name: "path", Title: "File", Kind: engine.KindPath, Required: true},
@@ -38,15 +38,15 @@ func init() {
 		},
 	})
 	for _, mode := range []struct {
-		typ, title, summary string
-		flags               int
+		typ, title, summary, icon string
+		flags                     int
 	}{
-		{"file.write_text", "Write text file", "Writes text to a file, replacing it. Folders are created as needed.", os.O_CREATE | os.O_TRUNC | os.O_WRONLY},
-		{"file.append_text", "Append to text file", "Adds text to the end of a file, creating it if needed.", os.O_CREATE | os.O_APPEND | os.O_WRONLY},
+		{"file.write_text", "Write text file", "Writes text to a file, replacing it. Folders are created as needed.", "documentCreate", os.O_CREATE | os.O_TRUNC | os.O_WRONLY},
+		{"file.append_text", "Append to text file", "Adds text to the end of a file, creating it if needed.", "fileText", os.O_CREATE | os.O_APPEND | os.O_WRONLY},
 	} {
 		mode := mode
 		engine.Register(engine.Spec{
-			Type: mode.typ, Title: mode.title, Category: "Files", Summary: mode.summary, SideEffects: true,
+			Type: mode.typ, Title: mode.title, Category: "Files", Summary: mode.summary, SideEffects: true, Icon: mode.icon,
 			Fields: []engine.Field{
 				{Name: "path", Title: "File", Kind: engine.KindPath, Required: true},
 				{Name: "text", Title: "Text", Kind: engine.KindMulti, Required: true, Help: "Use {{ variable }} to insert values."},
@@ -57,7 +57,7 @@ func init() {
 		})
 	}
 	engine.Register(engine.Spec{
-		Type: "file.list", Title: "List folder", Category: "Files",
+		Type: "file.list", Title: "List folder", Category: "Files", Icon: "folderOpen",
 		Summary: "Lists the files in a folder that match a pattern, sorted by name.",
 		Fields: []engine.Field{
 			{Name: "folder", Title: "Folder", Kind: engine.KindPath, Required: true},
@@ -67,13 +67,13 @@ func init() {
 		},
 		New: newList,
 	})
-	for _, op := range []struct{ typ, title, summary string }{
-		{"file.copy", "Copy file", "Copies a file. The target folder is created as needed."},
-		{"file.move", "Move file", "Moves or renames a file. The target folder is created as needed."},
+	for _, op := range []struct{ typ, title, summary, icon string }{
+		{"file.copy", "Copy file", "Copies a file. The target folder is created as needed.", "contentCopy"},
+		{"file.move", "Move file", "Moves or renames a file. The target folder is created as needed.", "contentCut"},
 	} {
 		op := op
 		engine.Register(engine.Spec{
-			Type: op.typ, Title: op.title, Category: "Files", Summary: op.summary, SideEffects: true,
+			Type: op.typ, Title: op.title, Category: "Files", Summary: op.summary, SideEffects: true, Icon: op.icon,
 			Fields: []engine.Field{
 				{Name: "from", Title: "From", Kind: engine.KindPath, Required: true},
 				{Name: "to", Title: "To", Kind: engine.KindPath, Required: true, Help: "A file path, or an existing folder to put the file in."},
@@ -85,7 +85,7 @@ func init() {
 		})
 	}
 	engine.Register(engine.Spec{
-		Type: "file.delete", Title: "Delete file", Category: "Files", SideEffects: true,
+		Type: "file.delete", Title: "Delete file", Category: "Files", SideEffects: true, Icon: "delete",
 		Summary: "Deletes a file (not a folder).",
 		Fields: []engine.Field{
 			{Name: "path", Title: "File", Kind: engine.KindPath, Required: true},

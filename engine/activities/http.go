@@ -20,7 +20,7 @@ import (
 
 func init() {
 	engine.Register(engine.Spec{
-		Type: "http.request", Title: "HTTP request", Category: "Web", SideEffects: true,
+		Type: "http.request", Title: "HTTP request", Category: "Web", SideEffects: true, Icon: "download",
 		Summary: "Calls a web API: method, URL, query, headers, a JSON or text body; the response (JSON parsed) into a variable.",
 		Doc: "The variable gets an object: `status` (a number), `ok` (status 200-299), `headers` (name: value), `url` " +
 			"(after redirects) and `body`: the parsed JSON when the answer is JSON, else the text. A JSON answer that " +

@@ -34,7 +34,7 @@ const (
 
 func init() {
 	engine.Register(engine.Spec{
-		Type: "mail.send", Title: "Send email", Category: "Email", SideEffects: true,
+		Type: "mail.send", Title: "Send email", Category: "Email", SideEffects: true, Icon: "mailSend",
 		Summary: "Sends an email over SMTP: text and HTML bodies, attachments, a password from a named credential.",
 		Doc: "The message is MIME: `multipart/mixed` with the bodies as `multipart/alternative` and each attachment " +
 			"base64-encoded with its file name; subjects and names in any language are encoded. " +

@@ -25,7 +25,7 @@ import (
 
 func init() {
 	engine.Register(engine.Spec{
-		Type: "mail.read", Title: "Read email", Category: "Email", SideEffects: true,
+		Type: "mail.read", Title: "Read email", Category: "Email", SideEffects: true, Icon: "mailReply",
 		Summary: "Lists the messages of an IMAP folder into a table, and can save their attachments and mark them seen.",
 		Doc: "Each row has `uid`, `from`, `to`, `cc`, `subject`, `date` (RFC 3339), `text`, `html`, `attachments` " +
 			"(file names) and `files` (the saved paths, when `save_to` is set). Rows come oldest first; with `limit`, " +

@@ -15,7 +15,7 @@ import (
 
 func init() {
 	engine.Register(engine.Spec{
-		Type: "process.run", Title: "Run program", Category: "Programs", SideEffects: true,
+		Type: "process.run", Title: "Run program", Category: "Programs", SideEffects: true, Icon: "settings",
 		Summary: "Runs a program with arguments and waits for it, capturing its output and exit code.",
 		Doc: "The program is looked up on PATH unless it is a path. No shell is involved: pass each argument " +
 			"separately. A non-zero exit code fails the step unless 'Fail on exit code' is off. When the " +

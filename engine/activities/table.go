@@ -19,7 +19,7 @@ import (
 func init() {
 	tableField := engine.Field{Name: "table", Title: "Table", Kind: engine.KindExpr, Required: true, Help: "A table (a list of objects), e.g. orders"}
 	engine.Register(engine.Spec{
-		Type: "table.filter", Title: "Filter table", Category: "Data",
+		Type: "table.filter", Title: "Filter table", Category: "Data", Icon: "search",
 		Summary: "Keeps the rows of a table for which a condition holds.",
 		Doc: "The condition is an expression evaluated once per row with `row` bound to the row: " +
 			"`row.Amount > 100 && row.Country == \"NL\"`. A misspelt column fails the step naming it " +
@@ -32,7 +32,7 @@ func init() {
 		New: newTableFilter,
 	})
 	engine.Register(engine.Spec{
-		Type: "table.sort", Title: "Sort table", Category: "Data",
+		Type: "table.sort", Title: "Sort table", Category: "Data", Icon: "arrowDropDown",
 		Summary: "Sorts a table by one or more columns, each ascending or descending.",
 		Doc: "Each entry of `by` is a column name, optionally followed by `asc` or `desc`: `Amount desc`. " +
 			"Numbers sort as numbers, also when they are text (\"9\" before \"10\", as CSV gives them); other text " +
@@ -46,7 +46,7 @@ func init() {
 		New: newTableSort,
 	})
 	engine.Register(engine.Spec{
-		Type: "table.lookup", Title: "Look up row", Category: "Data",
+		Type: "table.lookup", Title: "Look up row", Category: "Data", Icon: "searchReplace",
 		Summary: "Finds the first row whose column equals a value; follows not_found when there is none.",
 		Doc:     "Values are compared as text, so the number 42 finds the text \"42\" that a CSV holds. The row (an object) goes into the output variable.",
 		Fields: []engine.Field{
@@ -59,7 +59,7 @@ func init() {
 		New:   newTableLookup,
 	})
 	engine.Register(engine.Spec{
-		Type: "table.join", Title: "Join tables", Category: "Data",
+		Type: "table.join", Title: "Join tables", Category: "Data", Icon: "contentAdd",
 		Summary: "Joins two tables on key columns (inner or left join).",
 		Doc: "Each entry of `on` is a column that both tables have, or `left_column=right_column`. A result row has " +
 			"the left row's columns and the right row's other columns; a right column whose name the left table " +
@@ -76,7 +76,7 @@ func init() {
 		New: newTableJoin,
 	})
 	engine.Register(engine.Spec{
-		Type: "table.aggregate", Title: "Aggregate table", Category: "Data",
+		Type: "table.aggregate", Title: "Aggregate table", Category: "Data", Icon: "grid",
 		Summary: "Groups a table by columns and computes sum, count, avg, min and max per group, as a new table.",
 		Doc: "Each entry of `values` is `function(Column)`, optionally followed by `as name`: `sum(Amount) as total`, " +
 			"`count()`. The functions are sum, count, avg, min and max; `count()` counts rows and `count(Column)` " +

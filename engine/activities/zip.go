@@ -15,7 +15,7 @@ import (
 
 func init() {
 	engine.Register(engine.Spec{
-		Type: "file.zip", Title: "Zip files", Category: "Files", SideEffects: true,
+		Type: "file.zip", Title: "Zip files", Category: "Files", SideEffects: true, Icon: "storage",
 		Summary: "Packs files and folders into a zip archive.",
 		Doc: "A file goes in under its name, a folder with everything in it under the folder's name. Links are left " +
 			"out. The archive is written under a temporary name and renamed when complete, so a failed zip leaves " +
@@ -28,7 +28,7 @@ func init() {
 		New: newZip,
 	})
 	engine.Register(engine.Spec{
-		Type: "file.unzip", Title: "Unzip", Category: "Files", SideEffects: true,
+		Type: "file.unzip", Title: "Unzip", Category: "Files", SideEffects: true, Icon: "folderOpen",
 		Summary: "Unpacks a zip archive into a folder, refusing entries that would land outside it.",
 		Doc: "Before anything is written, every entry is checked: a name with `..`, an absolute name (`/etc/x`, " +
 			"`C:\\x`), a link, more than max_files entries, or sizes over max_mb are refused, naming the entry, " +

@@ -11,7 +11,7 @@ import (
 
 func init() {
 	engine.Register(engine.Spec{
-		Type: "keyboard.type", Title: "Type text", Category: "Keyboard", SideEffects: true,
+		Type: "keyboard.type", Title: "Type text", Category: "Keyboard", SideEffects: true, Icon: "mailCompose",
 		Summary: "Types text into the focused window, as if typed on the keyboard. Any Unicode text works.",
 		Doc: "Click into the field first. The text takes {{ }} templates, e.g. `{{ row.name }}`. A per-character delay " +
 			"helps slow programs keep up. Moving the mouse into the failsafe corner stops typing at the next character.",
@@ -22,7 +22,7 @@ func init() {
 		New: newType,
 	})
 	engine.Register(engine.Spec{
-		Type: "keyboard.press", Title: "Press keys", Category: "Keyboard", SideEffects: true,
+		Type: "keyboard.press", Title: "Press keys", Category: "Keyboard", SideEffects: true, Icon: "computer",
 		Summary: "Presses a key or a combination such as ctrl+s, alt+f4, shift+tab or enter.",
 		Doc: "Modifiers: ctrl, alt, shift, cmd (the Windows/Super key). Keys: letters, digits, punctuation, enter, tab, " +
 			"escape, backspace, delete, insert, home, end, pageup, pagedown, up, down, left, right, space, f1 to f24. " +
@@ -35,13 +35,13 @@ func init() {
 		New: newPress,
 	})
 	engine.Register(engine.Spec{
-		Type: "clipboard.get", Title: "Get clipboard", Category: "Clipboard", SideEffects: true,
+		Type: "clipboard.get", Title: "Get clipboard", Category: "Clipboard", SideEffects: true, Icon: "contentPaste",
 		Summary: "Puts the clipboard's text into a variable.",
 		Fields:  []engine.Field{{Name: "output", Title: "Into variable", Kind: engine.KindVar, Required: true, Default: "clipboard"}},
 		New:     newClipGet,
 	})
 	engine.Register(engine.Spec{
-		Type: "clipboard.set", Title: "Set clipboard", Category: "Clipboard", SideEffects: true,
+		Type: "clipboard.set", Title: "Set clipboard", Category: "Clipboard", SideEffects: true, Icon: "contentCopy",
 		Summary: "Puts text on the clipboard (then paste it with keys ctrl+v).",
 		Fields:  []engine.Field{{Name: "text", Title: "Text", Kind: engine.KindMulti, Required: true}},
 		New:     newClipSet,

@@ -9,7 +9,7 @@ import (
 
 func init() {
 	engine.Register(engine.Spec{
-		Type: "mouse.move", Title: "Move mouse", Category: "Mouse", SideEffects: true,
+		Type: "mouse.move", Title: "Move mouse", Category: "Mouse", SideEffects: true, Icon: "arrowForward",
 		Summary: "Moves the mouse pointer to a point on the screen.",
 		Doc:     "Coordinates are screen pixels from the top-left corner. Keep away from the corner itself: x and y both at most 2 is the failsafe corner, which stops the run.",
 		Fields: append(fieldXY(true, ""),
@@ -17,7 +17,7 @@ func init() {
 		New: newMove,
 	})
 	engine.Register(engine.Spec{
-		Type: "mouse.click", Title: "Click", Category: "Mouse", SideEffects: true,
+		Type: "mouse.click", Title: "Click", Category: "Mouse", SideEffects: true, Icon: "radioButtonChecked",
 		Summary: "Clicks (left, right or double) at a point, at the centre of an image found on screen, or where the pointer is.",
 		Doc: "Give either x and y, or an image: a PNG cut out of a screenshot (a button, an icon). With an image the " +
 			"screen is searched until the timeout; when it is not found the step follows its `not_found` port, or fails " +
@@ -32,7 +32,7 @@ func init() {
 		New:   newClick,
 	})
 	engine.Register(engine.Spec{
-		Type: "mouse.drag", Title: "Drag", Category: "Mouse", SideEffects: true,
+		Type: "mouse.drag", Title: "Drag", Category: "Mouse", SideEffects: true, Icon: "dragCornerIndicator",
 		Summary: "Presses a mouse button at one point, moves to another and lets go.",
 		Fields: []engine.Field{
 			{Name: "from_x", Title: "From x", Kind: engine.KindExpr, Required: true},
@@ -44,7 +44,7 @@ func init() {
 		New: newDrag,
 	})
 	engine.Register(engine.Spec{
-		Type: "mouse.scroll", Title: "Scroll", Category: "Mouse", SideEffects: true,
+		Type: "mouse.scroll", Title: "Scroll", Category: "Mouse", SideEffects: true, Icon: "moreVertical",
 		Summary: "Turns the mouse wheel, optionally at a point.",
 		Fields: append([]engine.Field{
 			{Name: "direction", Title: "Direction", Kind: engine.KindSelect, Default: "down", Options: []string{"down", "up", "left", "right"}},

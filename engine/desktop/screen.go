@@ -15,7 +15,7 @@ import (
 
 func init() {
 	engine.Register(engine.Spec{
-		Type: "screen.screenshot", Title: "Take screenshot", Category: "Screen", SideEffects: true,
+		Type: "screen.screenshot", Title: "Take screenshot", Category: "Screen", SideEffects: true, Icon: "fileImage",
 		Summary: "Saves a PNG of the whole screen, a region or the active window with the run, and puts its path in a variable.",
 		Doc:     "Without a file name the picture goes into the run's artifact folder as shot-NODE-TIME.png.",
 		Fields: []engine.Field{
@@ -27,7 +27,7 @@ func init() {
 		New: newScreenshot,
 	})
 	engine.Register(engine.Spec{
-		Type: "screen.find_image", Title: "Find image", Category: "Screen", SideEffects: true,
+		Type: "screen.find_image", Title: "Find image", Category: "Screen", SideEffects: true, Icon: "mediaPhoto",
 		Summary: "Looks for an image (a PNG template) on the screen until it shows or the timeout passes.",
 		Doc: "The variable gets {x, y, left, top, width, height, score}: x and y are the centre, ready for a click. " +
 			"When the image does not show in time the step follows `not_found`, or fails when that port is not connected. " +
@@ -41,7 +41,7 @@ func init() {
 		New:   newFindImage,
 	})
 	engine.Register(engine.Spec{
-		Type: "screen.wait_image", Title: "Wait for image", Category: "Screen", SideEffects: true,
+		Type: "screen.wait_image", Title: "Wait for image", Category: "Screen", SideEffects: true, Icon: "visibility",
 		Summary: "Waits until an image appears on the screen, or until it vanishes.",
 		Doc:     "Follows `timeout` when the wait runs out, or fails when that port is not connected.",
 		Fields: []engine.Field{
@@ -53,14 +53,14 @@ func init() {
 		New:   newWaitImage,
 	})
 	engine.Register(engine.Spec{
-		Type: "screen.pixel_color", Title: "Get pixel colour", Category: "Screen", SideEffects: true,
+		Type: "screen.pixel_color", Title: "Get pixel colour", Category: "Screen", SideEffects: true, Icon: "colorPalette",
 		Summary: "Puts the colour of one screen pixel into a variable, as #rrggbb.",
 		Fields: append(fieldXY(true, ""),
 			engine.Field{Name: "output", Title: "Into variable", Kind: engine.KindVar, Default: "color"}),
 		New: newPixel,
 	})
 	engine.Register(engine.Spec{
-		Type: "screen.wait_color", Title: "Wait for colour", Category: "Screen", SideEffects: true,
+		Type: "screen.wait_color", Title: "Wait for colour", Category: "Screen", SideEffects: true, Icon: "colorChromatic",
 		Summary: "Waits until a screen pixel has a colour (or no longer has it).",
 		Doc:     "Follows `timeout` when the wait runs out, or fails when that port is not connected.",
 		Fields: append(fieldXY(true, ""),
@@ -72,7 +72,7 @@ func init() {
 		New:   newWaitColor,
 	})
 	engine.Register(engine.Spec{
-		Type: "screen.size", Title: "Screen size", Category: "Screen", SideEffects: true,
+		Type: "screen.size", Title: "Screen size", Category: "Screen", SideEffects: true, Icon: "viewFullScreen",
 		Summary: "Puts the screen's size into a variable as {width, height}.",
 		Fields:  []engine.Field{{Name: "output", Title: "Into variable", Kind: engine.KindVar, Default: "screen"}},
 		New:     newScreenSize,

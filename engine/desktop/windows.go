@@ -15,7 +15,7 @@ import (
 
 func init() {
 	engine.Register(engine.Spec{
-		Type: "app.open", Title: "Open application", Category: "Apps", SideEffects: true,
+		Type: "app.open", Title: "Open application", Category: "Apps", SideEffects: true, Icon: "fileApplication",
 		Summary: "Starts a program, or opens a file or URL with its default application, and optionally waits for its window.",
 		Doc: "A target that is a URL (https://...) or an existing file that is not a program opens with xdg-open; " +
 			"anything else is started as a program with the arguments. A relative target resolves against the flow's folder " +
@@ -31,7 +31,7 @@ func init() {
 		New: newOpen,
 	})
 	engine.Register(engine.Spec{
-		Type: "window.activate", Title: "Activate window", Category: "Windows", SideEffects: true,
+		Type: "window.activate", Title: "Activate window", Category: "Windows", SideEffects: true, Icon: "viewRestore",
 		Summary: "Brings a window to the front and gives it the keyboard focus, found by its title.",
 		Doc:     "Waits up to the timeout for such a window. Follows `not_found` when there is none, or fails when that port is not connected. Needs a window manager.",
 		Fields: []engine.Field{
@@ -42,7 +42,7 @@ func init() {
 		New:   newActivate,
 	})
 	engine.Register(engine.Spec{
-		Type: "window.wait", Title: "Wait for window", Category: "Windows", SideEffects: true,
+		Type: "window.wait", Title: "Wait for window", Category: "Windows", SideEffects: true, Icon: "windowMaximize",
 		Summary: "Waits until a window with a title shows, or until it is gone.",
 		Doc:     "Follows `timeout` when the wait runs out, or fails when that port is not connected.",
 		Fields: []engine.Field{
@@ -55,7 +55,7 @@ func init() {
 		New:   newWaitWindow,
 	})
 	engine.Register(engine.Spec{
-		Type: "window.active_title", Title: "Get active window title", Category: "Windows", SideEffects: true,
+		Type: "window.active_title", Title: "Get active window title", Category: "Windows", SideEffects: true, Icon: "desktop",
 		Summary: "Puts the title of the window with the focus into a variable.",
 		Fields:  []engine.Field{{Name: "output", Title: "Into variable", Kind: engine.KindVar, Default: "title"}},
 		New:     newActiveTitle,
@@ -245,7 +245,8 @@ func (e *env) waitWindow(ctx context.Context, match func(string) bool, timeout t
 func windowActionSpec(typ, title, verb string, do func(Desktop, uint32) error, summary, doc string) engine.Spec {
 	return engine.Spec{
 		Type: typ, Title: title, Category: "Windows", SideEffects: true, Summary: summary,
-		Doc: "Follows `not_found` when no window matches, or fails when that port is not connected." + doc,
+		Icon: map[string]string{"close": "windowClose", "minimize": "windowMinimize"}[verb],
+		Doc:  "Follows `not_found` when no window matches, or fails when that port is not connected." + doc,
 		Fields: []engine.Field{
 			{Name: "title", Title: "Title", Kind: engine.KindText, Help: "Empty for the active window."},
 			fMatch,

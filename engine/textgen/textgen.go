@@ -138,7 +138,7 @@ func LogFrom(c *engine.Call) Log {
 
 func init() {
 	engine.Register(engine.Spec{
-		Type: "text.generate", Title: "Generate text", Category: "AI", SideEffects: true,
+		Type: "text.generate", Title: "Generate text", Category: "AI", SideEffects: true, Icon: "documentCreate",
 		Summary: "Writes text with a language model: GPT-2 on this computer, or an OpenAI-compatible API.",
 		Doc: "The prompt is a template: `Write a short thank-you letter to {{ row.name }} for ordering {{ row.product }}.` " +
 			"The provider is a local model (`gpt2`, `distilgpt2`, … after `deskbot model pull`, or a checkpoint folder) " +
