@@ -51,6 +51,9 @@ type Options struct {
 	// setting on, a Run (not Debug or Step) calls it before the flow starts,
 	// so that the bot sees the desktop, and restore when the run ends.
 	Minimize func(title string) (restore func(), err error)
+	// Screen, if set, opens the live desktop for "Indicate on screen" and
+	// "Test" in the properties (ui/pick.go).
+	Screen ScreenOpener
 }
 
 // Studio is the main window.
@@ -87,6 +90,9 @@ type Studio struct {
 	lastAutosave time.Time
 	stopTicker   chan struct{}
 	buttons      map[string]*widget.Button
+
+	picking bool         // a screenshot for a pick is being taken
+	overlay *pickOverlay // the last pick or Test overlay (tests drive it)
 
 	loadMu   sync.Mutex // ShowLoadProgress's last report
 	loadWhat string
@@ -146,6 +152,7 @@ func (s *Studio) build() {
 	s.Props.Breakpoint = func(id string) bool { return s.Canvas.Breakpoints[id] }
 	s.Props.OnBreakpoint = s.SetBreakpoint
 	s.Props.BrowseFile = s.browseFile
+	s.wirePick()
 
 	s.Output = widget.NewList(func() int { return len(s.outLines) },
 		func() fyne.CanvasObject {

@@ -63,3 +63,12 @@ func RegionString(r image.Rectangle) string {
 func BestMatch(img, tmpl image.Image) (m Match, ok bool) {
 	return FindImage(img, tmpl, 1)
 }
+
+// SafeFileName turns s (a node id) into a file name: every byte other than
+// letters, digits, - and _ becomes _.
+func SafeFileName(s string) string {
+	if s == "" {
+		return "_"
+	}
+	return safeName(s)
+}
