@@ -38,6 +38,7 @@ func openStudio(args []string) int {
 	opts := ui.Options{SamplesDir: samplesDir(), Prepare: wireServices}
 	if os.Getenv("DISPLAY") != "" {
 		opts.Minimize = minimizeStudio // the Run menu's "Minimize while running"
+		opts.Screen = openScreen       // "Indicate on screen" and "Test"
 	}
 	if dataDir != "" {
 		opts.DataDir = dataDir

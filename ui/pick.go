@@ -400,7 +400,8 @@ type pickOverlay struct {
 	kind     engine.PickKind
 	img      *canvas.Image
 	sel      *canvas.Rectangle
-	hint     *widget.Label
+	hint     *canvas.Text
+	hintText string
 	hintBg   *canvas.Rectangle
 	start    fyne.Position
 	end      fyne.Position
@@ -419,8 +420,16 @@ func newPickOverlay(shot *image.RGBA, kind engine.PickKind, hint string) *pickOv
 	o.sel.StrokeColor = pickColor
 	o.sel.StrokeWidth = 2
 	o.sel.Hide()
-	o.hint = widget.NewLabelWithStyle(hint, fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
-	o.hintBg = canvas.NewRectangle(color.NRGBA{0xff, 0xff, 0xe0, 0xf0})
+	// Fixed colours: the hint lies on a screenshot, not on the theme.
+	o.hintText = hint
+	o.hint = canvas.NewText(hint, color.White)
+	o.hint.TextStyle.Bold = true
+	o.hint.TextSize = theme.TextSize() * 1.2
+	o.hint.Alignment = fyne.TextAlignCenter
+	o.hintBg = canvas.NewRectangle(color.NRGBA{0x20, 0x20, 0x28, 0xe6})
+	o.hintBg.CornerRadius = 6
+	o.hintBg.StrokeColor = pickColor
+	o.hintBg.StrokeWidth = 2
 	o.ExtendBaseWidget(o)
 	return o
 }
@@ -440,7 +449,8 @@ func (r *pickRenderer) Layout(sz fyne.Size) {
 	o.img.Move(fyne.NewPos(0, 0))
 	o.img.Resize(sz)
 	hs := o.hint.MinSize()
-	hs.Width += theme.Padding() * 4
+	hs.Width += theme.Padding() * 6
+	hs.Height += theme.Padding() * 3
 	pos := fyne.NewPos((sz.Width-hs.Width)/2, theme.Padding()*4)
 	if !o.marked.Empty() && o.toPos(o.marked.Min).Y < pos.Y+hs.Height+8 {
 		pos.Y = sz.Height - hs.Height - theme.Padding()*4 // out of the highlight's way
@@ -529,6 +539,10 @@ func (o *pickOverlay) Dragged(e *fyne.DragEvent) {
 	o.sel.Resize(fyne.NewSize(pickAbs(o.end.X-o.start.X), pickAbs(o.end.Y-o.start.Y)))
 	o.sel.Show()
 	o.sel.Refresh()
+	a, b := o.toScreen(o.start), o.toScreen(o.end)
+	r := image.Rectangle{Min: a, Max: b}.Canon()
+	o.hint.Text = fmt.Sprintf("%s   %d, %d   %d×%d", o.hintText, r.Min.X, r.Min.Y, r.Dx(), r.Dy())
+	o.Refresh()
 }
 
 // DragEnd finishes a rectangle (or, for a point, the point where the drag

@@ -43,7 +43,7 @@ func (p *PropertyPanel) pickField(n *engine.Node, fd engine.Field, e *widget.Ent
 	id, name := n.ID, fd.Name
 	if p.Pick.Indicate != nil {
 		btn := widget.NewButtonWithIcon(lang.L("Indicate"), theme.ZoomFitIcon(), func() { p.Pick.Indicate(id, name) })
-		btn.Importance = widget.LowImportance
+		btn.Importance = widget.HighImportance // the quick way to fill the field
 		p.Fields["pick:"+name] = btn
 		ed = container.NewBorder(nil, nil, nil, btn, ed)
 	}
@@ -84,7 +84,11 @@ func (p *PropertyPanel) pickField(n *engine.Node, fd engine.Field, e *widget.Ent
 		e.OnChanged = func(s string) { old(s); show() }
 	}
 	p.Fields["preview:"+name] = prev
-	return ed, []fyne.CanvasObject{container.NewHBox(prev), note}
+	extra := []fyne.CanvasObject{container.NewHBox(prev), note}
+	if spec, ok := p.reg.Spec(n.Type); ok && pictureField(spec) == name {
+		extra = append(extra, p.pickTest(n)...)
+	}
+	return ed, extra
 }
 
 // loadPreview loads the picture of a node's field; with none it says why
@@ -116,14 +120,14 @@ func fmtSize(b image.Rectangle) string {
 	return lang.L("Picture") + " " + strconv.Itoa(b.Dx()) + "×" + strconv.Itoa(b.Dy())
 }
 
-// pickTest is the "Test" button and its result for nodes with a picture.
-func (p *PropertyPanel) pickTest(n *engine.Node, spec *engine.Spec) []fyne.CanvasObject {
-	p.Pick.result = nil
-	if p.Pick.Test == nil || pictureField(spec) == "" {
+// pickTest is the "Test" button and its result, under a node's picture.
+func (p *PropertyPanel) pickTest(n *engine.Node) []fyne.CanvasObject {
+	if p.Pick.Test == nil {
 		return nil
 	}
 	id := n.ID
 	btn := widget.NewButtonWithIcon(lang.L("Test on screen"), theme.SearchIcon(), func() { p.Pick.Test(id) })
+	btn.Importance = widget.HighImportance
 	res := hintLabel(p.Pick.results[id])
 	if p.Pick.results[id] == "" {
 		res.SetText(lang.L("Searches the screen now and shows where the picture is."))

@@ -158,7 +158,6 @@ func (p *PropertyPanel) nodeForm(n *engine.Node) []fyne.CanvasObject {
 			objs = append(objs, fo...)
 		}
 	}
-	objs = append(objs, p.pickTest(n, spec)...)
 	adv = append(adv, p.nodeSettings(n)...)
 	acc := widget.NewAccordion(widget.NewAccordionItem(lang.L("Advanced"), container.NewVBox(adv...)))
 	objs = append(objs, acc)
