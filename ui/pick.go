@@ -388,6 +388,7 @@ func (s *Studio) showHighlight(shot *image.RGBA, res testResult, done func()) *p
 // Colours of the overlay.
 var (
 	pickColor     = color.NRGBA{0xe5, 0x39, 0x35, 0xff} // the rectangle being dragged
+	dimColor      = color.NRGBA{0x00, 0x00, 0x00, 0x70} // the screen around it
 	foundColor    = color.NRGBA{0x00, 0xc8, 0x53, 0xff} // Test: found
 	notFoundColor = color.NRGBA{0xff, 0x91, 0x00, 0xff} // Test: best place, not good enough
 )
@@ -406,7 +407,8 @@ type pickOverlay struct {
 	start    fyne.Position
 	end      fyne.Position
 	dragging bool
-	marked   image.Rectangle // in screen pixels, when shown
+	marked   image.Rectangle      // in screen pixels, when shown
+	dims     [4]*canvas.Rectangle // darken the screen around the selection
 	done     func(pickResult)
 	finished bool
 }
@@ -430,13 +432,20 @@ func newPickOverlay(shot *image.RGBA, kind engine.PickKind, hint string) *pickOv
 	o.hintBg.CornerRadius = 6
 	o.hintBg.StrokeColor = pickColor
 	o.hintBg.StrokeWidth = 2
+	for i := range o.dims {
+		o.dims[i] = canvas.NewRectangle(dimColor)
+	}
 	o.ExtendBaseWidget(o)
 	return o
 }
 
 // CreateRenderer is part of fyne.Widget.
 func (o *pickOverlay) CreateRenderer() fyne.WidgetRenderer {
-	return &pickRenderer{o: o, objs: []fyne.CanvasObject{o.img, o.sel, o.hintBg, o.hint}}
+	objs := []fyne.CanvasObject{o.img}
+	for _, d := range o.dims {
+		objs = append(objs, d)
+	}
+	return &pickRenderer{o: o, objs: append(objs, o.sel, o.hintBg, o.hint)}
 }
 
 type pickRenderer struct {
@@ -464,6 +473,40 @@ func (r *pickRenderer) Layout(sz fyne.Size) {
 		w := o.sel.StrokeWidth
 		o.sel.Move(fyne.NewPos(a.X-w, a.Y-w))
 		o.sel.Resize(fyne.NewSize(b.X-a.X+2*w, b.Y-a.Y+2*w))
+	}
+	o.layoutDims(sz)
+}
+
+// layoutDims darkens the screen around the selection (or the mark): all
+// of it while a picture or region is still to be dragged, none for a point.
+func (o *pickOverlay) layoutDims(sz fyne.Size) {
+	var a, b fyne.Position
+	switch {
+	case o.sel.Visible():
+		a, b = o.sel.Position(), o.sel.Position().Add(o.sel.Size())
+	case o.kind == engine.PickImage || o.kind == engine.PickRegion:
+		a, b = fyne.NewPos(0, 0), fyne.NewPos(0, 0)
+	default:
+		for _, d := range o.dims {
+			d.Hide()
+		}
+		return
+	}
+	rects := [4][4]float32{
+		{0, 0, sz.Width, a.Y},         // above
+		{0, b.Y, sz.Width, sz.Height}, // below
+		{0, a.Y, a.X, b.Y},            // left
+		{b.X, a.Y, sz.Width, b.Y},     // right
+	}
+	for i, r := range rects {
+		d := o.dims[i]
+		if r[2] <= r[0] || r[3] <= r[1] {
+			d.Hide()
+			continue
+		}
+		d.Move(fyne.NewPos(r[0], r[1]))
+		d.Resize(fyne.NewSize(r[2]-r[0], r[3]-r[1]))
+		d.Show()
 	}
 }
 

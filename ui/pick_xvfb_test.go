@@ -61,20 +61,36 @@ func colourBlobs(img image.Image, area image.Rectangle, c color.Color, tol, minP
 }
 
 // TestPickOnScreenUnderXvfb drives "Indicate on screen" and "Test" on the
-// real studio with xdotool: a window shows a known pattern, the test drags
-// over it on the picking overlay and checks the saved PNG holds exactly
+// real studio with xdotool: a window shows a known form, the test drags
+// over a block of it on the picking overlay and checks the saved PNG holds exactly
 // the pattern's pixels and the field its path; a point on a click node is
 // stored relative to its picture; Test finds the pattern with its score.
 func TestPickOnScreenUnderXvfb(t *testing.T) {
 	x := startX(t)
 	dir := t.TempDir()
-	pat := pickPattern(120, 60, 11)
-	patFile := filepath.Join(dir, "pattern.png")
-	if err := deskt.SavePNG(patFile, pat); err != nil {
+	// The target: a contact form (a real window's screenshot) with a
+	// checkered icon beside each field and a green "Save" block. The test
+	// picks the Save block, and a point in the Name field relative to the
+	// icon beside it.
+	formImg, err := deskt.LoadPNG(filepath.Join("testdata", "pick-form.png"))
+	if err != nil {
 		t.Fatal(err)
 	}
-	// The flow: a find node, and a click node anchored on the same picture.
-	if err := deskt.SavePNG(filepath.Join(dir, "images", "anchor.png"), pat); err != nil {
+	form := toRGBA(formImg)
+	pat, err := deskt.Crop(form, image.Rect(2, 198, 78, 234)) // the Save block and a margin
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor, err := deskt.Crop(form, image.Rect(2, 45, 34, 77)) // the icon left of Name
+	if err != nil {
+		t.Fatal(err)
+	}
+	formFile := filepath.Join(dir, "form.png")
+	if err := deskt.SavePNG(formFile, form); err != nil {
+		t.Fatal(err)
+	}
+	// The flow: a find node, and a click node anchored on the icon.
+	if err := deskt.SavePNG(filepath.Join(dir, "images", "anchor.png"), anchor); err != nil {
 		t.Fatal(err)
 	}
 	f := engine.NewFlow("Pick test")
@@ -108,21 +124,22 @@ func TestPickOnScreenUnderXvfb(t *testing.T) {
 		}
 		return toRGBA(img)
 	}
-	// The pattern in a window of its own, right of the studio.
-	viewer := x.cmd("display", "-geometry", "+1150+500", patFile)
+	// The form in a window of its own, right of the studio.
+	viewer := x.cmd("display", "-geometry", "+940+380", formFile)
 	if err := viewer.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { viewer.Process.Kill(); viewer.Wait() })
-	var at image.Point
+	var formAt image.Point
 	if !waitFor(patience, func() bool {
-		m, ok := deskt.FindImage(shot("pattern-shown.png"), pat, 0)
-		at = m.Rect.Min
+		m, ok := deskt.FindImage(shot("form-shown.png"), form, 0)
+		formAt = m.Rect.Min
 		return ok
 	}) {
-		t.Fatal("the pattern window does not show")
+		t.Fatal("the form window does not show")
 	}
-	t.Logf("pattern at %v", at)
+	at := formAt.Add(image.Pt(2, 198))
+	t.Logf("form at %v, Save block picture at %v", formAt, at)
 
 	win, logs := x.openStudio(t, flowPath, "Pick test")
 	xdo("windowmove", win, "0", "0")
@@ -158,6 +175,9 @@ func TestPickOnScreenUnderXvfb(t *testing.T) {
 	primary := theme.DefaultTheme().Color(theme.ColorNamePrimary, theme.VariantDark)
 	buttons := func(name string) []blob {
 		t.Helper()
+		// the pointer off the panel: a hovered button has another colour
+		xdo("mousemove", fmt.Sprint(cv.Min.X+5), fmt.Sprint(cv.Min.Y+5))
+		time.Sleep(300 * time.Millisecond)
 		bl := colourBlobs(shot(name), props, primary, 10, 200)
 		sort.Slice(bl, func(i, j int) bool { return bl[i].r.Min.Y < bl[j].r.Min.Y })
 		return bl
@@ -258,8 +278,8 @@ func TestPickOnScreenUnderXvfb(t *testing.T) {
 	if n := countNearIn(hl, image.Rect(at.X-8, at.Y-8, end.X+8, end.Y+8), 0x00, 0xc8, 0x53, 20); n < 200 {
 		t.Errorf("no highlight around the pattern (%d green pixels)", n)
 	}
-	centre := at.Add(image.Pt(60, 30))
-	want := fmt.Sprintf("deskbot: test find: Found at %d, %d (120×60), score 0.0000", centre.X, centre.Y)
+	centre := at.Add(image.Pt(38, 18))
+	want := fmt.Sprintf("deskbot: test find: Found at %d, %d (76×36), score 0.0000", centre.X, centre.Y)
 	if !waitFor(patience, func() bool { return strings.Contains(logs.String(), want) }) {
 		t.Errorf("want %q in the output:\n%s", want, logs)
 	}
@@ -271,8 +291,8 @@ func TestPickOnScreenUnderXvfb(t *testing.T) {
 	selectNode("mouse.click", true)
 	// Indicate x, Indicate image, Test (the wide one), Indicate offset_x,
 	// ...: scroll the panel until the button after Test shows.
-	var target blob
-	for i := 0; i < 15 && target.r.Empty(); i++ {
+	var target, last blob
+	for i := 0; i < 20 && target.r.Empty(); i++ {
 		bs = buttons("click-props.png")
 		test := -1
 		for j, b := range bs {
@@ -281,8 +301,15 @@ func TestPickOnScreenUnderXvfb(t *testing.T) {
 			}
 		}
 		if test >= 0 && test+1 < len(bs) && bs[test+1].r.Max.Y < props.Max.Y-20 {
-			target = bs[test+1]
-			break
+			// the panel may still be scrolling: the same place twice
+			if cand := bs[test+1]; cand == last {
+				target = cand
+				break
+			} else {
+				last = cand
+			}
+			time.Sleep(500 * time.Millisecond)
+			continue
 		}
 		// over a button, not over an entry (which scrolls itself)
 		m := bs[len(bs)-1].centre()
@@ -298,18 +325,19 @@ func TestPickOnScreenUnderXvfb(t *testing.T) {
 		t.Fatalf("no overlay for the point; output:\n%s", logs)
 	}
 	time.Sleep(1500 * time.Millisecond)
-	pt := centre.Add(image.Pt(-150, 12))
+	pt := formAt.Add(image.Pt(245, 60)) // in the Name field; the icon's centre is at 18, 61
 	xdo("mousemove", fmt.Sprint(pt.X), fmt.Sprint(pt.Y))
 	time.Sleep(200 * time.Millisecond)
 	xdo("click", "1")
 	if !waitFor(patience, func() bool { return !overlayShown() }) {
-		t.Fatal("the overlay did not go")
+		shot("point-failed.png")
+		t.Fatalf("the overlay did not go; output:\n%s", logs)
 	}
 	time.Sleep(1 * time.Second)
 	save()
 	p := saved("click", "offset_x")
-	if p["offset_x"] != -150.0 || p["offset_y"] != 12.0 || p["image"] != "images/anchor.png" {
-		t.Errorf("click params %v, want offset -150, 12 from images/anchor.png; output:\n%s", p, logs)
+	if p["offset_x"] != 227.0 || p["offset_y"] != -1.0 || p["image"] != "images/anchor.png" {
+		t.Errorf("click params %v, want offset 227, -1 from images/anchor.png; output:\n%s", p, logs)
 	}
 }
 
