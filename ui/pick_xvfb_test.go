@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -67,6 +68,9 @@ func colourBlobs(img image.Image, area image.Rectangle, c color.Color, tol, minP
 // stored relative to its picture; Test finds the pattern with its score.
 func TestPickOnScreenUnderXvfb(t *testing.T) {
 	x := startX(t)
+	if _, err := exec.LookPath("display"); err != nil {
+		t.Fatal("the picking test shows its target with ImageMagick's display: run `make deps`")
+	}
 	dir := t.TempDir()
 	// The target: a contact form (a real window's screenshot) with a
 	// checkered icon beside each field and a green "Save" block. The test
