@@ -528,6 +528,12 @@ func (o *pickOverlay) toScreen(p fyne.Position) image.Point {
 	return image.Pt(min(max(x, 0), b.Dx()), min(max(y, 0), b.Dy()))
 }
 
+// onScreen keeps a point on the screen's last row and column (toScreen
+// gives up to the width and height, the end of a rectangle).
+func (o *pickOverlay) onScreen(p image.Point) image.Point {
+	return image.Pt(min(p.X, o.shot.Rect.Dx()-1), min(p.Y, o.shot.Rect.Dy()-1))
+}
+
 // toPos maps a screen pixel to a position on the overlay.
 func (o *pickOverlay) toPos(p image.Point) fyne.Position {
 	sz := o.Size()
@@ -597,7 +603,7 @@ func (o *pickOverlay) DragEnd() {
 	o.dragging = false
 	a, b := o.toScreen(o.start), o.toScreen(o.end)
 	if o.kind == engine.PickPoint {
-		o.finish(pickResult{point: b})
+		o.finish(pickResult{point: o.onScreen(b)})
 		return
 	}
 	r := image.Rectangle{Min: a, Max: b}.Canon()
@@ -611,7 +617,7 @@ func (o *pickOverlay) DragEnd() {
 // Tapped picks a point (fyne.Tappable); a rectangle needs a drag.
 func (o *pickOverlay) Tapped(e *fyne.PointEvent) {
 	if o.kind == engine.PickPoint {
-		o.finish(pickResult{point: o.toScreen(e.Position)})
+		o.finish(pickResult{point: o.onScreen(o.toScreen(e.Position))})
 	}
 }
 

@@ -167,6 +167,13 @@ func TestIndicatePictureRegionAndPoints(t *testing.T) {
 		t.Errorf("move point = %v", p)
 	}
 
+	// A point at the very edge stays on the screen.
+	o = overlayFor(t, s, ui, "pick:x")
+	o.Tapped(&fyne.PointEvent{Position: fyne.NewPos(1280, 800)})
+	if p := s.Doc.Flow.Node("move").Params; p["x"] != 1279.0 || p["y"] != 799.0 {
+		t.Errorf("edge point = %v", p)
+	}
+
 	// A click node: the picture replaces its x and y; a point is then
 	// stored relative to the picture's centre (430, 265).
 	s.Canvas.Select("click")
