@@ -56,6 +56,7 @@ func openStudio(args []string) int {
 	}
 	if os.Getenv("DISPLAY") != "" {
 		opts.Minimize = minimizeStudio // the Run menu's "Minimize while running"
+		opts.Screen = openScreen       // "Indicate on screen" and "Test"
 	}
 	if dataDir != "" {
 		opts.DataDir = dataDir

@@ -143,3 +143,6 @@ func minimizeStudio(title string) (restore func(), err error) {
 	}
 	return func() { r.ActivateWindow(id) }, nil
 }
+
+// openScreen gives the studio the X display for picking on the screen.
+func openScreen() (desktop.Desktop, error) { return openRobot() }

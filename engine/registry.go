@@ -53,7 +53,28 @@ type Field struct {
 	Advanced bool // shown folded in the studio
 	// SetsVars marks a map field whose keys are variables the activity sets.
 	SetsVars bool
+	// Pick says that the studio can fill the field by pointing at the
+	// screen ("Indicate on screen"): PickPoint, PickImage or PickRegion.
+	Pick PickKind
+	// PickY names the field that takes the y of a PickPoint field (which
+	// takes the x).
+	PickY string
+	// PickAnchor, on a PickPoint field, names the PickImage field whose
+	// picture the point is relative to: the studio stores the picked point
+	// as an offset from the centre of that picture as found on the screen.
+	PickAnchor string
 }
+
+// PickKind is what "Indicate on screen" picks for a field.
+type PickKind string
+
+// Pick kinds.
+const (
+	PickNone   PickKind = ""
+	PickPoint  PickKind = "point"  // a click on the screen: x here, y in PickY
+	PickImage  PickKind = "image"  // a dragged rectangle saved as a PNG next to the flow
+	PickRegion PickKind = "region" // a dragged rectangle as left,top,width,height
+)
 
 // Port names used by many activities.
 const (
@@ -201,6 +222,9 @@ func (r *Registry) Register(s Spec) error {
 		if f.Kind == KindSelect && len(f.Options) == 0 {
 			return fmt.Errorf("register activity %q: select field %q has no options", s.Type, f.Name)
 		}
+		if err := checkPick(&s, f); err != nil {
+			return fmt.Errorf("register activity %q: field %q: %w", s.Type, f.Name, err)
+		}
 	}
 	sp := s
 	r.specs[s.Type] = &sp
@@ -253,4 +277,31 @@ func (r *Registry) Categories() []string {
 		}
 	}
 	return cats
+}
+
+// checkPick checks a field's screen-pick markers against the spec.
+func checkPick(s *Spec, f Field) error {
+	switch f.Pick {
+	case PickNone:
+		if f.PickY != "" || f.PickAnchor != "" {
+			return fmt.Errorf("PickY and PickAnchor need Pick %q", PickPoint)
+		}
+		return nil
+	case PickImage, PickRegion:
+		if f.PickY != "" || f.PickAnchor != "" {
+			return fmt.Errorf("PickY and PickAnchor need Pick %q", PickPoint)
+		}
+		return nil
+	case PickPoint:
+		if f.PickY == "" || s.Field(f.PickY) == nil {
+			return fmt.Errorf("pick point: PickY %q is not a field", f.PickY)
+		}
+		if f.PickAnchor != "" {
+			if a := s.Field(f.PickAnchor); a == nil || a.Pick != PickImage {
+				return fmt.Errorf("pick point: PickAnchor %q is not an image field", f.PickAnchor)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown pick kind %q", f.Pick)
 }

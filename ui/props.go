@@ -39,6 +39,8 @@ type PropertyPanel struct {
 	Breakpoint func(id string) bool
 	// BrowseFile opens a file dialog and calls back with a path.
 	BrowseFile func(save bool, cb func(string))
+	// Pick adds "Indicate on screen", picture previews and "Test" (pick_props.go).
+	Pick PickHooks
 }
 
 // NewPropertyPanel returns an empty panel.
@@ -193,6 +195,7 @@ func (p *PropertyPanel) fieldEditor(id string, n *engine.Node, fd engine.Field) 
 	cur, has := n.Params[name]
 	set := func(v any) { p.write(func() { p.doc.SetParam(id, name, v) }) }
 	var ed fyne.CanvasObject
+	var picked []fyne.CanvasObject
 	switch fd.Kind {
 	case engine.KindBool:
 		c := widget.NewCheck(title, nil)
@@ -237,13 +240,14 @@ func (p *PropertyPanel) fieldEditor(id string, n *engine.Node, fd engine.Field) 
 			})
 			ed = container.NewBorder(nil, nil, nil, btn, e)
 		}
+		ed, picked = p.pickField(n, fd, e, ed)
 	}
 	p.Fields[name] = ed
 	var objs []fyne.CanvasObject
 	if fd.Kind != engine.KindBool {
 		objs = append(objs, widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: fd.Required}))
 	}
-	objs = append(objs, ed)
+	objs = append(append(objs, ed), picked...)
 	hint := kindHint(fd.Kind)
 	if fd.Help != "" {
 		help := tr("help."+n.Type+"."+name, fd.Help)

@@ -62,6 +62,9 @@ type Options struct {
 	// setting on, a Run (not Debug or Step) calls it before the flow starts,
 	// so that the bot sees the desktop, and restore when the run ends.
 	Minimize func(title string) (restore func(), err error)
+	// Screen, if set, opens the live desktop for "Indicate on screen" and
+	// "Test" in the properties (ui/pick.go).
+	Screen ScreenOpener
 }
 
 // Studio is the main window.
@@ -101,8 +104,10 @@ type Studio struct {
 	stopTicker   chan struct{}
 	buttons      map[string]*widget.Button
 
-	askWin    fyne.Window // the window of the dialog a run shows now
-	askCancel func()      // what closing askWin does
+	askWin    fyne.Window  // the window of the dialog a run shows now
+	askCancel func()       // what closing askWin does
+	picking   bool         // a screenshot for a pick is being taken
+	overlay   *pickOverlay // the last pick or Test overlay (tests drive it)
 
 	loadMu   sync.Mutex // ShowLoadProgress's last report
 	loadWhat string
@@ -162,6 +167,7 @@ func (s *Studio) build() {
 	s.Props.Breakpoint = func(id string) bool { return s.Canvas.Breakpoints[id] }
 	s.Props.OnBreakpoint = s.SetBreakpoint
 	s.Props.BrowseFile = s.browseFile
+	s.wirePick()
 
 	s.Output = widget.NewList(func() int { return len(s.outLines) },
 		func() fyne.CanvasObject {

@@ -141,7 +141,7 @@ func (e *env) poll(ctx context.Context, timeout, interval time.Duration, f func(
 
 func fieldXY(required bool, help string) []engine.Field {
 	return []engine.Field{
-		{Name: "x", Title: "X", Kind: engine.KindExpr, Required: required, Help: "Screen x in pixels from the left, e.g. 200 or found.x. " + help},
+		{Name: "x", Title: "X", Kind: engine.KindExpr, Required: required, Pick: engine.PickPoint, PickY: "y", Help: "Screen x in pixels from the left, e.g. 200 or found.x. " + help},
 		{Name: "y", Title: "Y", Kind: engine.KindExpr, Required: required, Help: "Screen y in pixels from the top, e.g. 150 or found.y."},
 	}
 }
@@ -149,7 +149,7 @@ func fieldXY(required bool, help string) []engine.Field {
 var (
 	fTolerance = engine.Field{Name: "tolerance", Title: "Tolerance", Kind: engine.KindFloat, Default: 0.1,
 		Help: "How different the screen may look: 0 is pixel-exact, 0.1 allows 10% average colour difference."}
-	fRegion = engine.Field{Name: "region", Title: "Search region", Kind: engine.KindText,
+	fRegion = engine.Field{Name: "region", Title: "Search region", Kind: engine.KindText, Pick: engine.PickRegion,
 		Help: "left,top,width,height in screen pixels, e.g. 0,0,800,600; \"window\" for the active window; empty for the whole screen."}
 	fInterval = engine.Field{Name: "interval", Title: "Poll every", Kind: engine.KindDur, Default: "200ms", Advanced: true}
 	fMatch    = engine.Field{Name: "match", Title: "Title match", Kind: engine.KindSelect, Default: "contains",

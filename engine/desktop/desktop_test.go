@@ -670,3 +670,67 @@ func TestTypeRestoresKeymapAtRunEnd(t *testing.T) {
 		t.Errorf("a dry run restored the keymap %d times", d.restores)
 	}
 }
+
+// TestClickOffsetFromImage clicks beside an anchor image: at its centre
+// plus the offset (the studio stores a picked point this way).
+func TestClickOffsetFromImage(t *testing.T) {
+	dir := t.TempDir()
+	tmpl := pattern(40, 20, 5)
+	img := writePNG(t, dir, "label.png", tmpl)
+	fake := desktop.NewFake()
+	fake.SetScreen(screenWith(tmpl, image.Pt(500, 300)))
+	r := runFlow(t, chain(step{"c", "mouse.click", map[string]any{"image": img, "offset_x": 120.0, "offset_y": -4.0}}), fake, nil)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	want := []string{"capture the screen", "move mouse to (640, 306)", "click left at (640, 306)"}
+	if got := r.fake.Lines(); !slices.Equal(got, want) {
+		t.Errorf("lines %q, want %q", got, want)
+	}
+	for _, params := range []map[string]any{{"offset_x": 3.0}, {"offset_y": 3.0}, {"x": 1.0, "y": 1.0, "offset_y": 3.0}} {
+		_, err := engine.Prepare(chain(step{"c", "mouse.click", params}), engine.Default, "")
+		var fe *engine.FieldError
+		if !errors.As(err, &fe) || !strings.HasPrefix(fe.Field, "offset_") || !strings.Contains(err.Error(), "image") {
+			t.Errorf("%v: got %v, want an error on the offset naming the image", params, err)
+		}
+	}
+}
+
+// TestPickMarkers checks the fields the studio lets the user pick on the
+// screen: every position and picture of the desktop activities.
+func TestPickMarkers(t *testing.T) {
+	want := map[string]string{
+		"mouse.move":         "x:point/y",
+		"mouse.click":        "x:point/y image:image offset_x:point/offset_y@image region:region",
+		"mouse.drag":         "from_x:point/from_y to_x:point/to_y",
+		"mouse.scroll":       "x:point/y",
+		"screen.find_image":  "image:image region:region",
+		"screen.wait_image":  "image:image region:region",
+		"screen.pixel_color": "x:point/y",
+		"screen.wait_color":  "x:point/y",
+		"screen.screenshot":  "region:region",
+	}
+	for typ, w := range want {
+		sp, ok := engine.Default.Spec(typ)
+		if !ok {
+			t.Fatalf("no %s", typ)
+		}
+		var got []string
+		for _, f := range sp.Fields {
+			if f.Pick == engine.PickNone {
+				continue
+			}
+			s := f.Name + ":" + string(f.Pick)
+			if f.PickY != "" {
+				s += "/" + f.PickY
+			}
+			if f.PickAnchor != "" {
+				s += "@" + f.PickAnchor
+			}
+			got = append(got, s)
+		}
+		if strings.Join(got, " ") != w {
+			t.Errorf("%s picks %q, want %q", typ, strings.Join(got, " "), w)
+		}
+	}
+}

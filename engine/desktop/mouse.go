@@ -3,6 +3,7 @@ package desktop
 import (
 	"context"
 	"fmt"
+	"image"
 
 	"deskbot/engine"
 )
@@ -21,9 +22,13 @@ func init() {
 		Summary: "Clicks (left, right or double) at a point, at the centre of an image found on screen, or where the pointer is.",
 		Doc: "Give either x and y, or an image: a PNG cut out of a screenshot (a button, an icon). With an image the " +
 			"screen is searched until the timeout; when it is not found the step follows its `not_found` port, or fails " +
-			"when that port is not connected. With neither, the click happens where the pointer is.",
+			"when that port is not connected. With an image, offset x and y move the click away from the image's centre, " +
+			"so that a label next to a field can anchor a click into the field. With neither, the click happens where the pointer is.",
 		Fields: append(fieldXY(false, "Leave x and y empty to click on an image or where the pointer is."),
-			engine.Field{Name: "image", Title: "Image", Kind: engine.KindPath, Help: "A PNG template to find and click on the centre of."},
+			engine.Field{Name: "image", Title: "Image", Kind: engine.KindPath, Pick: engine.PickImage, Help: "A PNG template to find and click on the centre of."},
+			engine.Field{Name: "offset_x", Title: "Offset x", Kind: engine.KindInt, Pick: engine.PickPoint, PickY: "offset_y", PickAnchor: "image",
+				Help: "With an image: click this many pixels right of its centre (negative: left)."},
+			engine.Field{Name: "offset_y", Title: "Offset y", Kind: engine.KindInt, Help: "With an image: click this many pixels below its centre (negative: above)."},
 			fTolerance, fRegion, fTimeout("5s"), fInterval,
 			engine.Field{Name: "button", Title: "Button", Kind: engine.KindSelect, Default: "left", Options: Buttons},
 			engine.Field{Name: "clicks", Title: "Clicks", Kind: engine.KindSelect, Default: "single", Options: []string{"single", "double"}},
@@ -35,9 +40,9 @@ func init() {
 		Type: "mouse.drag", Title: "Drag", Category: "Mouse", SideEffects: true, Icon: "dragCornerIndicator",
 		Summary: "Presses a mouse button at one point, moves to another and lets go.",
 		Fields: []engine.Field{
-			{Name: "from_x", Title: "From x", Kind: engine.KindExpr, Required: true},
+			{Name: "from_x", Title: "From x", Kind: engine.KindExpr, Required: true, Pick: engine.PickPoint, PickY: "from_y"},
 			{Name: "from_y", Title: "From y", Kind: engine.KindExpr, Required: true},
-			{Name: "to_x", Title: "To x", Kind: engine.KindExpr, Required: true},
+			{Name: "to_x", Title: "To x", Kind: engine.KindExpr, Required: true, Pick: engine.PickPoint, PickY: "to_y"},
 			{Name: "to_y", Title: "To y", Kind: engine.KindExpr, Required: true},
 			{Name: "button", Title: "Button", Kind: engine.KindSelect, Default: "left", Options: Buttons},
 		},
@@ -88,6 +93,17 @@ func newClick(p *engine.Params) (engine.Activity, error) {
 		}
 		search = newImageSearch(p, "image")
 	}
+	var off image.Point
+	if p.Has("offset_x") || p.Has("offset_y") {
+		if search == nil {
+			f := "offset_x"
+			if !p.Has(f) {
+				f = "offset_y"
+			}
+			p.Fail(f, "an offset is relative to an image: give an image too")
+		}
+		off = image.Pt(p.Int("offset_x"), p.Int("offset_y"))
+	}
 	button := Button(p.Select("button"))
 	double := p.Select("clicks") == "double"
 	return &act{run: func(ctx context.Context, e *env) (string, error) {
@@ -107,7 +123,7 @@ func newClick(p *engine.Params) (engine.Activity, error) {
 				return engine.PortNotFound, nil
 			}
 			e.c.Output("found", matchValue(m))
-			c := m.Center()
+			c := m.Center().Add(off)
 			px, py = c.X, c.Y
 		case hasXY:
 			var err error

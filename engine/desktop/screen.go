@@ -20,7 +20,7 @@ func init() {
 		Doc:     "Without a file name the picture goes into the run's artifact folder as shot-NODE-TIME.png.",
 		Fields: []engine.Field{
 			{Name: "area", Title: "Area", Kind: engine.KindSelect, Default: "screen", Options: []string{"screen", "region", "active_window"}},
-			{Name: "region", Title: "Region", Kind: engine.KindText, Help: "left,top,width,height (area region only)."},
+			{Name: "region", Title: "Region", Kind: engine.KindText, Pick: engine.PickRegion, Help: "left,top,width,height (area region only)."},
 			{Name: "file", Title: "File", Kind: engine.KindPath, Help: "Where to save the PNG; empty for the run's artifact folder.", Advanced: true},
 			{Name: "output", Title: "Path into variable", Kind: engine.KindVar, Default: "screenshot"},
 		},
@@ -33,7 +33,7 @@ func init() {
 			"When the image does not show in time the step follows `not_found`, or fails when that port is not connected. " +
 			"Tolerance 0 wants exact pixels; 0.1 (the default) copes with small colour changes.",
 		Fields: []engine.Field{
-			{Name: "image", Title: "Image", Kind: engine.KindPath, Required: true},
+			{Name: "image", Title: "Image", Kind: engine.KindPath, Required: true, Pick: engine.PickImage},
 			fTolerance, fRegion, fTimeout("5s"), fInterval,
 			{Name: "output", Title: "Position into variable", Kind: engine.KindVar, Default: "found"},
 		},
@@ -45,7 +45,7 @@ func init() {
 		Summary: "Waits until an image appears on the screen, or until it vanishes.",
 		Doc:     "Follows `timeout` when the wait runs out, or fails when that port is not connected.",
 		Fields: []engine.Field{
-			{Name: "image", Title: "Image", Kind: engine.KindPath, Required: true},
+			{Name: "image", Title: "Image", Kind: engine.KindPath, Required: true, Pick: engine.PickImage},
 			{Name: "until", Title: "Until it", Kind: engine.KindSelect, Default: "appears", Options: []string{"appears", "vanishes"}},
 			fTolerance, fRegion, fTimeout("10s"), fInterval,
 		},
