@@ -27,6 +27,8 @@ type PropertyPanel struct {
 	// Fields maps a field name ("label", a param name, "timeout", ...) to
 	// its editing widget; tests use it.
 	Fields map[string]fyne.CanvasObject
+	// VarGrid edits the flow's variables (flow settings form only).
+	VarGrid *VarGrid
 	errs   map[string]*widget.Label
 	top    *widget.Label
 
@@ -358,21 +360,10 @@ func (p *PropertyPanel) flowForm() []fyne.CanvasObject {
 	desc.OnChanged = func(s string) {
 		p.write(func() { p.doc.EditKey("flow:desc", func(f *engine.Flow) { f.Description = s }) })
 	}
-	vars := widget.NewMultiLineEntry()
-	vars.SetMinRowsVisible(4)
-	vars.SetText(formatVars(f.Variables))
-	vars.SetPlaceHolder("folder: string = out\ncount: number = 0")
-	verr := errLabel()
-	vars.OnChanged = func(s string) {
-		vs, err := parseVars(s)
-		if err != nil {
-			verr.SetText(err.Error())
-			verr.Show()
-			return
-		}
-		verr.Hide()
+	vars := newVarGrid(f.Variables, func(vs []engine.Variable) {
 		p.write(func() { p.doc.EditKey("flow:vars", func(f *engine.Flow) { f.Variables = vs }) })
-	}
+	})
+	p.VarGrid = vars
 	timeout := widget.NewEntry()
 	if f.Settings.DefaultTimeout > 0 {
 		timeout.SetText(time.Duration(f.Settings.DefaultTimeout).String())
@@ -404,7 +395,7 @@ func (p *PropertyPanel) flowForm() []fyne.CanvasObject {
 			p.doc.EditKey("flow:history", func(f *engine.Flow) { f.Settings.History = s })
 		})
 	}
-	p.Fields["flow.name"], p.Fields["flow.description"], p.Fields["flow.variables"] = name, desc, vars
+	p.Fields["flow.name"], p.Fields["flow.description"], p.Fields["flow.variables"] = name, desc, vars.obj
 	p.Fields["flow.timeout"], p.Fields["flow.history"] = timeout, history
 	return []fyne.CanvasObject{
 		widget.NewLabelWithStyle(lang.L("Flow"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
@@ -412,9 +403,8 @@ func (p *PropertyPanel) flowForm() []fyne.CanvasObject {
 		widget.NewSeparator(),
 		widget.NewLabel(lang.L("Name")), name,
 		widget.NewLabel(tr("label.description", "Description")), desc,
-		widget.NewLabel(lang.L("Variables")), vars,
-		hintLabel(lang.L("one per line: name: type = default (types: string, number, bool, list, map, table, any)")),
-		verr,
+		widget.NewLabel(lang.L("Variables")), vars.obj,
+		hintLabel(lang.L("Inputs are given when the flow starts (deskbot run --var name=value, or by a calling flow); outputs are handed back when it ends.")),
 		widget.NewLabel(lang.L("Default timeout per node")), timeout,
 		widget.NewLabel(lang.L("Run history")), history,
 		hintLabel(lang.L("full: every step with inputs, outputs and changed variables; steps: every step, no inputs or variables; errors: only failed steps with their inputs, warnings and errors")),
@@ -495,57 +485,4 @@ func parseValue(k engine.FieldKind, s string) any {
 		return strings.TrimSpace(s)
 	}
 	return s
-}
-
-func formatVars(vs []engine.Variable) string {
-	var lines []string
-	for _, v := range vs {
-		l := v.Name + ": " + v.Type
-		if v.Default != nil {
-			l += " = " + fmt.Sprint(v.Default)
-		}
-		lines = append(lines, l)
-	}
-	return strings.Join(lines, "\n")
-}
-
-func parseVars(s string) ([]engine.Variable, error) {
-	out := []engine.Variable{}
-	seen := map[string]bool{}
-	for i, l := range strings.Split(s, "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" {
-			continue
-		}
-		head, def, hasDef := strings.Cut(l, "=")
-		name, typ, ok := strings.Cut(head, ":")
-		name, typ = strings.TrimSpace(name), strings.TrimSpace(typ)
-		if !ok {
-			typ = engine.TypeAny
-		}
-		v := engine.Variable{Name: name, Type: typ}
-		if hasDef {
-			v.Default = strings.TrimSpace(def)
-		}
-		if name == "" || seen[name] {
-			return nil, fmt.Errorf("line %d: %s", i+1, lang.L("missing or repeated variable name"))
-		}
-		if v.Default != nil {
-			c, err := engine.Coerce(typ, v.Default)
-			if err != nil {
-				return nil, fmt.Errorf("line %d: %v", i+1, err)
-			}
-			v.Default = c
-		}
-		found := false
-		for _, t := range engine.VariableTypes {
-			found = found || t == typ
-		}
-		if !found {
-			return nil, fmt.Errorf("line %d: %s %q", i+1, lang.L("unknown type"), typ)
-		}
-		seen[name] = true
-		out = append(out, v)
-	}
-	return out, nil
 }
