@@ -29,8 +29,8 @@ type PropertyPanel struct {
 	Fields map[string]fyne.CanvasObject
 	// VarGrid edits the flow's variables (flow settings form only).
 	VarGrid *VarGrid
-	errs   map[string]*widget.Label
-	top    *widget.Label
+	errs    map[string]*widget.Label
+	top     *widget.Label
 
 	// writing is true while the form itself edits the document, so the
 	// studio does not rebuild the form under the user's cursor.

@@ -209,7 +209,7 @@ func parseDefault(typ, s string) (any, error) {
 	case engine.TypeList, engine.TypeMap, engine.TypeTable:
 		var v any
 		if err := json.Unmarshal([]byte(s), &v); err != nil {
-			return nil, fmt.Errorf("%s: %v", lang.L("write it as JSON, e.g. [1, 2] or {\"a\": 1}"), err)
+			return nil, fmt.Errorf("%s: %v", lang.L("write it as JSON, e.g. [1, 2] for a list"), err)
 		}
 		return v, nil
 	case engine.TypeAny:
