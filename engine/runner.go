@@ -26,9 +26,11 @@ type StepError struct {
 	Err    error
 }
 
+// Error names the node by label first, then id and type: `"Write letter"
+// (node "n3", file.write): ...`; a node without a label by id.
 func (e *StepError) Error() string {
-	if e.Label != "" {
-		return fmt.Sprintf("node %q (%s, %s): %v", e.NodeID, e.Label, e.Type, e.Err)
+	if e.Label != "" && e.Label != e.NodeID {
+		return fmt.Sprintf("%q (node %q, %s): %v", e.Label, e.NodeID, e.Type, e.Err)
 	}
 	return fmt.Sprintf("node %q (%s): %v", e.NodeID, e.Type, e.Err)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"fyne.io/fyne/v2/lang"
@@ -96,7 +95,7 @@ func (s *Studio) startRun(debug, paused bool) error {
 			return fmt.Errorf("%s: %w", lang.L("prepare the run"), err)
 		}
 	}
-	s.outLines = s.outLines[:0]
+	s.clearOutput()
 	obs := engine.Observers{s.bridge}
 	if opts.Observer != nil { // one that Prepare added
 		obs = append(obs, opts.Observer)
@@ -105,7 +104,7 @@ func (s *Studio) startRun(debug, paused bool) error {
 	if s.opts.Recorder != nil {
 		o, fin, err := s.opts.Recorder(ctx, flow, s.Doc.Path, runID)
 		if err != nil {
-			s.appendOutput(fmt.Sprintf("%s: %v", lang.L("run history is not recorded"), err))
+			s.appendOutput(outLine{Level: "warn", Text: fmt.Sprintf("%s: %v", lang.L("run history is not recorded"), err)})
 		} else {
 			obs = append(obs, o)
 			finish = fin
@@ -114,8 +113,9 @@ func (s *Studio) startRun(debug, paused bool) error {
 	opts.Observer = obs
 	s.run = r
 	s.Output.Refresh()
-	s.appendOutput(fmt.Sprintf("▶ %s %s (%s)", lang.L("run"), runID, flow.Name))
+	s.appendOutput(outLine{Text: fmt.Sprintf("▶ %s %s (%s)", lang.L("run"), runID, flow.Name)})
 	s.Canvas.Highlights = nil
+	s.Canvas.ClearNodeStates()
 	s.Tabs.SelectIndex(0)
 	s.setStatus(lang.L("Running…"))
 	s.updateButtons()
@@ -179,16 +179,19 @@ func (s *Studio) applyBatch(b *runBatch) {
 	if r != nil {
 		r.steps += len(b.started)
 	}
-	lines := make([]string, 0, len(b.logs)+1)
+	lines := make([]outLine, 0, len(b.logs)+1)
 	for _, e := range b.logs {
-		lvl := ""
-		if e.Level != "" && e.Level != "info" {
-			lvl = strings.ToUpper(e.Level) + " "
+		if e.Kind == engine.EventStepFinished {
+			lines = append(lines, s.stepLine(e))
+			if e.Status == engine.StatusFailed && e.Depth == 0 {
+				s.markFailed(e)
+			}
+		} else {
+			lines = append(lines, s.logLine(e))
 		}
-		lines = append(lines, fmt.Sprintf("%s %s[%s] %s", e.Time.Format("15:04:05.000"), lvl, e.NodeID, e.Message))
 	}
 	if b.droppedLogs > 0 {
-		lines = append(lines, fmt.Sprintf("… %d %s", b.droppedLogs, lang.L("more log lines not shown")))
+		lines = append(lines, outLine{Level: "warn", Text: fmt.Sprintf("… %d %s", b.droppedLogs, lang.L("more log lines not shown"))})
 	}
 	s.appendOutput(lines...)
 	if b.progress != "" && r != nil && r.paused == "" {
@@ -234,7 +237,7 @@ func (s *Studio) runEnded(res *engine.Result, err error) {
 			status = engine.StatusFailed
 		}
 	}
-	msg := fmt.Sprintf("■ %s: %s (%s)", lang.L("run finished"), tr("status."+status, status), dur)
+	msg := fmt.Sprintf("■ %s: %s (%s)", lang.L("run finished"), tr("status."+status, status), humanDur(dur))
 	if err != nil && status == engine.StatusStopped && !errors.Is(err, context.Canceled) && err.Error() != engine.ErrStoppedByUser.Error() {
 		msg += ": " + err.Error() // why: the stop hotkey, the failsafe corner
 	}
@@ -245,8 +248,18 @@ func (s *Studio) runEnded(res *engine.Result, err error) {
 			s.Canvas.Select(se.NodeID)
 		}
 	}
-	s.appendOutput(msg)
+	lvl := "info"
+	switch status {
+	case engine.StatusFailed:
+		lvl = "error"
+	case engine.StatusStopped, engine.StatusCancelled:
+		lvl = "warn"
+	}
+	s.appendOutput(outLine{Level: lvl, Text: msg})
 	s.setStatus(msg)
+	if status == engine.StatusFailed {
+		s.showFailure(err)
+	}
 	if err != nil && (res == nil || res.Steps == 0) && engine.HasErrors(s.Problems) {
 		s.Tabs.SelectIndex(2) // the flow did not start: show why
 	}
@@ -273,13 +286,33 @@ func (s *Studio) updateButtons() {
 	set("stop", running)
 }
 
-func (s *Studio) appendOutput(lines ...string) {
+func (s *Studio) clearOutput() {
+	s.outLines = s.outLines[:0]
+	s.resetOutHeights()
+}
+
+// resetOutHeights forgets the wrapped heights of lines (their ids moved).
+func (s *Studio) resetOutHeights() {
+	for id := range s.outHeights {
+		h := float32(0)
+		if id < len(s.outLines) {
+			h = s.outHeight(s.outLines[id].Text)
+		} else {
+			h = s.outHeight("")
+		}
+		s.Output.SetItemHeight(id, h)
+	}
+	s.outHeights = map[int]float32{}
+}
+
+func (s *Studio) appendOutput(lines ...outLine) {
 	if len(lines) == 0 {
 		return
 	}
 	s.outLines = append(s.outLines, lines...)
 	if len(s.outLines) > maxOutput {
 		s.outLines = append(s.outLines[:0], s.outLines[len(s.outLines)-maxOutput*3/4:]...)
+		s.resetOutHeights()
 	}
 	s.Output.Refresh()
 	s.Output.ScrollToBottom()
@@ -299,7 +332,23 @@ func (s *Studio) setVars(v map[string]any) {
 func (s *Studio) Variables() map[string]any { return s.varVals }
 
 // OutputLines returns the Output tab's lines.
-func (s *Studio) OutputLines() []string { return append([]string(nil), s.outLines...) }
+func (s *Studio) OutputLines() []string {
+	out := make([]string, len(s.outLines))
+	for i, l := range s.outLines {
+		out[i] = l.Text
+	}
+	return out
+}
+
+// OutputLevels returns the level of each Output line ("info", "warn",
+// "error").
+func (s *Studio) OutputLevels() []string {
+	out := make([]string, len(s.outLines))
+	for i, l := range s.outLines {
+		out[i] = l.Level
+	}
+	return out
+}
 
 // shortValue renders a variable value on one line.
 func shortValue(v any) string {

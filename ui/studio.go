@@ -69,7 +69,8 @@ type Studio struct {
 	bridge *bridge
 	run    *activeRun
 
-	outLines   []string
+	outLines   []outLine
+	outHeights map[int]float32
 	Output     *widget.List
 	varNames   []string
 	varVals    map[string]any
@@ -147,13 +148,7 @@ func (s *Studio) build() {
 	s.Props.OnBreakpoint = s.SetBreakpoint
 	s.Props.BrowseFile = s.browseFile
 
-	s.Output = widget.NewList(func() int { return len(s.outLines) },
-		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
-			l.TextStyle.Monospace = true
-			return l
-		},
-		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(s.outLines[i]) })
+	s.Output = s.newOutputList()
 	s.Vars = widget.NewList(func() int { return len(s.varNames) },
 		func() fyne.CanvasObject {
 			l := widget.NewLabel("")
@@ -177,7 +172,10 @@ func (s *Studio) build() {
 				ic = theme.WarningIcon()
 			}
 			box.Objects[0].(*widget.Icon).SetResource(ic)
-			where := p.NodeID
+			where := ""
+			if p.NodeID != "" {
+				where = s.nodeName(p.NodeID, "", "")
+			}
 			if p.Field != "" {
 				where += " · " + p.Field
 			}
