@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"fyne.io/fyne/v2/lang"
@@ -204,9 +203,11 @@ func (s *Studio) applyBatch(b *runBatch) {
 		if b.resumed && b.paused == "" {
 			r.paused = ""
 			s.setStatus(lang.L("Running…"))
+			s.Vars.Refresh() // no longer editable
 		}
 		if b.paused != "" {
 			r.paused = b.paused
+			s.Vars.Refresh() // editable
 			s.Canvas.SetRunning(b.paused)
 			s.setStatus(fmt.Sprintf(lang.L("Paused before %s — Step (F10) or Run (F5)"), b.paused))
 			s.Tabs.SelectIndex(1)
@@ -222,6 +223,7 @@ func (s *Studio) runEnded(res *engine.Result, err error) {
 	r := s.run
 	s.run = nil
 	s.Canvas.SetRunning("")
+	defer s.Vars.Refresh() // no longer editable
 	dur := time.Duration(0)
 	if r != nil {
 		dur = time.Since(r.started).Round(time.Millisecond)
@@ -320,12 +322,7 @@ func (s *Studio) appendOutput(lines ...outLine) {
 
 func (s *Studio) setVars(v map[string]any) {
 	s.varVals = v
-	s.varNames = s.varNames[:0]
-	for k := range v {
-		s.varNames = append(s.varNames, k)
-	}
-	sort.Strings(s.varNames)
-	s.Vars.Refresh()
+	s.Vars.Set(v)
 }
 
 // Variables returns the variables last shown.

@@ -72,9 +72,8 @@ type Studio struct {
 	outLines   []outLine
 	outHeights map[int]float32
 	Output     *widget.List
-	varNames   []string
 	varVals    map[string]any
-	Vars       *widget.List
+	Vars       *VarsView
 	ProbList   *widget.List
 	Tabs       *container.AppTabs
 	history    *historyPanel
@@ -149,17 +148,7 @@ func (s *Studio) build() {
 	s.Props.BrowseFile = s.browseFile
 
 	s.Output = s.newOutputList()
-	s.Vars = widget.NewList(func() int { return len(s.varNames) },
-		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
-			l.TextStyle.Monospace = true
-			l.Truncation = fyne.TextTruncateEllipsis
-			return l
-		},
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			n := s.varNames[i]
-			o.(*widget.Label).SetText(fmt.Sprintf("%-16s %s", n, shortValue(s.varVals[n])))
-		})
+	s.Vars = s.newVarsView()
 	s.ProbList = widget.NewList(func() int { return len(s.Problems) },
 		func() fyne.CanvasObject {
 			return container.NewHBox(widget.NewIcon(theme.ErrorIcon()), widget.NewLabel(""))
@@ -192,7 +181,7 @@ func (s *Studio) build() {
 	}
 	s.Tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon(lang.L("Output"), theme.ListIcon(), s.Output),
-		container.NewTabItemWithIcon(lang.L("Variables"), theme.StorageIcon(), s.Vars),
+		container.NewTabItemWithIcon(lang.L("Variables"), theme.StorageIcon(), s.Vars.Object()),
 		container.NewTabItemWithIcon(lang.L("Problems"), theme.WarningIcon(), s.ProbList),
 	)
 	if s.opts.History != nil {
