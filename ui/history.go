@@ -76,7 +76,7 @@ type historyPanel struct {
 	text     fyne.CanvasObject
 	root     fyne.CanvasObject
 	// full is the window that shows a screenshot at full size.
-	full fyne.Window
+	full     fyne.Window
 	errLabel *widget.Label
 }
 
