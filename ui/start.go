@@ -77,12 +77,13 @@ func (s *Studio) buildStartPage() fyne.CanvasObject {
 		col = append(col, widget.NewLabelWithStyle(lang.L("Samples"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
 		for _, sm := range samples {
 			p := sm.Path
-			b := widget.NewButtonWithIcon(sm.Name, theme.FileIcon(), func() { open(p) })
+			key := sampleKey(p)
+			b := widget.NewButtonWithIcon(tr(key+".name", sm.Name), theme.FileIcon(), func() { open(p) })
 			b.Alignment = widget.ButtonAlignLeading
 			b.Importance = widget.LowImportance
 			col = append(col, b)
 			if sm.Description != "" {
-				col = append(col, hintLabel(firstLine(sm.Description)))
+				col = append(col, hintLabel(tr(key+".description", firstLine(sm.Description))))
 			}
 		}
 	}
