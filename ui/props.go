@@ -99,7 +99,8 @@ func (p *PropertyPanel) SetProblems(ps []engine.Problem) {
 	}
 	for k, l := range p.errs {
 		if m := msgs[k]; len(m) > 0 {
-			l.SetText(strings.Join(m, "\n"))
+			// one line beside the title, so that no field moves
+			l.SetText(strings.ReplaceAll(strings.Join(m, " · "), "\n", " "))
 			l.Show()
 		} else if l.Visible() {
 			l.Hide()
@@ -107,12 +108,20 @@ func (p *PropertyPanel) SetProblems(ps []engine.Problem) {
 	}
 }
 
+// errLabel is a field's validation message. It sits beside the field's
+// title on one line (truncated; the Problems tab has the whole text), so
+// that showing it moves no field.
 func errLabel() *widget.Label {
 	l := widget.NewLabel("")
 	l.Importance = widget.DangerImportance
-	l.Wrapping = fyne.TextWrapWord
+	l.Truncation = fyne.TextTruncateEllipsis
 	l.Hide()
 	return l
+}
+
+// titleRow puts a title and its validation message on one line.
+func titleRow(title fyne.CanvasObject, msg *widget.Label) fyne.CanvasObject {
+	return container.NewBorder(nil, nil, title, nil, msg)
 }
 
 func hintLabel(s string) *widget.Label {
@@ -130,13 +139,13 @@ func (p *PropertyPanel) nodeForm(n *engine.Node) []fyne.CanvasObject {
 	if ok {
 		title = tr("activity."+spec.Type, spec.Title)
 	}
-	objs = append(objs, widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+	p.errs[""] = errLabel()
+	objs = append(objs, titleRow(widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), p.errs[""]))
 	if ok && spec.Summary != "" {
 		objs = append(objs, hintLabel(tr("summary."+spec.Type, spec.Summary)))
 	}
 	objs = append(objs, hintLabel(fmt.Sprintf("%s · %s", n.Type, id)))
-	p.errs[""] = errLabel()
-	objs = append(objs, p.errs[""], widget.NewSeparator())
+	objs = append(objs, widget.NewSeparator())
 
 	label := widget.NewEntry()
 	label.SetText(n.Label)
@@ -241,11 +250,13 @@ func (p *PropertyPanel) fieldEditor(id string, n *engine.Node, fd engine.Field) 
 		}
 	}
 	p.Fields[name] = ed
+	p.errs[name] = errLabel()
 	var objs []fyne.CanvasObject
 	if fd.Kind != engine.KindBool {
-		objs = append(objs, widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: fd.Required}))
+		objs = append(objs, titleRow(widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: fd.Required}), p.errs[name]), ed)
+	} else {
+		objs = append(objs, titleRow(ed, p.errs[name]))
 	}
-	objs = append(objs, ed)
 	hint := kindHint(fd.Kind)
 	if fd.Help != "" {
 		help := tr("help."+n.Type+"."+name, fd.Help)
@@ -258,8 +269,6 @@ func (p *PropertyPanel) fieldEditor(id string, n *engine.Node, fd engine.Field) 
 	if hint != "" {
 		objs = append(objs, hintLabel(hint))
 	}
-	p.errs[name] = errLabel()
-	objs = append(objs, p.errs[name])
 	return objs
 }
 
@@ -338,8 +347,8 @@ func (p *PropertyPanel) nodeSettings(n *engine.Node) []fyne.CanvasObject {
 	p.Fields["timeout"], p.Fields["retry.count"], p.Fields["retry.interval"] = timeout, retry, interval
 	p.Fields["error_var"], p.Fields["disabled"], p.Fields["breakpoint"] = errVar, disabled, bp
 	return []fyne.CanvasObject{
-		widget.NewLabel(lang.L("Timeout")), timeout, terr,
-		widget.NewLabel(lang.L("Retries")), retry, rerr,
+		titleRow(widget.NewLabel(lang.L("Timeout")), terr), timeout,
+		titleRow(widget.NewLabel(lang.L("Retries")), rerr), retry,
 		widget.NewLabel(lang.L("Retry interval")), interval,
 		widget.NewLabel(lang.L("Error variable")), errVar,
 		hintLabel(lang.L("The error port puts the error message into this variable.")),
@@ -403,7 +412,7 @@ func (p *PropertyPanel) flowForm() []fyne.CanvasObject {
 		widget.NewSeparator(),
 		widget.NewLabel(lang.L("Name")), name,
 		widget.NewLabel(tr("label.description", "Description")), desc,
-		widget.NewLabel(lang.L("Variables")), vars.obj,
+		titleRow(widget.NewLabel(lang.L("Variables")), vars.err), vars.obj,
 		hintLabel(lang.L("Inputs are given when the flow starts (deskbot run --var name=value, or by a calling flow); outputs are handed back when it ends.")),
 		widget.NewLabel(lang.L("Default timeout per node")), timeout,
 		widget.NewLabel(lang.L("Run history")), history,

@@ -56,7 +56,7 @@ func (g *VarGrid) build() fyne.CanvasObject {
 		captionLabel(lang.L("Name")+" · "+lang.L("Type")),
 		captionLabel(lang.L("Default")+" · "+lang.L("Input")+" · "+lang.L("Output")))
 	add := widget.NewButtonWithIcon(lang.L("Add variable"), theme.ContentAddIcon(), func() { g.Add() })
-	return container.NewVBox(head, g.box, container.NewHBox(add), g.err)
+	return container.NewVBox(head, g.box, container.NewHBox(add))
 }
 
 func captionLabel(s string) *widget.Label {
