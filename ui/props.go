@@ -27,6 +27,9 @@ type PropertyPanel struct {
 	// Fields maps a field name ("label", a param name, "timeout", ...) to
 	// its editing widget; tests use it.
 	Fields map[string]fyne.CanvasObject
+	// entries are the text editors of fields, with their kinds.
+	entries map[string]*widget.Entry
+	kinds   map[string]engine.FieldKind
 	// VarGrid edits the flow's variables (flow settings form only).
 	VarGrid *VarGrid
 	errs    map[string]*widget.Label
@@ -41,6 +44,14 @@ type PropertyPanel struct {
 	Breakpoint func(id string) bool
 	// BrowseFile opens a file dialog and calls back with a path.
 	BrowseFile func(save bool, cb func(string))
+	// Win is the window dialogs open over (the large text editor).
+	Win fyne.Window
+	// RunVars returns the variables of the last run (for the variable
+	// picker); may be nil.
+	RunVars func() map[string]any
+	// BigEntry is the large text editor while it is open.
+	BigEntry *widget.Entry
+	bigDone  func(ok bool)
 }
 
 // NewPropertyPanel returns an empty panel.
@@ -68,6 +79,8 @@ func (p *PropertyPanel) Show(doc *Document, id string, problems []engine.Problem
 	p.nodeID = id
 	p.Fields = map[string]fyne.CanvasObject{}
 	p.errs = map[string]*widget.Label{}
+	p.entries = map[string]*widget.Entry{}
+	p.kinds = map[string]engine.FieldKind{}
 	var objs []fyne.CanvasObject
 	n := doc.Flow.Node(id)
 	if n == nil {
@@ -120,8 +133,13 @@ func errLabel() *widget.Label {
 }
 
 // titleRow puts a title and its validation message on one line.
-func titleRow(title fyne.CanvasObject, msg *widget.Label) fyne.CanvasObject {
-	return container.NewBorder(nil, nil, title, nil, msg)
+// tools (buttons) go at the right end.
+func titleRow(title fyne.CanvasObject, msg *widget.Label, tools ...fyne.CanvasObject) fyne.CanvasObject {
+	var right fyne.CanvasObject
+	if len(tools) > 0 {
+		right = container.NewHBox(tools...)
+	}
+	return container.NewBorder(nil, nil, title, right, msg)
 }
 
 func hintLabel(s string) *widget.Label {
@@ -177,13 +195,13 @@ func (p *PropertyPanel) nodeForm(n *engine.Node) []fyne.CanvasObject {
 func kindHint(k engine.FieldKind) string {
 	switch k {
 	case engine.KindExpr:
-		return lang.L("ƒx expression, e.g. total > 10 or row.name")
+		return lang.L("a formula: a value, a variable or a calculation, e.g. total > 10 or row.name")
 	case engine.KindMap:
-		return lang.L("one per line: name = expression")
+		return lang.L("one per line: name = formula")
 	case engine.KindList:
-		return fmt.Sprintf(lang.L("one per line; %s inserts values"), "{{ expression }}")
+		return fmt.Sprintf(lang.L("one per line; %s puts in a variable's value"), "{{ name }}")
 	case engine.KindText, engine.KindMulti, engine.KindPath:
-		return fmt.Sprintf(lang.L("text; %s inserts values"), "{{ expression }}")
+		return fmt.Sprintf(lang.L("text; %s puts in a variable's value"), "{{ name }}")
 	case engine.KindDur:
 		return lang.L("a duration such as 500ms, 2s or 1m")
 	case engine.KindVar:
@@ -204,6 +222,7 @@ func (p *PropertyPanel) fieldEditor(id string, n *engine.Node, fd engine.Field) 
 	cur, has := n.Params[name]
 	set := func(v any) { p.write(func() { p.doc.SetParam(id, name, v) }) }
 	var ed fyne.CanvasObject
+	var entry *widget.Entry // the field's text editor, if it has one
 	switch fd.Kind {
 	case engine.KindBool:
 		c := widget.NewCheck(title, nil)
@@ -230,17 +249,17 @@ func (p *PropertyPanel) fieldEditor(id string, n *engine.Node, fd engine.Field) 
 		e.SetText(formatValue(fd.Kind, cur))
 		e.SetPlaceHolder(formatValue(fd.Kind, fd.Default))
 		e.OnChanged = func(s string) { set(parseValue(fd.Kind, s)) }
-		ed = e
+		ed, entry = e, e
 	default:
 		e := widget.NewEntry()
 		e.SetText(formatValue(fd.Kind, cur))
 		if fd.Default != nil {
 			e.SetPlaceHolder(formatValue(fd.Kind, fd.Default))
 		} else if fd.Kind == engine.KindExpr {
-			e.SetPlaceHolder("ƒx")
+			e.SetPlaceHolder(lang.L("a formula, e.g. total > 10"))
 		}
 		e.OnChanged = func(s string) { set(parseValue(fd.Kind, s)) }
-		ed = e
+		ed, entry = e, e
 		if fd.Kind == engine.KindPath && p.BrowseFile != nil {
 			save := strings.Contains(n.Type, "write") || strings.Contains(name, "to")
 			btn := widget.NewButton("…", func() {
@@ -253,7 +272,8 @@ func (p *PropertyPanel) fieldEditor(id string, n *engine.Node, fd engine.Field) 
 	p.errs[name] = errLabel()
 	var objs []fyne.CanvasObject
 	if fd.Kind != engine.KindBool {
-		objs = append(objs, titleRow(widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: fd.Required}), p.errs[name]), ed)
+		head := titleRow(widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: fd.Required}), p.errs[name], p.fieldTools(name, title, fd.Kind, entry)...)
+		objs = append(objs, head, ed)
 	} else {
 		objs = append(objs, titleRow(ed, p.errs[name]))
 	}

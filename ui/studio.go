@@ -146,6 +146,8 @@ func (s *Studio) build() {
 	s.Props.Breakpoint = func(id string) bool { return s.Canvas.Breakpoints[id] }
 	s.Props.OnBreakpoint = s.SetBreakpoint
 	s.Props.BrowseFile = s.browseFile
+	s.Props.Win = s.Win
+	s.Props.RunVars = func() map[string]any { return s.varVals }
 
 	s.Output = s.newOutputList()
 	s.Vars = s.newVarsView()
