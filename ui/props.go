@@ -433,7 +433,7 @@ func (p *PropertyPanel) flowForm() []fyne.CanvasObject {
 		widget.NewLabel(lang.L("Name")), name,
 		widget.NewLabel(tr("label.description", "Description")), desc,
 		titleRow(widget.NewLabel(lang.L("Variables")), vars.err), vars.obj,
-		hintLabel(lang.L("Inputs are given when the flow starts (deskbot run --var name=value, or by a calling flow); outputs are handed back when it ends.")),
+		hintLabel(lang.L("Inputs come in when the flow starts; outputs go back when it ends.")),
 		widget.NewLabel(lang.L("Default timeout per node")), timeout,
 		widget.NewLabel(lang.L("Run history")), history,
 		hintLabel(lang.L("full: every step with inputs, outputs and changed variables; steps: every step, no inputs or variables; errors: only failed steps with their inputs, warnings and errors")),

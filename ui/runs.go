@@ -209,7 +209,7 @@ func (s *Studio) applyBatch(b *runBatch) {
 			r.paused = b.paused
 			s.Vars.Refresh() // editable
 			s.Canvas.SetRunning(b.paused)
-			s.setStatus(fmt.Sprintf(lang.L("Paused before %s — Step (F10) or Run (F5)"), b.paused))
+			s.setStatus(fmt.Sprintf(lang.L("Paused before %s — Step (F10) or Run (F5)"), s.nodeName(b.paused, "", "")))
 			s.Tabs.SelectIndex(1)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/lang"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"deskbot/engine"
@@ -258,6 +259,7 @@ func (v *VarsView) Select(id string) {
 	}
 	if t, ok := asTable(val); ok {
 		v.grid = t
+		v.sizeColumns()
 		v.Grid.Refresh()
 		head := widget.NewLabel(fmt.Sprintf("%s  %s", strings.ReplaceAll(id, pathSep, "."), describeValue(val)))
 		v.detail.Objects = []fyne.CanvasObject{container.NewBorder(head, nil, nil, nil, v.Grid)}
@@ -370,4 +372,18 @@ func (s *Studio) newVarsView() *VarsView {
 		return ""
 	}
 	return v
+}
+
+// sizeColumns makes each grid column as wide as its header and the first
+// rows' cells, within bounds.
+func (v *VarsView) sizeColumns() {
+	ts := theme.TextSize()
+	pad := 2*theme.InnerPadding() + 4
+	for i, c := range v.grid.cols {
+		w := fyne.MeasureText(c, ts, fyne.TextStyle{Bold: true}).Width
+		for _, r := range v.grid.rows[:min(len(v.grid.rows), 50)] {
+			w = max(w, fyne.MeasureText(cellText(r[c]), ts, fyne.TextStyle{}).Width)
+		}
+		v.Grid.SetColumnWidth(i, min(max(w+pad, 60), 320))
+	}
 }
