@@ -9,6 +9,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/widget"
 
 	"deskbot/engine"
 )
@@ -132,5 +133,30 @@ func TestRunFeedbackInPlainWords(t *testing.T) {
 	}
 	if st, _ := s.Canvas.NodeState("boom"); st != "" {
 		t.Errorf("failed state survives the next run: %q", st)
+	}
+}
+
+// The Problems tab names a node by its label first, then its id.
+func TestProblemsNameNodeByLabel(t *testing.T) {
+	s, _ := newTestStudio(t)
+	f := quickFlow()
+	f.Node("a").Label = "Greet the customer"
+	f.Node("a").Params = map[string]any{} // no message: a lint error
+	s.setDocument(NewDocument(f, ""))
+	s.lint()
+	idx := -1
+	for i, p := range s.Problems {
+		if p.NodeID == "a" {
+			idx = i
+		}
+	}
+	if idx < 0 {
+		t.Fatalf("no problem for node a: %+v", s.Problems)
+	}
+	o := s.ProbList.CreateItem()
+	s.ProbList.UpdateItem(idx, o)
+	txt := o.(*fyne.Container).Objects[1].(*widget.Label).Text
+	if !strings.HasPrefix(txt, "Greet the customer (a)") {
+		t.Errorf("problem reads %q", txt)
 	}
 }
