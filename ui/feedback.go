@@ -214,7 +214,11 @@ func (s *Studio) stepLine(e engine.Event) outLine {
 		what = strings.TrimPrefix(strings.TrimSpace(tr("status.dry", "dry")+" "+what), " ")
 	}
 	if what == "" {
-		what = lang.L("done")
+		if vs := s.varsSetBy(e.NodeID); len(vs) > 0 {
+			what = fmt.Sprintf(lang.L("Set %s"), strings.Join(vs, ", "))
+		} else {
+			what = lang.L("done")
+		}
 	}
 	return outLine{Level: "info", Text: fmt.Sprintf("%s %s✓ %s — %s · %s", when, indent, name, what, humanDur(e.Duration))}
 }
@@ -317,4 +321,27 @@ func (s *Studio) showFailure(err error) {
 		s.Canvas.SetNodeState(id, NodeStateFailed, name+": "+se.Err.Error())
 	}
 	s.setStatus(fmt.Sprintf(lang.L("Failed at %s: %s"), name, se.Err.Error()))
+}
+
+// varsSetBy returns the variables a node of the flow sets by its variable
+// fields (control.set_variable's variable, an output variable).
+func (s *Studio) varsSetBy(id string) []string {
+	n := s.Doc.Flow.Node(id)
+	if n == nil {
+		return nil
+	}
+	spec, ok := s.reg.Spec(n.Type)
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, fd := range spec.Fields {
+		if fd.Kind != engine.KindVar {
+			continue
+		}
+		if v, ok := n.Params[fd.Name].(string); ok && strings.TrimSpace(v) != "" {
+			out = append(out, strings.TrimSpace(v))
+		}
+	}
+	return out
 }

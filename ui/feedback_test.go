@@ -88,6 +88,7 @@ func TestRunFeedbackInPlainWords(t *testing.T) {
 		t.Errorf("no human time: %q", lines[i])
 	}
 	find("Write copy (w) — 4 records, Wrote 1 file (out.csv) · ")
+	find("✓ Log message (l) — done · ")
 	if i := find("WARN [Log message (l)] "); i >= 0 {
 		if levels[i] != "warn" {
 			t.Errorf("warn line has level %q", levels[i])
@@ -158,5 +159,19 @@ func TestProblemsNameNodeByLabel(t *testing.T) {
 	txt := o.(*fyne.Container).Objects[1].(*widget.Label).Text
 	if !strings.HasPrefix(txt, "Greet the customer (a)") {
 		t.Errorf("problem reads %q", txt)
+	}
+}
+
+// A step whose outputs say nothing names the variable it set.
+func TestStepLineNamesVariableSet(t *testing.T) {
+	s, ui := newTestStudio(t)
+	s.setDocument(NewDocument(quickFlow(), ""))
+	s.Run(false)
+	if !pump(t, ui, patience, func() bool { return !s.Running() }) {
+		t.Fatal("run did not finish")
+	}
+	out := strings.Join(s.OutputLines(), "\n")
+	if !strings.Contains(out, "✓ Set variable (b) — Set x · ") {
+		t.Errorf("output:\n%s", out)
 	}
 }
