@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -16,6 +17,47 @@ import (
 
 	"deskbot/engine"
 )
+
+// The Output tab writes a line per step: its translated words are looked
+// up once, not per line (go-i18n is slow enough to stall a busy run's
+// hand-over). SetupLanguage clears the cache.
+var (
+	l10nMu    sync.Mutex
+	l10nCache = map[string]string{}
+)
+
+func cachedTr(key, fallback string) string {
+	k := key + "\x00" + fallback
+	l10nMu.Lock()
+	v, ok := l10nCache[k]
+	l10nMu.Unlock()
+	if !ok {
+		v = tr(key, fallback)
+		l10nMu.Lock()
+		l10nCache[k] = v
+		l10nMu.Unlock()
+	}
+	return v
+}
+
+func cachedL(key string) string {
+	l10nMu.Lock()
+	v, ok := l10nCache[key]
+	l10nMu.Unlock()
+	if !ok {
+		v = lang.L(key)
+		l10nMu.Lock()
+		l10nCache[key] = v
+		l10nMu.Unlock()
+	}
+	return v
+}
+
+func clearL10nCache() {
+	l10nMu.Lock()
+	l10nCache = map[string]string{}
+	l10nMu.Unlock()
+}
 
 // outLine is one line of the Output tab.
 type outLine struct {
@@ -31,28 +73,28 @@ func humanDur(d time.Duration) string {
 		d = 0
 		fallthrough
 	case d < time.Millisecond:
-		return lang.L("under 1 ms")
+		return cachedL("under 1 ms")
 	case d < time.Second:
-		return fmt.Sprintf(lang.L("%d ms"), d.Milliseconds())
+		return fmt.Sprintf(cachedL("%d ms"), d.Milliseconds())
 	case d < time.Minute:
 		s := math.Round(d.Seconds()*10) / 10
 		if s >= 60 {
-			return fmt.Sprintf(lang.L("%d min %d s"), 1, 0)
+			return fmt.Sprintf(cachedL("%d min %d s"), 1, 0)
 		}
-		return fmt.Sprintf(lang.L("%s s"), strings.TrimSuffix(fmt.Sprintf("%.1f", s), ".0"))
+		return fmt.Sprintf(cachedL("%s s"), strings.TrimSuffix(fmt.Sprintf("%.1f", s), ".0"))
 	case d < time.Hour:
 		d = d.Round(time.Second)
-		return fmt.Sprintf(lang.L("%d min %d s"), int(d/time.Minute), int(d%time.Minute/time.Second))
+		return fmt.Sprintf(cachedL("%d min %d s"), int(d/time.Minute), int(d%time.Minute/time.Second))
 	}
 	d = d.Round(time.Minute)
-	return fmt.Sprintf(lang.L("%d h %d min"), int(d/time.Hour), int(d%time.Hour/time.Minute))
+	return fmt.Sprintf(cachedL("%d h %d min"), int(d/time.Hour), int(d%time.Hour/time.Minute))
 }
 
 // humanBytes writes a size: 512 bytes, 1.2 KB, 3.4 MB.
 func humanBytes(n float64) string {
 	switch {
 	case n < 1024:
-		return fmt.Sprintf(lang.L("%d bytes"), int64(n))
+		return fmt.Sprintf(cachedL("%d bytes"), int64(n))
 	case n < 1024*1024:
 		return fmt.Sprintf("%.1f KB", n/1024)
 	case n < 1024*1024*1024:
@@ -99,36 +141,36 @@ func stepSummary(typ, port string, out map[string]any) string {
 	if n, ok := num("rows"); ok {
 		switch {
 		case writes:
-			parts = append(parts, fmt.Sprintf(lang.L("Wrote %d rows"), n))
+			parts = append(parts, fmt.Sprintf(cachedL("Wrote %d rows"), n))
 		case verb == "read" || verb == "load":
-			parts = append(parts, fmt.Sprintf(lang.L("Read %d rows"), n))
+			parts = append(parts, fmt.Sprintf(cachedL("Read %d rows"), n))
 		default:
-			parts = append(parts, fmt.Sprintf(lang.L("%d rows"), n))
+			parts = append(parts, fmt.Sprintf(cachedL("%d rows"), n))
 		}
 	}
 	if n, ok := num("records"); ok {
-		parts = append(parts, fmt.Sprintf(lang.L("%d records"), n))
+		parts = append(parts, fmt.Sprintf(cachedL("%d records"), n))
 	}
 	if n, ok := num("cells"); ok {
-		parts = append(parts, fmt.Sprintf(lang.L("%d cells"), n))
+		parts = append(parts, fmt.Sprintf(cachedL("%d cells"), n))
 	}
 	if n, ok := num("files"); ok {
-		parts = append(parts, fmt.Sprintf(lang.L("%d files"), n))
+		parts = append(parts, fmt.Sprintf(cachedL("%d files"), n))
 	}
 	if n, ok := num("messages"); ok {
-		parts = append(parts, fmt.Sprintf(lang.L("%d messages"), n))
+		parts = append(parts, fmt.Sprintf(cachedL("%d messages"), n))
 	}
 	if n, ok := num("recipients"); ok {
-		parts = append(parts, fmt.Sprintf(lang.L("Sent to %d recipients"), n))
+		parts = append(parts, fmt.Sprintf(cachedL("Sent to %d recipients"), n))
 	}
 	if n, ok := num("characters"); ok {
-		parts = append(parts, fmt.Sprintf(lang.L("Typed %d characters"), n))
+		parts = append(parts, fmt.Sprintf(cachedL("Typed %d characters"), n))
 	}
 	if n, ok := num("status"); ok {
 		parts = append(parts, fmt.Sprintf("HTTP %d", n))
 	}
 	if n, ok := num("exit_code"); ok {
-		parts = append(parts, fmt.Sprintf(lang.L("Exit code %d"), n))
+		parts = append(parts, fmt.Sprintf(cachedL("Exit code %d"), n))
 	}
 	if p, ok := out["path"].(string); ok && p != "" {
 		base := filepath.Base(p)
@@ -138,35 +180,35 @@ func stepSummary(typ, port string, out map[string]any) string {
 		}
 		switch verb {
 		case "copy":
-			parts = append(parts, fmt.Sprintf(lang.L("Copied to %s"), detail))
+			parts = append(parts, fmt.Sprintf(cachedL("Copied to %s"), detail))
 		case "move", "rename":
-			parts = append(parts, fmt.Sprintf(lang.L("Moved to %s"), detail))
+			parts = append(parts, fmt.Sprintf(cachedL("Moved to %s"), detail))
 		case "zip", "unzip", "extract":
-			parts = append(parts, fmt.Sprintf(lang.L("Made %s"), detail))
+			parts = append(parts, fmt.Sprintf(cachedL("Made %s"), detail))
 		default:
 			if writes || verb == "create" {
-				parts = append(parts, fmt.Sprintf(lang.L("Wrote 1 file (%s)"), detail))
+				parts = append(parts, fmt.Sprintf(cachedL("Wrote 1 file (%s)"), detail))
 			} else {
-				parts = append(parts, fmt.Sprintf(lang.L("File %s"), detail))
+				parts = append(parts, fmt.Sprintf(cachedL("File %s"), detail))
 			}
 		}
 	} else if b, ok := asNumber(out["bytes"]); ok {
 		if verb == "read" {
-			parts = append(parts, fmt.Sprintf(lang.L("Read %s"), humanBytes(b)))
+			parts = append(parts, fmt.Sprintf(cachedL("Read %s"), humanBytes(b)))
 		} else {
 			parts = append(parts, humanBytes(b))
 		}
 	}
 	if f, ok := out["found"]; ok {
 		if b, isBool := f.(bool); (isBool && !b) || f == nil {
-			parts = append(parts, lang.L("Not found"))
+			parts = append(parts, cachedL("Not found"))
 		} else {
-			parts = append(parts, lang.L("Found"))
+			parts = append(parts, cachedL("Found"))
 		}
 	}
 	if len(parts) == 0 && port != "" && port != "next" && port != "out" {
 		// a decision: say which way it went
-		parts = append(parts, "→ "+tr("port."+port, port))
+		parts = append(parts, "→ "+cachedTr("port."+port, port))
 	}
 	if len(parts) == 0 && len(out) > 0 {
 		keys := make([]string, 0, len(out))
@@ -174,7 +216,7 @@ func stepSummary(typ, port string, out map[string]any) string {
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)
-		parts = append(parts, fmt.Sprintf(lang.L("Set %s"), strings.Join(keys, ", ")))
+		parts = append(parts, fmt.Sprintf(cachedL("Set %s"), strings.Join(keys, ", ")))
 	}
 	return strings.Join(parts, ", ")
 }
@@ -182,6 +224,19 @@ func stepSummary(typ, port string, out map[string]any) string {
 // nodeName names a node for a person: its label, then its id ("Write
 // letter (n3)"); the activity's title when it has no label.
 func (s *Studio) nodeName(id, label, typ string) string {
+	key := id + "\x00" + label + "\x00" + typ
+	if n, ok := s.nodeNames[key]; ok {
+		return n
+	}
+	n := s.nodeNameUncached(id, label, typ)
+	if s.nodeNames == nil || len(s.nodeNames) > 10000 {
+		s.nodeNames = map[string]string{}
+	}
+	s.nodeNames[key] = n
+	return n
+}
+
+func (s *Studio) nodeNameUncached(id, label, typ string) string {
 	if label == "" && s.Doc != nil {
 		if n := s.Doc.Flow.Node(id); n != nil {
 			label, typ = n.Label, n.Type
@@ -189,7 +244,7 @@ func (s *Studio) nodeName(id, label, typ string) string {
 	}
 	if label == "" && typ != "" {
 		if sp, ok := s.reg.Spec(typ); ok {
-			label = tr("activity."+sp.Type, sp.Title)
+			label = cachedTr("activity."+sp.Type, sp.Title)
 		}
 	}
 	if label == "" || label == id {
@@ -205,19 +260,19 @@ func (s *Studio) stepLine(e engine.Event) outLine {
 	when := e.Time.Format("15:04:05")
 	switch e.Status {
 	case engine.StatusFailed, engine.StatusCaught, engine.StatusRetrying:
-		what := tr("status."+e.Status, e.Status)
+		what := cachedTr("status."+e.Status, e.Status)
 		return outLine{Level: map[bool]string{true: "error", false: "warn"}[e.Status == engine.StatusFailed],
 			Text: fmt.Sprintf("%s %s✗ %s — %s: %s · %s", when, indent, name, what, e.Err, humanDur(e.Duration))}
 	}
 	what := stepSummary(e.Type, e.Port, e.Outputs)
 	if e.Status == engine.StatusDry {
-		what = strings.TrimPrefix(strings.TrimSpace(tr("status.dry", "dry")+" "+what), " ")
+		what = strings.TrimPrefix(strings.TrimSpace(cachedTr("status.dry", "dry")+" "+what), " ")
 	}
 	if what == "" {
 		if vs := s.varsSetBy(e.NodeID); len(vs) > 0 {
-			what = fmt.Sprintf(lang.L("Set %s"), strings.Join(vs, ", "))
+			what = fmt.Sprintf(cachedL("Set %s"), strings.Join(vs, ", "))
 		} else {
-			what = lang.L("done")
+			what = cachedL("done")
 		}
 	}
 	return outLine{Level: "info", Text: fmt.Sprintf("%s %s✓ %s — %s · %s", when, indent, name, what, humanDur(e.Duration))}
@@ -231,7 +286,7 @@ func (s *Studio) logLine(e engine.Event) outLine {
 	}
 	prefix := ""
 	if lvl != "info" {
-		prefix = tr("level."+lvl, strings.ToUpper(lvl)) + " "
+		prefix = cachedTr("level."+lvl, strings.ToUpper(lvl)) + " "
 	}
 	return outLine{Level: lvl, Text: fmt.Sprintf("%s %s[%s] %s", e.Time.Format("15:04:05"), prefix, s.nodeName(e.NodeID, e.Label, e.Type), e.Message)}
 }
@@ -255,7 +310,10 @@ func (s *Studio) newOutputList() *widget.List {
 			lb := o.(*widget.Label)
 			lb.Importance = levelImportance(ln.Level)
 			lb.SetText(ln.Text)
-			if h := s.outHeight(ln.Text); h != s.outHeights[i] {
+			// Only wrapped lines get a height of their own: a list with no
+			// item heights lays out without walking every line.
+			h := s.outHeight(ln.Text)
+			if old, had := s.outHeights[i]; (had && old != h) || (!had && h > s.outHeight("M")) {
 				s.outHeights[i] = h
 				l.SetItemHeight(i, h)
 			}
@@ -320,7 +378,7 @@ func (s *Studio) showFailure(err error) {
 	if st, _ := s.Canvas.NodeState(id); st != NodeStateFailed && s.Doc.Flow.Node(id) != nil {
 		s.Canvas.SetNodeState(id, NodeStateFailed, name+": "+se.Err.Error())
 	}
-	s.setStatus(fmt.Sprintf(lang.L("Failed at %s: %s"), name, se.Err.Error()))
+	s.setStatus(fmt.Sprintf(cachedL("Failed at %s: %s"), name, se.Err.Error()))
 }
 
 // varsSetBy returns the variables a node of the flow sets by its variable

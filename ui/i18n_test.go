@@ -21,7 +21,7 @@ import (
 // activity, category and port of the registry has a Chinese name.
 func TestTranslationsCoverSource(t *testing.T) {
 	files, _ := os.ReadDir(".")
-	re := regexp.MustCompile(`lang\.L\("((?:[^"\\]|\\.)*)"\)`)
+	re := regexp.MustCompile(`(?:lang\.L|cachedL)\("((?:[^"\\]|\\.)*)"\)`)
 	keys := map[string]bool{}
 	for _, f := range files {
 		if !strings.HasSuffix(f.Name(), ".go") || strings.HasSuffix(f.Name(), "_test.go") {

@@ -95,6 +95,7 @@ func (s *Studio) startRun(debug, paused bool) error {
 		}
 	}
 	s.clearOutput()
+	s.nodeNames = nil
 	obs := engine.Observers{s.bridge}
 	if opts.Observer != nil { // one that Prepare added
 		obs = append(obs, opts.Observer)

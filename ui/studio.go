@@ -71,6 +71,7 @@ type Studio struct {
 
 	outLines   []outLine
 	outHeights map[int]float32
+	nodeNames  map[string]string // nodeName's answers during a run
 	Output     *widget.List
 	varVals    map[string]any
 	Vars       *VarsView
