@@ -63,6 +63,42 @@ func clearL10nCache() {
 type outLine struct {
 	Text  string
 	Level string // "", "info", "warn", "error"
+	// ev is a step or log event not yet written into Text: a busy run
+	// hands over thousands of lines, and only those shown are formatted.
+	ev *engine.Event
+}
+
+// eventLine is the Output line of a step or log event, formatted when it
+// is first shown.
+func eventLine(e engine.Event) outLine {
+	lvl := e.Level
+	if e.Kind == engine.EventStepFinished {
+		switch e.Status {
+		case engine.StatusFailed:
+			lvl = "error"
+		case engine.StatusCaught, engine.StatusRetrying:
+			lvl = "warn"
+		default:
+			lvl = "info"
+		}
+	} else if lvl == "" {
+		lvl = "info"
+	}
+	return outLine{Level: lvl, ev: &e}
+}
+
+// lineText returns Output line i's text, formatting it if need be.
+func (s *Studio) lineText(i int) string {
+	ln := &s.outLines[i]
+	if ln.ev != nil {
+		if ln.ev.Kind == engine.EventStepFinished {
+			ln.Text = s.stepLine(*ln.ev).Text
+		} else {
+			ln.Text = s.logLine(*ln.ev).Text
+		}
+		ln.ev = nil
+	}
+	return ln.Text
 }
 
 // humanDur writes a duration the way a person says it: 850 ms, 2.4 s,
@@ -306,13 +342,13 @@ func (s *Studio) newOutputList() *widget.List {
 			if i >= len(s.outLines) {
 				return
 			}
-			ln := s.outLines[i]
+			text := s.lineText(i)
 			lb := o.(*widget.Label)
-			lb.Importance = levelImportance(ln.Level)
-			lb.SetText(ln.Text)
+			lb.Importance = levelImportance(s.outLines[i].Level)
+			lb.SetText(text)
 			// Only wrapped lines get a height of their own: a list with no
 			// item heights lays out without walking every line.
-			h := s.outHeight(ln.Text)
+			h := s.outHeight(text)
 			if old, had := s.outHeights[i]; (had && old != h) || (!had && h > s.outHeight("M")) {
 				s.outHeights[i] = h
 				l.SetItemHeight(i, h)

@@ -181,13 +181,9 @@ func (s *Studio) applyBatch(b *runBatch) {
 	}
 	lines := make([]outLine, 0, len(b.logs)+1)
 	for _, e := range b.logs {
-		if e.Kind == engine.EventStepFinished {
-			lines = append(lines, s.stepLine(e))
-			if e.Status == engine.StatusFailed && e.Depth == 0 {
-				s.markFailed(e)
-			}
-		} else {
-			lines = append(lines, s.logLine(e))
+		lines = append(lines, eventLine(e))
+		if e.Kind == engine.EventStepFinished && e.Status == engine.StatusFailed && e.Depth == 0 {
+			s.markFailed(e)
 		}
 	}
 	if b.droppedLogs > 0 {
@@ -299,7 +295,7 @@ func (s *Studio) resetOutHeights() {
 	for id := range s.outHeights {
 		h := float32(0)
 		if id < len(s.outLines) {
-			h = s.outHeight(s.outLines[id].Text)
+			h = s.outHeight(s.lineText(id))
 		} else {
 			h = s.outHeight("")
 		}
@@ -332,8 +328,8 @@ func (s *Studio) Variables() map[string]any { return s.varVals }
 // OutputLines returns the Output tab's lines.
 func (s *Studio) OutputLines() []string {
 	out := make([]string, len(s.outLines))
-	for i, l := range s.outLines {
-		out[i] = l.Text
+	for i := range s.outLines {
+		out[i] = s.lineText(i)
 	}
 	return out
 }
