@@ -2,8 +2,13 @@ package engine
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 )
+
+// ErrNotPaused is returned by Control.SetVar when the run is not paused.
+var ErrNotPaused = errors.New("the run is not paused: values can be changed while it is paused")
 
 // Control drives a run interactively: pause, resume, single step and
 // breakpoints. The studio's debugger holds one; nil means run freely.
@@ -14,6 +19,14 @@ type Control struct {
 	step        bool
 	breakpoints map[string]bool
 	wake        chan struct{}
+	waiting     bool      // the run is paused in wait
+	edits       []varEdit // variable changes for the paused run to apply
+}
+
+// varEdit is a variable change asked for while paused.
+type varEdit struct {
+	name  string
+	value any
 }
 
 // NewControl returns a control that starts running.
@@ -89,12 +102,51 @@ func (c *Control) afterStep() {
 	c.mu.Unlock()
 }
 
-// wait blocks while paused or until ctx ends.
-func (c *Control) wait(ctx context.Context) error {
+// SetVar changes variable name of the paused run to value (a JSON-like
+// value: string, float64, bool, nil, []any, map[string]any). The run
+// applies it on its own goroutine before it goes on, and reports the
+// variables in an EventVars event. It returns ErrNotPaused when the run
+// is not paused, and an error for a name that is not a variable name.
+func (c *Control) SetVar(name string, value any) error {
+	if !validIdent(name) {
+		return fmt.Errorf("%q is not a valid variable name", name)
+	}
+	c.mu.Lock()
+	if !c.waiting {
+		c.mu.Unlock()
+		return ErrNotPaused
+	}
+	c.edits = append(c.edits, varEdit{name, value})
+	c.mu.Unlock()
+	c.poke()
+	return nil
+}
+
+// wait blocks while paused or until ctx ends; apply gets the variable
+// changes asked for meanwhile (on the run's goroutine).
+func (c *Control) wait(ctx context.Context, apply func([]varEdit)) error {
+	c.mu.Lock()
+	c.waiting = true
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.waiting = false
+		edits := c.edits
+		c.edits = nil
+		c.mu.Unlock()
+		if len(edits) > 0 && apply != nil {
+			apply(edits) // asked for just as the run went on
+		}
+	}()
 	for {
 		c.mu.Lock()
 		p := c.pause
+		edits := c.edits
+		c.edits = nil
 		c.mu.Unlock()
+		if len(edits) > 0 && apply != nil {
+			apply(edits)
+		}
 		if !p {
 			return nil
 		}

@@ -26,9 +26,11 @@ type StepError struct {
 	Err    error
 }
 
+// Error names the node by label first, then id and type: `"Write letter"
+// (node "n3", file.write): ...`; a node without a label by id.
 func (e *StepError) Error() string {
-	if e.Label != "" {
-		return fmt.Sprintf("node %q (%s, %s): %v", e.NodeID, e.Label, e.Type, e.Err)
+	if e.Label != "" && e.Label != e.NodeID {
+		return fmt.Sprintf("%q (node %q, %s): %v", e.Label, e.NodeID, e.Type, e.Err)
 	}
 	return fmt.Sprintf("node %q (%s): %v", e.NodeID, e.Type, e.Err)
 }
@@ -745,6 +747,16 @@ func (rs *runState) snapshot(force bool) map[string]any {
 	return maps.Clone(rs.vars.m)
 }
 
+// applyEdits sets variables changed while the run was paused (see
+// Control.SetVar) and reports them.
+func (rs *runState) applyEdits(edits []varEdit) {
+	for _, e := range edits {
+		rs.vars.m[e.name] = e.value
+	}
+	rs.vars.version++
+	rs.emit(Event{Kind: EventVars, Seq: *rs.seq, Vars: rs.snapshot(true)})
+}
+
 func (rs *runState) loop(ctx context.Context) error {
 	id, from := rs.prep.start, ""
 	ctl := rs.opts.Control
@@ -761,7 +773,7 @@ func (rs *runState) loop(ctx context.Context) error {
 		}
 		if ctl != nil && ctl.shouldStop(rs.opts.prefix+id) {
 			rs.emit(Event{Kind: EventPaused, NodeID: rs.opts.prefix + id, Type: pn.node.Type, Label: pn.node.Label, Seq: *rs.seq, Vars: rs.snapshot(true)})
-			if err := ctl.wait(ctx); err != nil {
+			if err := ctl.wait(ctx, rs.applyEdits); err != nil {
 				return err
 			}
 			rs.emit(Event{Kind: EventResumed, NodeID: rs.opts.prefix + id, Type: pn.node.Type, Seq: *rs.seq})

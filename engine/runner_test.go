@@ -234,7 +234,7 @@ func TestStepErrorNamesLabel(t *testing.T) {
    {"id":"boom","type":"control.fail","label":"Stop here","params":{"message":"no customers"}}],
  "edges":[{"from":"start","port":"next","to":"boom"}]}`)
 	_, err := engine.Run(context.Background(), f, engine.Options{})
-	if err == nil || !strings.Contains(err.Error(), `node "boom" (Stop here, control.fail): no customers`) {
+	if err == nil || !strings.Contains(err.Error(), `"Stop here" (node "boom", control.fail): no customers`) {
 		t.Fatalf("error = %v", err)
 	}
 }

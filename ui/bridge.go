@@ -88,8 +88,13 @@ func (b *bridge) Event(e engine.Event) {
 			p.finished = &ev
 		}
 	case engine.EventStepFinished:
-		if e.Status == engine.StatusFailed && e.Err != "" && len(p.logs) < maxBatchLogs {
-			p.logs = append(p.logs, engine.Event{Kind: engine.EventLog, Time: e.Time, NodeID: e.NodeID, Level: "error", Message: e.Err})
+		// a line per step in Output (the variables go separately)
+		if len(p.logs) < maxBatchLogs {
+			ev := e
+			ev.Vars, ev.Inputs = nil, nil
+			p.logs = append(p.logs, ev)
+		} else {
+			p.droppedLogs++
 		}
 	}
 	if e.Vars != nil && e.Depth == 0 {

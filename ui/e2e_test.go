@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
@@ -206,7 +208,7 @@ func TestHistoryShowsFailureScreenshot(t *testing.T) {
 	ui := make(chan func(), 4096)
 	s.bridge.do = func(f func()) { ui <- f }
 	f := engine.NewFlow("snap")
-	f.Nodes = append(f.Nodes, &engine.Node{ID: "snap", Type: "test.snap_and_fail", Position: engine.Point{X: 200}})
+	f.Nodes = append(f.Nodes, &engine.Node{ID: "snap", Type: "test.snap_and_fail", Label: "Click Save", Position: engine.Point{X: 200}})
 	f.Edges = []engine.Edge{{From: "start", Port: "next", To: "snap"}}
 	s.setDocument(NewDocument(f, ""))
 	s.ShowEditor()
@@ -237,5 +239,42 @@ func TestHistoryShowsFailureScreenshot(t *testing.T) {
 	}
 	if !s.history.shot.Visible() || !strings.HasSuffix(s.history.shot.File, "failure-snap-1.png") {
 		t.Errorf("screenshot not shown: visible %v file %q", s.history.shot.Visible(), s.history.shot.File)
+	}
+	// labels and human times; the screenshot fills the pane and opens at
+	// full size
+	h := s.history
+	if l := test.WidgetRenderer(h.stepList); l == nil {
+		t.Fatal("no step list")
+	}
+	if d := h.detail.Text; !strings.Contains(d, "Click Save (snap)") || !strings.Contains(d, "failed") {
+		t.Errorf("detail does not name the step by label:\n%s", d)
+	}
+	if got := stepName(h.steps[idx]); got != "Click Save (snap)" {
+		t.Errorf("step name %q", got)
+	}
+	for i, tab := range s.Tabs.Items {
+		if tab.Content == h.Object() {
+			s.Tabs.SelectIndex(i)
+		}
+	}
+	s.Win.Resize(fyne.NewSize(1400, 900))
+	if h.pane.Objects[0] != h.split || h.split.Leading != h.shotBox {
+		t.Fatal("the screenshot is not in the detail pane's top part")
+	}
+	if sz, pane := h.shotBox.Size(), h.pane.Size(); sz.Width < pane.Width-1 || sz.Height < pane.Height/2 || sz.Width < 300 {
+		t.Errorf("screenshot is %v in a pane of %v: a thumbnail, not a picture that fills the pane", sz, pane)
+	}
+	test.Tap(h.shotBox)
+	if h.full == nil || !strings.Contains(h.full.Title(), "failure-snap-1.png") {
+		t.Fatalf("tapping the screenshot opened no window: %v", h.full)
+	}
+	img := h.full.Content().(*container.Scroll).Content.(*canvas.Image)
+	if img.FillMode != canvas.ImageFillOriginal || img.File != h.shot.File {
+		t.Errorf("full-size window shows %q in mode %v", img.File, img.FillMode)
+	}
+	// a run without a screenshot shows the text alone
+	h.selectRun(0)
+	if h.pane.Objects[0] != h.text || h.shot.Visible() {
+		t.Error("the run's summary still shows the screenshot")
 	}
 }

@@ -76,6 +76,13 @@ type FlowCanvas struct {
 	OnViewChange func()
 	// OnKey gets the keys the canvas does not use itself (F5, F9, ...).
 	OnKey func(*fyne.KeyEvent)
+	// OnNodeTip is called when the pointer enters a node with a state
+	// tooltip (see SetNodeState) or leaves it (id ""); pos is in widget
+	// coordinates.
+	OnNodeTip func(id, tip string, pos fyne.Position)
+	states    map[string]nodeState
+	hoverTip  string
+	stateTip  *tipView
 
 	mode      dragMode
 	down      *desktop.MouseEvent
@@ -892,6 +899,7 @@ func (c *FlowCanvas) MouseMoved(e *desktop.MouseEvent) {
 	} else if tip != "" {
 		c.Refresh() // the tip follows the pointer
 	}
+	c.hoverState(e.Position)
 	id, port := c.portAt(c.ToDoc(e.Position))
 	if hp := [2]string{id, port}; hp != c.hoverPort {
 		c.hoverPort = hp
@@ -901,6 +909,7 @@ func (c *FlowCanvas) MouseMoved(e *desktop.MouseEvent) {
 
 // MouseOut is part of desktop.Hoverable.
 func (c *FlowCanvas) MouseOut() {
+	c.hoverState(fyne.NewPos(-1e9, -1e9))
 	if c.hoverPort != [2]string{} || c.tip != "" {
 		c.hoverPort = [2]string{}
 		c.tip = ""

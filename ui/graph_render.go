@@ -227,6 +227,9 @@ func (r *graphRenderer) build() {
 		case n.ID == c.running:
 			fill = withAlpha(primary, 0x55)
 			stroke, sw = primary, 3
+		case c.states[n.ID].state == NodeStateFailed:
+			fill = withAlpha(errCol, 0x40)
+			stroke, sw = errCol, 3
 		case c.selected[n.ID]:
 			stroke, sw = primary, 2.5
 		case c.Problems[n.ID]:
@@ -393,6 +396,7 @@ func (r *graphRenderer) build() {
 		r.hint.Move(fyne.NewPos(s.Width/2, s.Height-40))
 		objs = append(objs, r.hint)
 	}
+	objs = append(objs, c.tipObjects(s)...)
 	r.objects = objs
 }
 

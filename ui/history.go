@@ -3,12 +3,14 @@ package ui
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
@@ -68,7 +70,13 @@ type historyPanel struct {
 	stepList *widget.List
 	detail   *widget.Label
 	shot     *canvas.Image
+	shotBox  *tapImage
+	split    *container.Split // the screenshot above the text, when there is one
+	pane     *fyne.Container
+	text     fyne.CanvasObject
 	root     fyne.CanvasObject
+	// full is the window that shows a screenshot at full size.
+	full     fyne.Window
 	errLabel *widget.Label
 }
 
@@ -88,7 +96,7 @@ func newHistoryPanel(src HistorySource, win fyne.Window) *historyPanel {
 			r := h.runs[i]
 			c := o.(*fyne.Container)
 			c.Objects[0].(*widget.Label).SetText(r.Flow)
-			c.Objects[1].(*widget.Label).SetText(fmt.Sprintf("%s  %s  %s", r.Start.Format("01-02 15:04:05"), tr("status."+r.Status, r.Status), r.Duration.Round(time.Millisecond)))
+			c.Objects[1].(*widget.Label).SetText(fmt.Sprintf("%s  %s  %s", r.Start.Format("01-02 15:04:05"), tr("status."+r.Status, r.Status), humanDur(r.Duration)))
 		})
 	h.stepList = widget.NewList(func() int { return len(h.steps) },
 		func() fyne.CanvasObject {
@@ -98,14 +106,24 @@ func newHistoryPanel(src HistorySource, win fyne.Window) *historyPanel {
 		},
 		func(i widget.ListItemID, o fyne.CanvasObject) {
 			st := h.steps[i]
-			o.(*widget.Label).SetText(fmt.Sprintf("%3d %-8s %-18s %s", st.Seq, tr("status."+st.Status, st.Status), st.Node, st.Duration.Round(time.Microsecond)))
+			l := o.(*widget.Label)
+			l.Importance = widget.MediumImportance
+			mark := "✓"
+			switch st.Status {
+			case "failed":
+				mark, l.Importance = "✗", widget.DangerImportance
+			case "caught", "retrying":
+				mark, l.Importance = "!", widget.WarningImportance
+			}
+			l.SetText(fmt.Sprintf("%d %s %s · %s", st.Seq, mark, stepName(st), humanDur(st.Duration)))
 		})
 	h.detail = widget.NewLabel(lang.L("Select a run, then a step."))
 	h.detail.TextStyle.Monospace = true
 	h.detail.Wrapping = fyne.TextWrapWord
 	h.shot = canvas.NewImageFromFile("")
 	h.shot.FillMode = canvas.ImageFillContain
-	h.shot.SetMinSize(fyne.NewSize(240, 150))
+	h.shot.SetMinSize(fyne.NewSize(160, 100))
+	h.shotBox = newTapImage(h.shot, func() { h.openFull() })
 	h.shot.Hide()
 	h.errLabel = widget.NewLabel("")
 	h.errLabel.Importance = widget.DangerImportance
@@ -113,8 +131,11 @@ func newHistoryPanel(src HistorySource, win fyne.Window) *historyPanel {
 	h.runList.OnSelected = func(i widget.ListItemID) { h.selectRun(i) }
 	h.stepList.OnSelected = func(i widget.ListItemID) { h.selectStep(i) }
 	left := container.NewBorder(h.errLabel, nil, nil, nil, h.runList)
-	detail := container.NewVScroll(container.NewVBox(h.detail, h.shot))
-	inner := container.NewHSplit(h.stepList, detail)
+	h.text = container.NewVScroll(h.detail)
+	h.split = container.NewVSplit(h.shotBox, h.text)
+	h.split.Offset = 0.65
+	h.pane = container.NewStack(h.text)
+	inner := container.NewHSplit(h.stepList, h.pane)
 	inner.Offset = 0.4
 	outer := container.NewHSplit(left, inner)
 	outer.Offset = 0.35
@@ -153,12 +174,12 @@ func (h *historyPanel) selectRun(i int) {
 	h.stepList.Refresh()
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s\n%s %s\n%s %s\n%s %s\n%s %d\n", lang.L("Run"), r.ID, lang.L("Flow"), r.Flow,
-		lang.L("Status"), r.Status, lang.L("Duration"), r.Duration.Round(time.Millisecond), lang.L("Steps"), r.Steps)
+		lang.L("Status"), tr("status."+r.Status, r.Status), lang.L("Duration"), humanDur(r.Duration), lang.L("Steps"), r.Steps)
 	if r.Error != "" {
 		fmt.Fprintf(&b, "%s %s\n", lang.L("Error"), r.Error)
 	}
 	h.detail.SetText(b.String())
-	h.shot.Hide()
+	h.showShot("")
 }
 
 func (h *historyPanel) selectStep(i int) {
@@ -167,9 +188,9 @@ func (h *historyPanel) selectStep(i int) {
 	}
 	st := h.steps[i]
 	var b strings.Builder
-	fmt.Fprintf(&b, "#%d %s (%s) %s\n", st.Seq, st.Node, st.Type, st.Label)
-	fmt.Fprintf(&b, "%s: %s  %s: %s  %s: %d  %s: %s\n", lang.L("Status"), st.Status, lang.L("Port"), st.Port,
-		lang.L("Attempt"), st.Attempt, lang.L("Duration"), st.Duration)
+	fmt.Fprintf(&b, "#%d %s · %s\n", st.Seq, stepName(st), st.Type)
+	fmt.Fprintf(&b, "%s: %s  %s: %s  %s: %d  %s: %s\n", lang.L("Status"), tr("status."+st.Status, st.Status), lang.L("Port"), portName(st.Port),
+		lang.L("Attempt"), st.Attempt, lang.L("Duration"), humanDur(st.Duration))
 	if st.Error != "" {
 		fmt.Fprintf(&b, "\n%s:\n%s\n", lang.L("Error"), st.Error)
 	}
@@ -194,11 +215,84 @@ func (h *historyPanel) selectStep(i int) {
 		fmt.Fprintf(&b, "\n%v\n", err)
 	}
 	h.detail.SetText(b.String())
-	if p := h.src.Screenshot(h.run, st); p != "" {
-		h.shot.File = p
+	h.showShot(h.src.Screenshot(h.run, st))
+}
+
+// stepName names a step by its label, then its node id.
+func stepName(st HistoryStep) string {
+	if st.Label == "" || st.Label == st.Node {
+		return st.Node
+	}
+	return fmt.Sprintf("%s (%s)", st.Label, st.Node)
+}
+
+// showShot shows a failure screenshot filling the detail pane above the
+// text ("" shows the text alone).
+func (h *historyPanel) showShot(path string) {
+	if path == "" {
+		h.shot.Hide()
+		h.pane.Objects = []fyne.CanvasObject{h.text}
+	} else {
+		h.shot.File = path
 		h.shot.Refresh()
 		h.shot.Show()
-	} else {
-		h.shot.Hide()
+		h.split.Leading, h.split.Trailing = h.shotBox, h.text
+		h.pane.Objects = []fyne.CanvasObject{h.split}
+		h.split.Refresh()
 	}
+	h.pane.Refresh()
+}
+
+// openFull opens the screenshot at full size in a window of its own.
+func (h *historyPanel) openFull() {
+	if h.shot.File == "" || !h.shot.Visible() {
+		return
+	}
+	img := canvas.NewImageFromFile(h.shot.File)
+	img.FillMode = canvas.ImageFillOriginal
+	if h.full != nil {
+		h.full.Close()
+	}
+	w := fyne.CurrentApp().NewWindow(lang.L("Screenshot") + " — " + filepath.Base(h.shot.File))
+	w.SetContent(container.NewScroll(img))
+	w.Resize(fyne.NewSize(1000, 700))
+	w.SetOnClosed(func() {
+		if h.full == w {
+			h.full = nil
+		}
+	})
+	h.full = w
+	w.Show()
+}
+
+// tapImage is an image that opens something when tapped.
+type tapImage struct {
+	widget.BaseWidget
+	img   *canvas.Image
+	onTap func()
+}
+
+func newTapImage(img *canvas.Image, onTap func()) *tapImage {
+	t := &tapImage{img: img, onTap: onTap}
+	t.ExtendBaseWidget(t)
+	return t
+}
+
+func (t *tapImage) CreateRenderer() fyne.WidgetRenderer { return widget.NewSimpleRenderer(t.img) }
+
+// Tapped opens the image (fyne.Tappable).
+func (t *tapImage) Tapped(*fyne.PointEvent) {
+	if t.onTap != nil {
+		t.onTap()
+	}
+}
+
+// Cursor shows a hand: the picture opens (desktop.Cursorable).
+func (t *tapImage) Cursor() desktop.Cursor { return desktop.PointerCursor }
+
+func portName(p string) string {
+	if p == "" {
+		return "-"
+	}
+	return tr("port."+p, p)
 }

@@ -21,6 +21,7 @@ func SetupLanguage(override string) error {
 	// added; sysloc makes it see the override (or "C" for "C.UTF-8") and
 	// puts the environment back for the programs that flows start.
 	defer sysloc.Shape(override)()
+	defer clearL10nCache()
 	return lang.AddTranslationsFS(translations, "translations")
 }
 

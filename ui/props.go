@@ -27,8 +27,13 @@ type PropertyPanel struct {
 	// Fields maps a field name ("label", a param name, "timeout", ...) to
 	// its editing widget; tests use it.
 	Fields map[string]fyne.CanvasObject
-	errs   map[string]*widget.Label
-	top    *widget.Label
+	// entries are the text editors of fields, with their kinds.
+	entries map[string]*widget.Entry
+	kinds   map[string]engine.FieldKind
+	// VarGrid edits the flow's variables (flow settings form only).
+	VarGrid *VarGrid
+	errs    map[string]*widget.Label
+	top     *widget.Label
 
 	// writing is true while the form itself edits the document, so the
 	// studio does not rebuild the form under the user's cursor.
@@ -41,6 +46,14 @@ type PropertyPanel struct {
 	BrowseFile func(save bool, cb func(string))
 	// Pick adds "Indicate on screen", picture previews and "Test" (pick_props.go).
 	Pick PickHooks
+	// Win is the window dialogs open over (the large text editor).
+	Win fyne.Window
+	// RunVars returns the variables of the last run (for the variable
+	// picker); may be nil.
+	RunVars func() map[string]any
+	// BigEntry is the large text editor while it is open.
+	BigEntry *widget.Entry
+	bigDone  func(ok bool)
 }
 
 // NewPropertyPanel returns an empty panel.
@@ -68,6 +81,8 @@ func (p *PropertyPanel) Show(doc *Document, id string, problems []engine.Problem
 	p.nodeID = id
 	p.Fields = map[string]fyne.CanvasObject{}
 	p.errs = map[string]*widget.Label{}
+	p.entries = map[string]*widget.Entry{}
+	p.kinds = map[string]engine.FieldKind{}
 	var objs []fyne.CanvasObject
 	n := doc.Flow.Node(id)
 	if n == nil {
@@ -99,7 +114,8 @@ func (p *PropertyPanel) SetProblems(ps []engine.Problem) {
 	}
 	for k, l := range p.errs {
 		if m := msgs[k]; len(m) > 0 {
-			l.SetText(strings.Join(m, "\n"))
+			// one line beside the title, so that no field moves
+			l.SetText(strings.ReplaceAll(strings.Join(m, " · "), "\n", " "))
 			l.Show()
 		} else if l.Visible() {
 			l.Hide()
@@ -107,12 +123,25 @@ func (p *PropertyPanel) SetProblems(ps []engine.Problem) {
 	}
 }
 
+// errLabel is a field's validation message. It sits beside the field's
+// title on one line (truncated; the Problems tab has the whole text), so
+// that showing it moves no field.
 func errLabel() *widget.Label {
 	l := widget.NewLabel("")
 	l.Importance = widget.DangerImportance
-	l.Wrapping = fyne.TextWrapWord
+	l.Truncation = fyne.TextTruncateEllipsis
 	l.Hide()
 	return l
+}
+
+// titleRow puts a title and its validation message on one line.
+// tools (buttons) go at the right end.
+func titleRow(title fyne.CanvasObject, msg *widget.Label, tools ...fyne.CanvasObject) fyne.CanvasObject {
+	var right fyne.CanvasObject
+	if len(tools) > 0 {
+		right = container.NewHBox(tools...)
+	}
+	return container.NewBorder(nil, nil, title, right, msg)
 }
 
 func hintLabel(s string) *widget.Label {
@@ -130,13 +159,13 @@ func (p *PropertyPanel) nodeForm(n *engine.Node) []fyne.CanvasObject {
 	if ok {
 		title = tr("activity."+spec.Type, spec.Title)
 	}
-	objs = append(objs, widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
+	p.errs[""] = errLabel()
+	objs = append(objs, titleRow(widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true}), p.errs[""]))
 	if ok && spec.Summary != "" {
 		objs = append(objs, hintLabel(tr("summary."+spec.Type, spec.Summary)))
 	}
 	objs = append(objs, hintLabel(fmt.Sprintf("%s · %s", n.Type, id)))
-	p.errs[""] = errLabel()
-	objs = append(objs, p.errs[""], widget.NewSeparator())
+	objs = append(objs, widget.NewSeparator())
 
 	label := widget.NewEntry()
 	label.SetText(n.Label)
@@ -168,13 +197,13 @@ func (p *PropertyPanel) nodeForm(n *engine.Node) []fyne.CanvasObject {
 func kindHint(k engine.FieldKind) string {
 	switch k {
 	case engine.KindExpr:
-		return lang.L("ƒx expression, e.g. total > 10 or row.name")
+		return lang.L("a formula: a value, a variable or a calculation, e.g. total > 10 or row.name")
 	case engine.KindMap:
-		return lang.L("one per line: name = expression")
+		return lang.L("one per line: name = formula")
 	case engine.KindList:
-		return fmt.Sprintf(lang.L("one per line; %s inserts values"), "{{ expression }}")
+		return fmt.Sprintf(lang.L("one per line; %s puts in a variable's value"), "{{ name }}")
 	case engine.KindText, engine.KindMulti, engine.KindPath:
-		return fmt.Sprintf(lang.L("text; %s inserts values"), "{{ expression }}")
+		return fmt.Sprintf(lang.L("text; %s puts in a variable's value"), "{{ name }}")
 	case engine.KindDur:
 		return lang.L("a duration such as 500ms, 2s or 1m")
 	case engine.KindVar:
@@ -196,6 +225,7 @@ func (p *PropertyPanel) fieldEditor(id string, n *engine.Node, fd engine.Field) 
 	set := func(v any) { p.write(func() { p.doc.SetParam(id, name, v) }) }
 	var ed fyne.CanvasObject
 	var picked []fyne.CanvasObject
+	var entry *widget.Entry // the field's text editor, if it has one
 	switch fd.Kind {
 	case engine.KindBool:
 		c := widget.NewCheck(title, nil)
@@ -222,17 +252,17 @@ func (p *PropertyPanel) fieldEditor(id string, n *engine.Node, fd engine.Field) 
 		e.SetText(formatValue(fd.Kind, cur))
 		e.SetPlaceHolder(formatValue(fd.Kind, fd.Default))
 		e.OnChanged = func(s string) { set(parseValue(fd.Kind, s)) }
-		ed = e
+		ed, entry = e, e
 	default:
 		e := widget.NewEntry()
 		e.SetText(formatValue(fd.Kind, cur))
 		if fd.Default != nil {
 			e.SetPlaceHolder(formatValue(fd.Kind, fd.Default))
 		} else if fd.Kind == engine.KindExpr {
-			e.SetPlaceHolder("ƒx")
+			e.SetPlaceHolder(lang.L("a formula, e.g. total > 10"))
 		}
 		e.OnChanged = func(s string) { set(parseValue(fd.Kind, s)) }
-		ed = e
+		ed, entry = e, e
 		if fd.Kind == engine.KindPath && p.BrowseFile != nil {
 			save := strings.Contains(n.Type, "write") || strings.Contains(name, "to")
 			btn := widget.NewButton("…", func() {
@@ -243,11 +273,15 @@ func (p *PropertyPanel) fieldEditor(id string, n *engine.Node, fd engine.Field) 
 		ed, picked = p.pickField(n, fd, e, ed)
 	}
 	p.Fields[name] = ed
+	p.errs[name] = errLabel()
 	var objs []fyne.CanvasObject
 	if fd.Kind != engine.KindBool {
-		objs = append(objs, widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: fd.Required}))
+		head := titleRow(widget.NewLabelWithStyle(title, fyne.TextAlignLeading, fyne.TextStyle{Bold: fd.Required}), p.errs[name], p.fieldTools(name, title, fd.Kind, entry)...)
+		objs = append(objs, head, ed)
+	} else {
+		objs = append(objs, titleRow(ed, p.errs[name]))
 	}
-	objs = append(append(objs, ed), picked...)
+	objs = append(objs, picked...)
 	hint := kindHint(fd.Kind)
 	if fd.Help != "" {
 		help := tr("help."+n.Type+"."+name, fd.Help)
@@ -260,8 +294,6 @@ func (p *PropertyPanel) fieldEditor(id string, n *engine.Node, fd engine.Field) 
 	if hint != "" {
 		objs = append(objs, hintLabel(hint))
 	}
-	p.errs[name] = errLabel()
-	objs = append(objs, p.errs[name])
 	return objs
 }
 
@@ -340,8 +372,8 @@ func (p *PropertyPanel) nodeSettings(n *engine.Node) []fyne.CanvasObject {
 	p.Fields["timeout"], p.Fields["retry.count"], p.Fields["retry.interval"] = timeout, retry, interval
 	p.Fields["error_var"], p.Fields["disabled"], p.Fields["breakpoint"] = errVar, disabled, bp
 	return []fyne.CanvasObject{
-		widget.NewLabel(lang.L("Timeout")), timeout, terr,
-		widget.NewLabel(lang.L("Retries")), retry, rerr,
+		titleRow(widget.NewLabel(lang.L("Timeout")), terr), timeout,
+		titleRow(widget.NewLabel(lang.L("Retries")), rerr), retry,
 		widget.NewLabel(lang.L("Retry interval")), interval,
 		widget.NewLabel(lang.L("Error variable")), errVar,
 		hintLabel(lang.L("The error port puts the error message into this variable.")),
@@ -362,21 +394,10 @@ func (p *PropertyPanel) flowForm() []fyne.CanvasObject {
 	desc.OnChanged = func(s string) {
 		p.write(func() { p.doc.EditKey("flow:desc", func(f *engine.Flow) { f.Description = s }) })
 	}
-	vars := widget.NewMultiLineEntry()
-	vars.SetMinRowsVisible(4)
-	vars.SetText(formatVars(f.Variables))
-	vars.SetPlaceHolder("folder: string = out\ncount: number = 0")
-	verr := errLabel()
-	vars.OnChanged = func(s string) {
-		vs, err := parseVars(s)
-		if err != nil {
-			verr.SetText(err.Error())
-			verr.Show()
-			return
-		}
-		verr.Hide()
+	vars := newVarGrid(f.Variables, func(vs []engine.Variable) {
 		p.write(func() { p.doc.EditKey("flow:vars", func(f *engine.Flow) { f.Variables = vs }) })
-	}
+	})
+	p.VarGrid = vars
 	timeout := widget.NewEntry()
 	if f.Settings.DefaultTimeout > 0 {
 		timeout.SetText(time.Duration(f.Settings.DefaultTimeout).String())
@@ -408,7 +429,7 @@ func (p *PropertyPanel) flowForm() []fyne.CanvasObject {
 			p.doc.EditKey("flow:history", func(f *engine.Flow) { f.Settings.History = s })
 		})
 	}
-	p.Fields["flow.name"], p.Fields["flow.description"], p.Fields["flow.variables"] = name, desc, vars
+	p.Fields["flow.name"], p.Fields["flow.description"], p.Fields["flow.variables"] = name, desc, vars.obj
 	p.Fields["flow.timeout"], p.Fields["flow.history"] = timeout, history
 	return []fyne.CanvasObject{
 		widget.NewLabelWithStyle(lang.L("Flow"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
@@ -416,9 +437,8 @@ func (p *PropertyPanel) flowForm() []fyne.CanvasObject {
 		widget.NewSeparator(),
 		widget.NewLabel(lang.L("Name")), name,
 		widget.NewLabel(tr("label.description", "Description")), desc,
-		widget.NewLabel(lang.L("Variables")), vars,
-		hintLabel(lang.L("one per line: name: type = default (types: string, number, bool, list, map, table, any)")),
-		verr,
+		titleRow(widget.NewLabel(lang.L("Variables")), vars.err), vars.obj,
+		hintLabel(lang.L("Inputs come in when the flow starts; outputs go back when it ends.")),
 		widget.NewLabel(lang.L("Default timeout per node")), timeout,
 		widget.NewLabel(lang.L("Run history")), history,
 		hintLabel(lang.L("full: every step with inputs, outputs and changed variables; steps: every step, no inputs or variables; errors: only failed steps with their inputs, warnings and errors")),
@@ -499,57 +519,4 @@ func parseValue(k engine.FieldKind, s string) any {
 		return strings.TrimSpace(s)
 	}
 	return s
-}
-
-func formatVars(vs []engine.Variable) string {
-	var lines []string
-	for _, v := range vs {
-		l := v.Name + ": " + v.Type
-		if v.Default != nil {
-			l += " = " + fmt.Sprint(v.Default)
-		}
-		lines = append(lines, l)
-	}
-	return strings.Join(lines, "\n")
-}
-
-func parseVars(s string) ([]engine.Variable, error) {
-	out := []engine.Variable{}
-	seen := map[string]bool{}
-	for i, l := range strings.Split(s, "\n") {
-		l = strings.TrimSpace(l)
-		if l == "" {
-			continue
-		}
-		head, def, hasDef := strings.Cut(l, "=")
-		name, typ, ok := strings.Cut(head, ":")
-		name, typ = strings.TrimSpace(name), strings.TrimSpace(typ)
-		if !ok {
-			typ = engine.TypeAny
-		}
-		v := engine.Variable{Name: name, Type: typ}
-		if hasDef {
-			v.Default = strings.TrimSpace(def)
-		}
-		if name == "" || seen[name] {
-			return nil, fmt.Errorf("line %d: %s", i+1, lang.L("missing or repeated variable name"))
-		}
-		if v.Default != nil {
-			c, err := engine.Coerce(typ, v.Default)
-			if err != nil {
-				return nil, fmt.Errorf("line %d: %v", i+1, err)
-			}
-			v.Default = c
-		}
-		found := false
-		for _, t := range engine.VariableTypes {
-			found = found || t == typ
-		}
-		if !found {
-			return nil, fmt.Errorf("line %d: %s %q", i+1, lang.L("unknown type"), typ)
-		}
-		seen[name] = true
-		out = append(out, v)
-	}
-	return out, nil
 }

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	"fyne.io/fyne/v2/lang"
@@ -98,7 +96,8 @@ func (s *Studio) startRun(debug, paused bool) error {
 	}
 	// The run's dialogs (dialog.confirm and the others) show here.
 	engine.UseDialogs(&opts, &studioDialogs{s: s})
-	s.outLines = s.outLines[:0]
+	s.clearOutput()
+	s.nodeNames = nil
 	obs := engine.Observers{s.bridge}
 	if opts.Observer != nil { // one that Prepare added
 		obs = append(obs, opts.Observer)
@@ -107,7 +106,7 @@ func (s *Studio) startRun(debug, paused bool) error {
 	if s.opts.Recorder != nil {
 		o, fin, err := s.opts.Recorder(ctx, flow, s.Doc.Path, runID)
 		if err != nil {
-			s.appendOutput(fmt.Sprintf("%s: %v", lang.L("run history is not recorded"), err))
+			s.appendOutput(outLine{Level: "warn", Text: fmt.Sprintf("%s: %v", lang.L("run history is not recorded"), err)})
 		} else {
 			obs = append(obs, o)
 			finish = fin
@@ -116,8 +115,9 @@ func (s *Studio) startRun(debug, paused bool) error {
 	opts.Observer = obs
 	s.run = r
 	s.Output.Refresh()
-	s.appendOutput(fmt.Sprintf("▶ %s %s (%s)", lang.L("run"), runID, flow.Name))
+	s.appendOutput(outLine{Text: fmt.Sprintf("▶ %s %s (%s)", lang.L("run"), runID, flow.Name)})
 	s.Canvas.Highlights = nil
+	s.Canvas.ClearNodeStates()
 	s.Tabs.SelectIndex(0)
 	s.setStatus(lang.L("Running…"))
 	s.updateButtons()
@@ -181,16 +181,15 @@ func (s *Studio) applyBatch(b *runBatch) {
 	if r != nil {
 		r.steps += len(b.started)
 	}
-	lines := make([]string, 0, len(b.logs)+1)
+	lines := make([]outLine, 0, len(b.logs)+1)
 	for _, e := range b.logs {
-		lvl := ""
-		if e.Level != "" && e.Level != "info" {
-			lvl = strings.ToUpper(e.Level) + " "
+		lines = append(lines, eventLine(e))
+		if e.Kind == engine.EventStepFinished && e.Status == engine.StatusFailed && e.Depth == 0 {
+			s.markFailed(e)
 		}
-		lines = append(lines, fmt.Sprintf("%s %s[%s] %s", e.Time.Format("15:04:05.000"), lvl, e.NodeID, e.Message))
 	}
 	if b.droppedLogs > 0 {
-		lines = append(lines, fmt.Sprintf("… %d %s", b.droppedLogs, lang.L("more log lines not shown")))
+		lines = append(lines, outLine{Level: "warn", Text: fmt.Sprintf("… %d %s", b.droppedLogs, lang.L("more log lines not shown"))})
 	}
 	s.appendOutput(lines...)
 	if b.progress != "" && r != nil && r.paused == "" {
@@ -203,11 +202,13 @@ func (s *Studio) applyBatch(b *runBatch) {
 		if b.resumed && b.paused == "" {
 			r.paused = ""
 			s.setStatus(lang.L("Running…"))
+			s.Vars.Refresh() // no longer editable
 		}
 		if b.paused != "" {
 			r.paused = b.paused
+			s.Vars.Refresh() // editable
 			s.Canvas.SetRunning(b.paused)
-			s.setStatus(fmt.Sprintf(lang.L("Paused before %s — Step (F10) or Run (F5)"), b.paused))
+			s.setStatus(fmt.Sprintf(lang.L("Paused before %s — Step (F10) or Run (F5)"), s.nodeName(b.paused, "", "")))
 			s.Tabs.SelectIndex(1)
 		}
 	}
@@ -221,6 +222,7 @@ func (s *Studio) runEnded(res *engine.Result, err error) {
 	r := s.run
 	s.run = nil
 	s.Canvas.SetRunning("")
+	defer s.Vars.Refresh() // no longer editable
 	dur := time.Duration(0)
 	if r != nil {
 		dur = time.Since(r.started).Round(time.Millisecond)
@@ -236,7 +238,7 @@ func (s *Studio) runEnded(res *engine.Result, err error) {
 			status = engine.StatusFailed
 		}
 	}
-	msg := fmt.Sprintf("■ %s: %s (%s)", lang.L("run finished"), tr("status."+status, status), dur)
+	msg := fmt.Sprintf("■ %s: %s (%s)", lang.L("run finished"), tr("status."+status, status), humanDur(dur))
 	if err != nil && status == engine.StatusStopped && !errors.Is(err, context.Canceled) && err.Error() != engine.ErrStoppedByUser.Error() {
 		msg += ": " + err.Error() // why: the stop hotkey, the failsafe corner
 	}
@@ -247,8 +249,18 @@ func (s *Studio) runEnded(res *engine.Result, err error) {
 			s.Canvas.Select(se.NodeID)
 		}
 	}
-	s.appendOutput(msg)
+	lvl := "info"
+	switch status {
+	case engine.StatusFailed:
+		lvl = "error"
+	case engine.StatusStopped, engine.StatusCancelled:
+		lvl = "warn"
+	}
+	s.appendOutput(outLine{Level: lvl, Text: msg})
 	s.setStatus(msg)
+	if status == engine.StatusFailed {
+		s.showFailure(err)
+	}
 	if err != nil && (res == nil || res.Steps == 0) && engine.HasErrors(s.Problems) {
 		s.Tabs.SelectIndex(2) // the flow did not start: show why
 	}
@@ -278,13 +290,33 @@ func (s *Studio) updateButtons() {
 	set("stop", running)
 }
 
-func (s *Studio) appendOutput(lines ...string) {
+func (s *Studio) clearOutput() {
+	s.outLines = s.outLines[:0]
+	s.resetOutHeights()
+}
+
+// resetOutHeights forgets the wrapped heights of lines (their ids moved).
+func (s *Studio) resetOutHeights() {
+	for id := range s.outHeights {
+		h := float32(0)
+		if id < len(s.outLines) {
+			h = s.outHeight(s.lineText(id))
+		} else {
+			h = s.outHeight("")
+		}
+		s.Output.SetItemHeight(id, h)
+	}
+	s.outHeights = map[int]float32{}
+}
+
+func (s *Studio) appendOutput(lines ...outLine) {
 	if len(lines) == 0 {
 		return
 	}
 	s.outLines = append(s.outLines, lines...)
 	if len(s.outLines) > maxOutput {
 		s.outLines = append(s.outLines[:0], s.outLines[len(s.outLines)-maxOutput*3/4:]...)
+		s.resetOutHeights()
 	}
 	s.Output.Refresh()
 	s.Output.ScrollToBottom()
@@ -292,19 +324,30 @@ func (s *Studio) appendOutput(lines ...string) {
 
 func (s *Studio) setVars(v map[string]any) {
 	s.varVals = v
-	s.varNames = s.varNames[:0]
-	for k := range v {
-		s.varNames = append(s.varNames, k)
-	}
-	sort.Strings(s.varNames)
-	s.Vars.Refresh()
+	s.Vars.Set(v)
 }
 
 // Variables returns the variables last shown.
 func (s *Studio) Variables() map[string]any { return s.varVals }
 
 // OutputLines returns the Output tab's lines.
-func (s *Studio) OutputLines() []string { return append([]string(nil), s.outLines...) }
+func (s *Studio) OutputLines() []string {
+	out := make([]string, len(s.outLines))
+	for i := range s.outLines {
+		out[i] = s.lineText(i)
+	}
+	return out
+}
+
+// OutputLevels returns the level of each Output line ("info", "warn",
+// "error").
+func (s *Studio) OutputLevels() []string {
+	out := make([]string, len(s.outLines))
+	for i, l := range s.outLines {
+		out[i] = l.Level
+	}
+	return out
+}
 
 // shortValue renders a variable value on one line.
 func shortValue(v any) string {

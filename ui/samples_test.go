@@ -79,7 +79,7 @@ func TestStartPageSamplesOpenFromDocuments(t *testing.T) {
 	bs := buttons(s.Win.Content())
 	for _, name := range []string{"CSV to letters", "Invoice summary", "Tidy inbox folder"} {
 		if bs[name] == nil {
-			t.Errorf("the start page has no button for the sample %q; it has %v", name, keys(bs))
+			t.Errorf("the start page has no button for the sample %q; it has %v", name, buttonNames(bs))
 		}
 	}
 	if _, err := os.Stat(work); !os.IsNotExist(err) {
@@ -134,7 +134,7 @@ func TestStartPageSamplesInPlace(t *testing.T) {
 	}
 }
 
-func keys(m map[string]*widget.Button) []string {
+func buttonNames(m map[string]*widget.Button) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)

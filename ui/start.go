@@ -77,7 +77,8 @@ func (s *Studio) buildStartPage() fyne.CanvasObject {
 		col = append(col, widget.NewLabelWithStyle(lang.L("Samples"), fyne.TextAlignLeading, fyne.TextStyle{Bold: true}))
 		for _, sm := range samples {
 			p := sm.Path
-			b := widget.NewButtonWithIcon(sm.Name, theme.FileIcon(), func() {
+			key := sampleKey(p)
+			b := widget.NewButtonWithIcon(tr(key+".name", sm.Name), theme.FileIcon(), func() {
 				if err := s.OpenSample(p); err != nil {
 					dialog.ShowError(err, s.Win)
 				}
@@ -86,7 +87,7 @@ func (s *Studio) buildStartPage() fyne.CanvasObject {
 			b.Importance = widget.LowImportance
 			col = append(col, b)
 			if sm.Description != "" {
-				col = append(col, hintLabel(firstLine(sm.Description)))
+				col = append(col, hintLabel(tr(key+".description", firstLine(sm.Description))))
 			}
 		}
 	}

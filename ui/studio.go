@@ -83,11 +83,12 @@ type Studio struct {
 	bridge *bridge
 	run    *activeRun
 
-	outLines   []string
+	outLines   []outLine
+	outHeights map[int]float32
+	nodeNames  map[string]string // nodeName's answers during a run
 	Output     *widget.List
-	varNames   []string
 	varVals    map[string]any
-	Vars       *widget.List
+	Vars       *VarsView
 	ProbList   *widget.List
 	Tabs       *container.AppTabs
 	history    *historyPanel
@@ -168,25 +169,11 @@ func (s *Studio) build() {
 	s.Props.OnBreakpoint = s.SetBreakpoint
 	s.Props.BrowseFile = s.browseFile
 	s.wirePick()
+	s.Props.Win = s.Win
+	s.Props.RunVars = func() map[string]any { return s.varVals }
 
-	s.Output = widget.NewList(func() int { return len(s.outLines) },
-		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
-			l.TextStyle.Monospace = true
-			return l
-		},
-		func(i widget.ListItemID, o fyne.CanvasObject) { o.(*widget.Label).SetText(s.outLines[i]) })
-	s.Vars = widget.NewList(func() int { return len(s.varNames) },
-		func() fyne.CanvasObject {
-			l := widget.NewLabel("")
-			l.TextStyle.Monospace = true
-			l.Truncation = fyne.TextTruncateEllipsis
-			return l
-		},
-		func(i widget.ListItemID, o fyne.CanvasObject) {
-			n := s.varNames[i]
-			o.(*widget.Label).SetText(fmt.Sprintf("%-16s %s", n, shortValue(s.varVals[n])))
-		})
+	s.Output = s.newOutputList()
+	s.Vars = s.newVarsView()
 	s.ProbList = widget.NewList(func() int { return len(s.Problems) },
 		func() fyne.CanvasObject {
 			return container.NewHBox(widget.NewIcon(theme.ErrorIcon()), widget.NewLabel(""))
@@ -199,7 +186,10 @@ func (s *Studio) build() {
 				ic = theme.WarningIcon()
 			}
 			box.Objects[0].(*widget.Icon).SetResource(ic)
-			where := p.NodeID
+			where := ""
+			if p.NodeID != "" {
+				where = s.nodeName(p.NodeID, "", "")
+			}
 			if p.Field != "" {
 				where += " · " + p.Field
 			}
@@ -216,7 +206,7 @@ func (s *Studio) build() {
 	}
 	s.Tabs = container.NewAppTabs(
 		container.NewTabItemWithIcon(lang.L("Output"), theme.ListIcon(), s.Output),
-		container.NewTabItemWithIcon(lang.L("Variables"), theme.StorageIcon(), s.Vars),
+		container.NewTabItemWithIcon(lang.L("Variables"), theme.StorageIcon(), s.Vars.Object()),
 		container.NewTabItemWithIcon(lang.L("Problems"), theme.WarningIcon(), s.ProbList),
 	)
 	if s.opts.History != nil {
