@@ -185,7 +185,9 @@ func TestCommandsFollowRunState(t *testing.T) {
 // second studio on the same preferences.
 func TestThemeSwitchIsSavedAndApplied(t *testing.T) {
 	s, _ := newTestStudio(t)
-	bg := func() color.Color { return s.App.Settings().Theme().Color(theme.ColorNameBackground, theme.VariantLight) }
+	bg := func() color.Color {
+		return s.App.Settings().Theme().Color(theme.ColorNameBackground, theme.VariantLight)
+	}
 	dark := theme.DefaultTheme().Color(theme.ColorNameBackground, theme.VariantDark)
 	light := theme.DefaultTheme().Color(theme.ColorNameBackground, theme.VariantLight)
 	s.SetTheme("dark")
