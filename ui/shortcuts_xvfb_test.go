@@ -91,7 +91,9 @@ func TestEveryShortcutOnRealWindow(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := startRealStudio(t, x, dir, flowPath, "Shortcut test")
-	r.wait("editor open", func(st debugState) bool { return !st.StartPage && st.Nodes == 3 && strings.HasSuffix(st.Focus, "FlowCanvas") })
+	r.wait("editor open", func(st debugState) bool {
+		return !st.StartPage && st.Nodes == 3 && strings.HasSuffix(st.Focus, "FlowCanvas")
+	})
 	time.Sleep(time.Second) // the window settles
 
 	r.key("ctrl+a")
