@@ -41,27 +41,28 @@ type Command struct {
 // (F5, shift+F5, Esc, Delete) never become shortcuts and come through
 // handleKey.
 var (
-	scNew     = &desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault}
-	scOpen    = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
-	scSave    = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}
-	scSaveAs  = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
-	scUndo    = &fyne.ShortcutUndo{}
-	scRedo    = &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
-	scRedoY   = &fyne.ShortcutRedo{}
-	scRun     = &desktop.CustomShortcut{KeyName: fyne.KeyF5}
-	scDebug   = &desktop.CustomShortcut{KeyName: fyne.KeyF6}
-	scStep    = &desktop.CustomShortcut{KeyName: fyne.KeyF10}
-	scStop    = &desktop.CustomShortcut{KeyName: fyne.KeyF5, Modifier: fyne.KeyModifierShift}
-	scEsc     = &desktop.CustomShortcut{KeyName: fyne.KeyEscape}
-	scBreak   = &desktop.CustomShortcut{KeyName: fyne.KeyF9}
-	scCopy    = &fyne.ShortcutCopy{}
-	scPaste   = &fyne.ShortcutPaste{}
-	scDelete  = &desktop.CustomShortcut{KeyName: fyne.KeyDelete}
-	scAll     = &fyne.ShortcutSelectAll{}
-	scZoomIn  = &desktop.CustomShortcut{KeyName: fyne.KeyEqual, Modifier: fyne.KeyModifierShortcutDefault}
-	scZoomOut = &desktop.CustomShortcut{KeyName: fyne.KeyMinus, Modifier: fyne.KeyModifierShortcutDefault}
-	scFit     = &desktop.CustomShortcut{KeyName: fyne.Key0, Modifier: fyne.KeyModifierShortcutDefault}
-	scHelp    = &desktop.CustomShortcut{KeyName: fyne.KeyF1}
+	scNew      = &desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault}
+	scOpen     = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
+	scSave     = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}
+	scSaveAs   = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
+	scUndo     = &fyne.ShortcutUndo{}
+	scRedo     = &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
+	scRedoY    = &fyne.ShortcutRedo{}
+	scRun      = &desktop.CustomShortcut{KeyName: fyne.KeyF5}
+	scDebug    = &desktop.CustomShortcut{KeyName: fyne.KeyF6}
+	scStep     = &desktop.CustomShortcut{KeyName: fyne.KeyF10}
+	scStop     = &desktop.CustomShortcut{KeyName: fyne.KeyF5, Modifier: fyne.KeyModifierShift}
+	scEsc      = &desktop.CustomShortcut{KeyName: fyne.KeyEscape}
+	scBreak    = &desktop.CustomShortcut{KeyName: fyne.KeyF9}
+	scCopy     = &fyne.ShortcutCopy{}
+	scPaste    = &fyne.ShortcutPaste{}
+	scDelete   = &desktop.CustomShortcut{KeyName: fyne.KeyDelete}
+	scAll      = &fyne.ShortcutSelectAll{}
+	scZoomIn   = &desktop.CustomShortcut{KeyName: fyne.KeyEqual, Modifier: fyne.KeyModifierShortcutDefault}
+	scZoomOut  = &desktop.CustomShortcut{KeyName: fyne.KeyMinus, Modifier: fyne.KeyModifierShortcutDefault}
+	scFit      = &desktop.CustomShortcut{KeyName: fyne.Key0, Modifier: fyne.KeyModifierShortcutDefault}
+	scHelp     = &desktop.CustomShortcut{KeyName: fyne.KeyF1}
+	scTypePath = &desktop.CustomShortcut{KeyName: fyne.KeyL, Modifier: fyne.KeyModifierShortcutDefault}
 )
 
 // commands builds the table of commands (once, in NewStudio).
@@ -73,6 +74,7 @@ func (s *Studio) commands() []*Command {
 		{ID: "open", Label: lang.L("Open…"), Tool: lang.L("Open"), Icon: theme.FolderOpenIcon(), Shortcuts: []fyne.Shortcut{scOpen}, Run: s.OpenDialog, Enabled: idle},
 		{ID: "save", Label: lang.L("Save"), Tool: lang.L("Save"), Icon: theme.DocumentSaveIcon(), Shortcuts: []fyne.Shortcut{scSave}, Run: func() { s.Save(nil) }},
 		{ID: "saveas", Label: lang.L("Save As…"), Icon: theme.DocumentSaveIcon(), Shortcuts: []fyne.Shortcut{scSaveAs}, Run: func() { s.SaveAs(nil) }},
+		{ID: "typepath", Label: lang.L("Type a path…"), Icon: theme.FileIcon(), Shortcuts: []fyne.Shortcut{scTypePath}, Run: s.TypePath},
 		{ID: "startpage", Label: lang.L("Start page"), Icon: theme.HomeIcon(), Run: s.ShowStartPage, Enabled: idle},
 
 		{ID: "undo", Label: lang.L("Undo"), Icon: theme.ContentUndoIcon(), Shortcuts: []fyne.Shortcut{scUndo}, Run: s.Undo, Text: true},
@@ -136,7 +138,7 @@ func (s *Studio) exec(c *Command, sc fyne.Shortcut) {
 }
 
 // onStartPage lists the commands that work on the start page too.
-var onStartPage = map[string]bool{"new": true, "open": true, "reference": true, "shortcuts": true, "about": true}
+var onStartPage = map[string]bool{"new": true, "open": true, "typepath": true, "reference": true, "shortcuts": true, "about": true}
 
 func (s *Studio) isCanvas(f fyne.Shortcutable) bool {
 	w, ok := f.(fyne.CanvasObject)
@@ -321,7 +323,7 @@ func (s *Studio) menu() *fyne.MainMenu {
 	language.ChildMenu = fyne.NewMenu("", langItem(lang.L("System"), ""), langItem("English", "en"), langItem("简体中文", "zh_Hans"))
 	view := append(items("zoomin", "zoomout", "fit", ""), s.themeMenuItem(), language)
 	return fyne.NewMainMenu(
-		fyne.NewMenu(lang.L("File"), items("new", "open", "save", "saveas", "", "startpage")...),
+		fyne.NewMenu(lang.L("File"), items("new", "open", "typepath", "save", "saveas", "", "startpage")...),
 		fyne.NewMenu(lang.L("Edit"), items("undo", "redo", "", "copy", "paste", "delete", "selectall")...),
 		fyne.NewMenu(lang.L("View"), view...),
 		fyne.NewMenu(lang.L("Run"), s.runMenuItems(items("run", "debug", "step", "stop", "", "breakpoint", "runsettings")...)...),

@@ -373,3 +373,63 @@ func TestFileDialogsAreLarge(t *testing.T) {
 		s.Win.Canvas().Overlays().Remove(top)
 	}
 }
+
+// TestTypedPathInFileDialogs: with the Open or Save dialog showing, ctrl+L
+// takes a typed path (relative to the flow's folder, "~/", without
+// ".json"), and a bad one says why and stays.
+func TestTypedPathInFileDialogs(t *testing.T) {
+	s, _ := newTestStudio(t)
+	dir := t.TempDir()
+	t.Setenv("HOME", dir)
+	if err := s.SaveTo(filepath.Join(dir, "first.json")); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	other := engine.NewFlow("Other flow")
+	if err := other.Save(filepath.Join(dir, "sub", "other.json")); err != nil {
+		t.Fatal(err)
+	}
+	ctrlL := s.Win.Canvas().(fyne.Shortcutable)
+	s.OpenDialog()
+	if s.fileTarget == nil || s.fileTarget.save {
+		t.Fatal("the Open dialog is not the typed path's target")
+	}
+	ctrlL.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyL, Modifier: fyne.KeyModifierShortcutDefault})
+	if s.pathBox == nil {
+		t.Fatal("ctrl+L shows no path box")
+	}
+	test.Type(s.pathBox.entry, "sub/missing")
+	s.pathBox.entry.OnSubmitted(s.pathBox.entry.Text)
+	if s.pathBox == nil || !s.pathBox.msg.Visible() || !strings.Contains(s.pathBox.msg.Text, "missing.json") {
+		t.Fatal("a missing file does not say so")
+	}
+	s.pathBox.entry.SetText("sub/other")
+	s.pathBox.entry.OnSubmitted(s.pathBox.entry.Text)
+	if s.Doc.Path != filepath.Join(dir, "sub", "other.json") || s.Doc.Flow.Name != "Other flow" {
+		t.Fatalf("opened %q", s.Doc.Path)
+	}
+	if s.pathBox != nil || s.fileTarget != nil || s.Win.Canvas().Overlays().Top() != nil {
+		t.Fatal("dialogs still open after opening")
+	}
+
+	s.SaveAs(nil)
+	if s.fileTarget == nil || !s.fileTarget.save {
+		t.Fatal("the Save dialog is not the typed path's target")
+	}
+	ctrlL.TypedShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyL, Modifier: fyne.KeyModifierShortcutDefault})
+	s.pathBox.entry.SetText("/no/such/folder/x")
+	s.pathBox.entry.OnSubmitted(s.pathBox.entry.Text)
+	if s.pathBox == nil || !s.pathBox.msg.Visible() {
+		t.Fatal("saving into a missing folder does not say why")
+	}
+	os.MkdirAll(filepath.Join(dir, "keep"), 0o755)
+	s.pathBox.entry.SetText("~/keep/copy")
+	s.pathBox.entry.OnSubmitted(s.pathBox.entry.Text)
+	want := filepath.Join(dir, "keep", "copy.json")
+	if g, err := engine.LoadFile(want); err != nil || g.Name != "Other flow" || s.Doc.Path != want {
+		t.Fatalf("saved to %q: %v", s.Doc.Path, err)
+	}
+	if s.Win.Canvas().Overlays().Top() != nil {
+		t.Fatal("dialogs still open after saving")
+	}
+}

@@ -101,6 +101,8 @@ type Studio struct {
 	debugLast    string                    // what it holds
 	runSettings  *runSettingsForm          // Run › Run settings…, while open
 	keyMods      func() fyne.KeyModifier   // tests: the modifiers held
+	fileTarget   *fileTarget               // the Open or Save dialog showing now
+	pathBox      *pathBox                  // "Type a path", while open
 
 	askWin    fyne.Window // the window of the dialog a run shows now
 	askCancel func()      // what closing askWin does
@@ -506,8 +508,7 @@ func (s *Studio) OpenDialog() {
 		}, s.Win)
 		d.SetFilter(storage.NewExtensionFileFilter([]string{".json"}))
 		s.setDialogDir(d)
-		d.Resize(s.fileDialogSize())
-		d.Show()
+		s.showFileDialog(d, lang.L("Open a flow"), false, s.OpenFile)
 	})
 }
 
@@ -589,8 +590,15 @@ func (s *Studio) SaveAs(done func()) {
 	d.SetFileName(strings.ReplaceAll(strings.ToLower(name), " ", "-") + ".json")
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".json"}))
 	s.setDialogDir(d)
-	d.Resize(s.fileDialogSize())
-	d.Show()
+	s.showFileDialog(d, lang.L("Save the flow as"), true, func(path string) error {
+		if err := s.SaveTo(path); err != nil {
+			return err
+		}
+		if done != nil {
+			done()
+		}
+		return nil
+	})
 }
 
 // confirmDiscard runs then after asking what to do with unsaved changes.
