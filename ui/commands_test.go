@@ -433,3 +433,23 @@ func TestTypedPathInFileDialogs(t *testing.T) {
 		t.Fatal("dialogs still open after saving")
 	}
 }
+
+// FuzzParseDelay: any text in the delay field gives a delay from 0 to a
+// minute, the default, or an error; never a panic.
+func FuzzParseDelay(f *testing.F) {
+	for _, s := range []string{"", "250ms", "1s", "-1s", "2m", "abc", " 3ms ", "9223372036854775807ns", "1e9h"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		d, err := parseDelay(s)
+		if err != nil {
+			if d != nil {
+				t.Fatalf("%q: error %v with a delay", s, err)
+			}
+			return
+		}
+		if d != nil && (*d < 0 || time.Duration(*d) > time.Minute) {
+			t.Fatalf("%q: delay %v", s, time.Duration(*d))
+		}
+	})
+}
