@@ -18,18 +18,24 @@ SAMPLE   ?= assets/flows/csv-to-letters.json
 # (golang/go#75804, fixed in Go 1.27). 5000 inputs take 1-4 s a target here.
 FUZZTIME ?= 5000x
 export LANG ?= en_US.UTF-8
+# SQLite's FTS5 (full-text search of the Generations tab) is compiled into
+# go-sqlite3 only with this tag; every go build, test, vet and run below
+# gets it through GOFLAGS, as would a cross-build (GOOS=windows make build).
+# A binary built without it still works: it searches with LIKE (store.FullTextSearch).
+export GOFLAGS += -tags=sqlite_fts5
 
 # Debian packages that the build and the tests need. cgo: fyne (GL, X11),
 # robotgo (XTest), go-sqlite3, Tesseract for OCR (C++, with its English and
 # Simplified Chinese data). Tests: Xvfb, a window manager, X tools,
 # ImageMagick for screenshots, poppler for PDFs, rsvg-convert (cairo) for a
 # PDF another program writes, NumPy for the reference model, gnome-keyring and
-# dbus-run-session (dbus-daemon) for the credential keyring test.
+# dbus-run-session (dbus-daemon) for the credential keyring test, Chromium
+# to open the HTML report, WenQuanYi Micro Hei for Chinese in charts and PDFs.
 DEB_PKGS := gcc g++ pkg-config libc6-dev libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
 	libxinerama-dev libxi-dev libxxf86vm-dev libxtst-dev libxkbcommon-dev libpng-dev \
 	xvfb xauth jwm xdotool xclip xsel x11-utils zenity imagemagick poppler-utils librsvg2-bin python3 python3-numpy \
 	fonts-dejavu-core fonts-wqy-microhei libtesseract-dev tesseract-ocr-eng tesseract-ocr-chi-sim \
-	gnome-keyring dbus-daemon
+	gnome-keyring dbus-daemon chromium
 
 .PHONY: deps build run test test-go fuzz bench lint docs clean-out
 
@@ -84,12 +90,12 @@ fuzz:
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchtime 2s -timeout 60m ./...
 
-## lint: go vet, gofmt, and engine/ and model/ never import fyne
+## lint: go vet, gofmt, and engine/, model/ and report/ never import fyne
 lint:
 	$(GO) vet ./...
-	@out=$$(gofmt -l app engine ui store model); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	@if $(GO) list -deps ./engine/... ./model/... | grep -q '^fyne.io/'; then \
-		echo "engine/ or model/ imports fyne:"; $(GO) list -deps ./engine/... ./model/... | grep '^fyne.io/' | head; exit 1; fi
+	@out=$$(gofmt -l app engine ui store model report); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@if $(GO) list -deps ./engine/... ./model/... ./report/... | grep -q '^fyne.io/'; then \
+		echo "engine/, model/ or report/ imports fyne:"; $(GO) list -deps ./engine/... ./model/... ./report/... | grep '^fyne.io/' | head; exit 1; fi
 
 ## docs: regenerate docs/activities.md from the activity specs
 docs:

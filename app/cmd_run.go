@@ -16,6 +16,7 @@ import (
 
 	"deskbot/engine"
 	"deskbot/engine/textgen"
+	"deskbot/report"
 	"deskbot/store"
 )
 
@@ -107,6 +108,7 @@ func cmdRun(args []string) int {
 		}
 		opts.ArtifactDir = db.ArtifactDir(opts.RunID)
 		textgen.WithLog(&opts, db)
+		report.WithStore(&opts, db)
 		opts.Observer = engine.Observers{rec, printer}
 	}
 	if err := wireServices(ctx, stop, &opts); err != nil {

@@ -61,6 +61,7 @@ type DB struct {
 	// in-memory database (removed by Close).
 	artifacts string
 	tmp       bool
+	fts       bool // SQLite has FTS5: see FullTextSearch
 
 	// Now returns the current time; tests may replace it.
 	Now func() time.Time
@@ -164,6 +165,10 @@ func Open(path string) (*DB, error) {
 		}
 	}
 	if err := d.migrate(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("open database %q: %w", path, err)
+	}
+	if err := d.setupSearch(ctx); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("open database %q: %w", path, err)
 	}

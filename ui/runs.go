@@ -255,6 +255,9 @@ func (s *Studio) runEnded(res *engine.Result, err error) {
 	if s.history != nil {
 		s.history.Reload()
 	}
+	if s.insights != nil {
+		s.insights.RunEnded()
+	}
 }
 
 func (s *Studio) updateButtons() {

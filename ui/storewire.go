@@ -9,15 +9,17 @@ import (
 	"time"
 
 	"deskbot/engine"
+	"deskbot/report"
 	"deskbot/store"
 )
 
 // WireStore records the studio's runs and saves in the store and feeds the
-// History tab from it.
+// History and Generations tabs from it.
 func WireStore(opts *Options, db *store.DB) {
 	prepare := opts.Prepare
 	opts.Prepare = func(ctx context.Context, stop context.CancelCauseFunc, o *engine.Options) error {
 		o.ArtifactDir = db.ArtifactDir(o.RunID)
+		report.WithStore(o, db)
 		if prepare != nil {
 			return prepare(ctx, stop, o)
 		}
@@ -54,6 +56,31 @@ func WireStore(opts *Options, db *store.DB) {
 		}
 	}
 	opts.History = &storeHistory{db: db, flows: map[string]*engine.Flow{}}
+	opts.Insights = storeInsights{db}
+	opts.Generations = db
+}
+
+// storeInsights adapts the store to the studio's Insights tab.
+type storeInsights struct{ db *store.DB }
+
+func (i storeInsights) Flows() ([]string, error) {
+	fs, err := i.db.Flows(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(fs))
+	for j, f := range fs {
+		names[j] = f.Name
+	}
+	return names, nil
+}
+
+func (i storeInsights) Report(f report.Filter) (*report.Data, error) {
+	return report.Collect(context.Background(), i.db, f)
+}
+
+func (i storeInsights) Export(f report.Filter, format report.Format, path string) ([]string, error) {
+	return report.Export(context.Background(), i.db, f, format, path)
 }
 
 // storeHistory adapts the store to the studio's History tab.

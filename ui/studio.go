@@ -23,6 +23,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"deskbot/engine"
+	"deskbot/store"
 )
 
 // Options configure a Studio.
@@ -48,6 +49,12 @@ type Options struct {
 	OnSave func(f *engine.Flow, path string)
 	// History feeds the History tab; nil hides it.
 	History HistorySource
+	// Insights feeds the Insights tab (statistics, charts, export); nil
+	// hides it.
+	Insights InsightsSource
+	// Generations feeds the Generations tab (the generated texts); nil
+	// hides it.
+	Generations *store.DB
 	// AutosaveEvery is the autosave period (default 15s).
 	AutosaveEvery time.Duration
 	// Minimize, if set, minimizes the studio's window (titled title) and
@@ -83,6 +90,8 @@ type Studio struct {
 	ProbList   *widget.List
 	Tabs       *container.AppTabs
 	history    *historyPanel
+	insights   *insightsPanel
+	gens       *generationsPanel
 	status     *widget.Label
 	statusText string
 
@@ -222,10 +231,28 @@ func (s *Studio) build() {
 	if s.opts.History != nil {
 		s.history = newHistoryPanel(s.opts.History, s.Win)
 		s.Tabs.Append(container.NewTabItemWithIcon(lang.L("History"), theme.HistoryIcon(), s.history.Object()))
-		s.Tabs.OnSelected = func(t *container.TabItem) {
-			if t.Content == s.history.Object() {
-				s.history.Reload()
-			}
+	}
+	if s.opts.Insights != nil {
+		s.insights = newInsightsPanel(s.opts.Insights, s.Win)
+		s.Tabs.Append(container.NewTabItemWithIcon(lang.L("Insights"), theme.GridIcon(), s.insights.Object()))
+		s.insights.visible = func() bool {
+			t := s.Tabs.Selected()
+			return t != nil && t.Content == s.insights.Object()
+		}
+	}
+	if s.opts.Generations != nil {
+		s.gens = newGenerationsPanel(s.opts.Generations, s.Win)
+		s.Tabs.Append(container.NewTabItemWithIcon(lang.L("Generations"), theme.DocumentIcon(), s.gens.Object()))
+	}
+	s.Tabs.OnSelected = func(t *container.TabItem) {
+		switch {
+		case s.history != nil && t.Content == s.history.Object():
+			s.history.Reload()
+		case s.insights != nil && t.Content == s.insights.Object():
+			s.insights.Shown()
+		case s.gens != nil && t.Content == s.gens.Object():
+			s.gens.refreshChoices()
+			s.gens.Reload()
 		}
 	}
 	s.statusText = lang.L("Ready")

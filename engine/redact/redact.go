@@ -27,9 +27,10 @@ import (
 // Mask replaces each secret.
 const Mask = "[redacted]"
 
-// MinLen is the shortest known secret that Add accepts: a shorter value
-// would mask ordinary words (real API keys are 20 characters and more).
-const MinLen = 8
+// MinLen is the shortest known secret that Add accepts. Passwords and PINs
+// of four characters and more are masked; a shorter value would mask
+// ordinary words and numbers everywhere (and is no secret).
+const MinLen = 4
 
 var (
 	mu      sync.Mutex               // serialises Add

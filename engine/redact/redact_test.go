@@ -9,13 +9,14 @@ import (
 )
 
 func TestString(t *testing.T) {
-	Add("s3cr3t-known-value-123", "short")
+	Add("s3cr3t-known-value-123", "abc", "pw4711")
 	for _, c := range []struct{ in, want string }{
 		// known values, anywhere
 		{"the key s3cr3t-known-value-123 was rejected", "the key [redacted] was rejected"},
 		{`{"error":{"message":"Incorrect API key provided: s3cr3t-known-value-123."}}`, `{"error":{"message":"Incorrect API key provided: [redacted]."}}`},
-		// too short to register: left alone (patterns still apply elsewhere)
-		{"a short text", "a short text"},
+		// a short password is masked too; three characters are too short to register
+		{"login failed for pw4711", "login failed for [redacted]"},
+		{"abc and abcd", "abc and abcd"},
 		// bearer tokens and headers
 		{"Authorization: Bearer abcdefghijklmnop", "Authorization: [redacted]"},
 		{"authorization=Basic dXNlcjpwYXNz", "authorization=[redacted]"},

@@ -1,0 +1,76 @@
+package report
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"deskbot/store"
+	"deskbot/store/storetest"
+)
+
+// BenchmarkCollect builds a report's data over 100,000 runs and 1,000,000
+// step events (and 20,000 generations), seeded once into a database file
+// (the seeding time is reported as seed-s, apart from the benchmark).
+// Sub-benchmarks: all flows over the whole history; one flow over 30
+// days; and the baseline, in the same run: one plain pass over every step
+// row of the history (SELECT COUNT(*), SUM(duration) FROM steps), the
+// least any statistic over all steps costs. Besides the wall time, each
+// reports cpu-s/op, the process's CPU time (user and system, cgo
+// included) per operation: on a machine shared with other work the wall
+// time grows with the load, the CPU time much less.
+func BenchmarkCollect(b *testing.B) {
+	dir := b.TempDir()
+	db, err := store.Open(filepath.Join(dir, store.FileName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	end := time.Date(2026, 11, 30, 0, 0, 0, 0, time.Local)
+	db.Now = func() time.Time { return end }
+	t0 := time.Now()
+	runs, gens := storetest.Big(end, 100_000, 1_000_000, 20_000)
+	if err := storetest.Seed(ctx, db, runs, gens); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Checkpoint(ctx); err != nil {
+		b.Fatal(err)
+	}
+	seed := time.Since(t0)
+	var nsteps, nruns int
+	db.SQL().QueryRow(`SELECT (SELECT COUNT(*) FROM steps), (SELECT COUNT(*) FROM runs)`).Scan(&nsteps, &nruns)
+	b.Logf("seeded %d runs, %d steps, %d generations in %v", nruns, nsteps, len(gens), seed.Round(time.Millisecond))
+
+	b.Run("all", func(b *testing.B) {
+		defer cpuPerOp(b)()
+		for b.Loop() {
+			d, err := Collect(ctx, db, Filter{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if d.Summary.Runs != nruns || d.Summary.Steps != nsteps {
+				b.Fatalf("%d runs, %d steps", d.Summary.Runs, d.Summary.Steps)
+			}
+		}
+		b.ReportMetric(seed.Seconds(), "seed-s")
+	})
+	b.Run("flow-30d", func(b *testing.B) {
+		defer cpuPerOp(b)()
+		for b.Loop() {
+			if _, err := Collect(ctx, db, Filter{Flow: "发票处理 4", From: end.AddDate(0, 0, -30), To: end}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("baseline-scan-steps", func(b *testing.B) {
+		defer cpuPerOp(b)()
+		for b.Loop() {
+			var n, sum int64
+			if err := db.SQL().QueryRow(`SELECT COUNT(*), SUM(duration) FROM steps`).Scan(&n, &sum); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
