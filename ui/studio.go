@@ -102,16 +102,6 @@ type Studio struct {
 	lastAutosave time.Time
 	stopTicker   chan struct{}
 	buttons      map[string]*widget.Button
-	cmds         []*Command                // the table of commands (commands.go)
-	menuItems    map[string]*fyne.MenuItem // the main menu's items by command id
-	themeItem    *fyne.MenuItem            // View › Theme
-	refWin       fyne.Window               // Help › Activity reference, while open
-	debugPath    string                    // StartDebugState's file
-	debugLast    string                    // what it holds
-	runSettings  *runSettingsForm          // Run › Run settings…, while open
-	keyMods      func() fyne.KeyModifier   // tests: the modifiers held
-	fileTarget   *fileTarget               // the Open or Save dialog showing now
-	pathBox      *pathBox                  // "Type a path", while open
 
 	askWin    fyne.Window // the window of the dialog a run shows now
 	askCancel func()      // what closing askWin does
@@ -119,6 +109,18 @@ type Studio struct {
 	loadMu   sync.Mutex // ShowLoadProgress's last report
 	loadWhat string
 	loadPct  int64
+
+	// commands.go, help.go, runsettings.go, typedpath.go
+	cmds        []*Command                // the table of commands (commands.go)
+	menuItems   map[string]*fyne.MenuItem // the main menu's items by command id
+	themeItem   *fyne.MenuItem            // View › Theme
+	refWin      fyne.Window               // Help › Activity reference, while open
+	debugPath   string                    // StartDebugState's file
+	debugLast   string                    // what it holds
+	runSettings *runSettingsForm          // Run › Run settings…, while open
+	keyMods     func() fyne.KeyModifier   // tests: the modifiers held
+	fileTarget  *fileTarget               // the Open or Save dialog showing now
+	pathBox     *pathBox                  // "Type a path", while open
 }
 
 // activeRun is the run in progress.
