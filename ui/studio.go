@@ -47,6 +47,8 @@ type Options struct {
 	// OnSave, if set, is called after each successful save (the store's flow
 	// library keeps every save as a version).
 	OnSave func(f *engine.Flow, path string)
+	// Version is the program's version line, for Help › About.
+	Version string
 	// History feeds the History tab; nil hides it.
 	History HistorySource
 	// Insights feeds the Insights tab (statistics, charts, export); nil
@@ -62,8 +64,6 @@ type Options struct {
 	// setting on, a Run (not Debug or Step) calls it before the flow starts,
 	// so that the bot sees the desktop, and restore when the run ends.
 	Minimize func(title string) (restore func(), err error)
-	// Version is the program's version line, for Help › About.
-	Version string
 }
 
 // Studio is the main window.
