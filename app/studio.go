@@ -44,7 +44,7 @@ func openStudio(args []string) int {
 		fmt.Fprintln(os.Stderr, "deskbot:", err)
 	}
 	samples, installed := samplesDir()
-	opts := ui.Options{SamplesDir: samples, Prepare: wireServices}
+	opts := ui.Options{SamplesDir: samples, Prepare: wireServices, Version: versionLine()}
 	if installed {
 		// An installed Deskbot opens its samples from a copy in the
 		// user's documents, so that their outputs land there.
@@ -70,10 +70,15 @@ func openStudio(args []string) int {
 	s := ui.NewStudio(a, opts)
 	loadReport = s.ShowLoadProgress
 	if len(args) == 1 {
+		// A broken file still opens the studio, with the error (its line
+		// and column) in a dialog: double-clicking it must show something.
 		if err := s.OpenFile(args[0]); err != nil {
 			fmt.Fprintln(os.Stderr, "deskbot:", err)
-			return 1
+			s.ShowOpenError(args[0], err)
 		}
+	}
+	if p := os.Getenv("DESKBOT_DEBUG_STATE"); p != "" {
+		s.StartDebugState(p) // tests driving the real window read it
 	}
 	s.StartAutosave()
 	s.Win.SetMaster()

@@ -273,21 +273,7 @@ func (s *Studio) runEnded(res *engine.Result, err error) {
 }
 
 func (s *Studio) updateButtons() {
-	running := s.run != nil
-	set := func(key string, on bool) {
-		if b := s.buttons[key]; b != nil {
-			if on {
-				b.Enable()
-			} else {
-				b.Disable()
-			}
-		}
-	}
-	paused := running && s.run.paused != ""
-	set("run", !running || paused)
-	set("debug", !running || paused)
-	set("step", true)
-	set("stop", running)
+	s.refreshCommands()
 }
 
 func (s *Studio) clearOutput() {

@@ -47,6 +47,8 @@ type Options struct {
 	// OnSave, if set, is called after each successful save (the store's flow
 	// library keeps every save as a version).
 	OnSave func(f *engine.Flow, path string)
+	// Version is the program's version line, for Help › About.
+	Version string
 	// History feeds the History tab; nil hides it.
 	History HistorySource
 	// Insights feeds the Insights tab (statistics, charts, export); nil
@@ -113,6 +115,18 @@ type Studio struct {
 	loadMu   sync.Mutex // ShowLoadProgress's last report
 	loadWhat string
 	loadPct  int64
+
+	// commands.go, help.go, runsettings.go, typedpath.go
+	cmds        []*Command                // the table of commands (commands.go)
+	menuItems   map[string]*fyne.MenuItem // the main menu's items by command id
+	themeItem   *fyne.MenuItem            // View › Theme
+	refWin      fyne.Window               // Help › Activity reference, while open
+	debugPath   string                    // StartDebugState's file
+	debugLast   string                    // what it holds
+	runSettings *runSettingsForm          // Run › Run settings…, while open
+	keyMods     func() fyne.KeyModifier   // tests: the modifiers held
+	fileTarget  *fileTarget               // the Open or Save dialog showing now
+	pathBox     *pathBox                  // "Type a path", while open
 }
 
 // activeRun is the run in progress.
@@ -138,6 +152,8 @@ func NewStudio(a fyne.App, opts Options) *Studio {
 	}
 	s := &Studio{App: a, opts: opts, reg: opts.Registry, varVals: map[string]any{}, buttons: map[string]*widget.Button{}}
 	s.bridge = newBridge(s.applyBatch)
+	s.menuItems = map[string]*fyne.MenuItem{}
+	s.cmds = s.commands()
 	s.Win = a.NewWindow("Deskbot")
 	s.Doc = NewDocument(engine.NewFlow(lang.L("Untitled flow")), "")
 	s.build()
@@ -147,6 +163,7 @@ func NewStudio(a fyne.App, opts Options) *Studio {
 	s.Win.Resize(fyne.NewSize(1280, 800))
 	s.setDocument(s.Doc)
 	s.updateButtons()
+	s.applyTheme()
 	s.ShowStartPage()
 	return s
 }
@@ -247,198 +264,6 @@ func (s *Studio) build() {
 	all := container.NewHSplit(s.Palette.Object(), right)
 	all.Offset = 0.16
 	s.main = container.NewBorder(s.toolbar(), nil, nil, nil, all)
-}
-
-func (s *Studio) toolbar() fyne.CanvasObject {
-	hints := map[string]string{
-		"new": lang.L("New") + " — Ctrl+N", "open": lang.L("Open…") + " — Ctrl+O", "save": lang.L("Save") + " — Ctrl+S",
-		"undo": lang.L("Undo") + " — Ctrl+Z", "redo": lang.L("Redo") + " — Ctrl+Shift+Z / Ctrl+Y",
-		"run": lang.L("Run") + " — F5", "debug": lang.L("Debug") + " — F6", "step": lang.L("Step") + " — F10",
-		"stop": lang.L("Stop") + " — Shift+F5 / Esc", "zoomout": lang.L("Zoom out") + " — Ctrl+-",
-		"zoomin": lang.L("Zoom in") + " — Ctrl+=", "fit": lang.L("Fit to view") + " — Ctrl+0",
-	}
-	b := func(key, label string, icon fyne.Resource, fn func()) *toolButton {
-		btn := &toolButton{hint: hints[key], status: s.hoverStatus}
-		btn.Text, btn.Icon, btn.OnTapped = label, icon, fn
-		btn.ExtendBaseWidget(btn)
-		btn.Importance = widget.LowImportance
-		s.buttons[key] = &btn.Button
-		return btn
-	}
-	run := b("run", lang.L("Run"), theme.MediaPlayIcon(), func() { s.Run(false) })
-	run.Importance = widget.HighImportance
-	sep := func() fyne.CanvasObject { return widget.NewSeparator() }
-	bar := container.NewHBox(
-		b("new", lang.L("New"), theme.DocumentCreateIcon(), s.New),
-		b("open", lang.L("Open"), theme.FolderOpenIcon(), s.OpenDialog),
-		b("save", lang.L("Save"), theme.DocumentSaveIcon(), func() { s.Save(nil) }),
-		sep(),
-		b("undo", "", theme.ContentUndoIcon(), s.Undo),
-		b("redo", "", theme.ContentRedoIcon(), s.Redo),
-		sep(),
-		run,
-		b("debug", lang.L("Debug"), theme.SearchIcon(), func() { s.Run(true) }),
-		b("step", lang.L("Step"), theme.MediaSkipNextIcon(), s.Step),
-		b("stop", lang.L("Stop"), theme.MediaStopIcon(), s.Stop),
-		sep(),
-		b("zoomout", "", theme.ZoomOutIcon(), func() { s.Canvas.ZoomBy(1 / 1.25) }),
-		b("zoomin", "", theme.ZoomInIcon(), func() { s.Canvas.ZoomBy(1.25) }),
-		b("fit", "", theme.ZoomFitIcon(), s.Canvas.Fit),
-	)
-	return container.NewVBox(container.NewBorder(nil, nil, bar, nil, s.status), widget.NewSeparator())
-}
-
-var (
-	scNew    = &desktop.CustomShortcut{KeyName: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault}
-	scOpen   = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
-	scSave   = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}
-	scSaveAs = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
-	scUndo   = &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault}
-	scRedo   = &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
-	scRedoY  = &desktop.CustomShortcut{KeyName: fyne.KeyY, Modifier: fyne.KeyModifierShortcutDefault}
-	scRun    = &desktop.CustomShortcut{KeyName: fyne.KeyF5}
-	scDebug  = &desktop.CustomShortcut{KeyName: fyne.KeyF6}
-	scStep   = &desktop.CustomShortcut{KeyName: fyne.KeyF10}
-	scStop   = &desktop.CustomShortcut{KeyName: fyne.KeyF5, Modifier: fyne.KeyModifierShift}
-	scBreak  = &desktop.CustomShortcut{KeyName: fyne.KeyF9}
-	scCopy   = &desktop.CustomShortcut{KeyName: fyne.KeyC, Modifier: fyne.KeyModifierShortcutDefault}
-	scPaste  = &desktop.CustomShortcut{KeyName: fyne.KeyV, Modifier: fyne.KeyModifierShortcutDefault}
-	scAll    = &desktop.CustomShortcut{KeyName: fyne.KeyA, Modifier: fyne.KeyModifierShortcutDefault}
-	scZoomIn = &desktop.CustomShortcut{KeyName: fyne.KeyEqual, Modifier: fyne.KeyModifierShortcutDefault}
-	scZoomOu = &desktop.CustomShortcut{KeyName: fyne.KeyMinus, Modifier: fyne.KeyModifierShortcutDefault}
-	scFit    = &desktop.CustomShortcut{KeyName: fyne.Key0, Modifier: fyne.KeyModifierShortcutDefault}
-)
-
-func (s *Studio) actions() []struct {
-	sc fyne.Shortcut
-	fn func()
-} {
-	return []struct {
-		sc fyne.Shortcut
-		fn func()
-	}{
-		{scNew, s.New}, {scOpen, s.OpenDialog}, {scSave, func() { s.Save(nil) }}, {scSaveAs, func() { s.SaveAs(nil) }},
-		{scUndo, s.Undo}, {scRedo, s.Redo}, {scRedoY, s.Redo},
-		{scRun, func() { s.Run(false) }}, {scDebug, func() { s.Run(true) }}, {scStep, s.Step}, {scStop, s.Stop},
-		{scBreak, s.ToggleBreakpoint}, {scCopy, s.Copy}, {scPaste, s.Paste}, {scAll, s.Canvas.SelectAll},
-		{scZoomIn, func() { s.Canvas.ZoomBy(1.25) }}, {scZoomOu, func() { s.Canvas.ZoomBy(0.8) }}, {scFit, s.Canvas.Fit},
-	}
-}
-
-// handleKey runs the function keys. fyne's desktop driver turns only keys
-// with ctrl, alt or super into shortcuts, so F5 and friends come here from
-// the focused canvas or from the window.
-func (s *Studio) handleKey(e *fyne.KeyEvent) {
-	if s.onStart {
-		return
-	}
-	shift := false
-	if d, ok := s.App.Driver().(desktop.Driver); ok {
-		shift = d.CurrentKeyModifiers()&fyne.KeyModifierShift != 0
-	}
-	switch e.Name {
-	case fyne.KeyF5:
-		if shift {
-			s.Stop()
-		} else {
-			s.Run(false)
-		}
-	case fyne.KeyF6:
-		s.Run(true)
-	case fyne.KeyF10:
-		s.Step()
-	case fyne.KeyF9:
-		s.ToggleBreakpoint()
-	case fyne.KeyEscape:
-		if s.Running() {
-			s.Stop()
-		}
-	}
-}
-
-func (s *Studio) addShortcuts() {
-	s.Win.Canvas().SetOnTypedKey(s.handleKey)
-	s.Canvas.OnKey = s.handleKey
-	for _, a := range s.actions() {
-		fn := a.fn
-		s.Win.Canvas().AddShortcut(a.sc, func(fyne.Shortcut) {
-			if !s.onStart {
-				fn()
-			}
-		})
-	}
-}
-
-func (s *Studio) menu() *fyne.MainMenu {
-	item := func(label string, sc fyne.Shortcut, fn func()) *fyne.MenuItem {
-		it := fyne.NewMenuItem(label, fn)
-		it.Shortcut = sc
-		return it
-	}
-	langItem := func(label, code string) *fyne.MenuItem {
-		it := fyne.NewMenuItem(label, func() {
-			s.App.Preferences().SetString(PrefLanguage, code)
-			dialog.ShowInformation(lang.L("Language"), lang.L("The language changes when Deskbot starts again."), s.Win)
-		})
-		it.Checked = s.App.Preferences().String(PrefLanguage) == code
-		return it
-	}
-	language := fyne.NewMenuItem(lang.L("Language"), nil)
-	language.ChildMenu = fyne.NewMenu("", langItem(lang.L("System"), ""), langItem("English", "en"), langItem("简体中文", "zh_Hans"))
-	return fyne.NewMainMenu(
-		fyne.NewMenu(lang.L("File"),
-			item(lang.L("New"), scNew, s.New),
-			item(lang.L("Open…"), scOpen, s.OpenDialog),
-			item(lang.L("Save"), scSave, func() { s.Save(nil) }),
-			item(lang.L("Save As…"), scSaveAs, func() { s.SaveAs(nil) }),
-			fyne.NewMenuItemSeparator(),
-			fyne.NewMenuItem(lang.L("Start page"), s.ShowStartPage),
-		),
-		fyne.NewMenu(lang.L("Edit"),
-			item(lang.L("Undo"), scUndo, s.Undo),
-			item(lang.L("Redo"), scRedo, s.Redo),
-			fyne.NewMenuItemSeparator(),
-			item(lang.L("Copy"), scCopy, s.Copy),
-			item(lang.L("Paste"), scPaste, s.Paste),
-			item(lang.L("Delete"), &desktop.CustomShortcut{KeyName: fyne.KeyDelete}, s.Canvas.DeleteSelection),
-			item(lang.L("Select all"), scAll, s.Canvas.SelectAll),
-		),
-		fyne.NewMenu(lang.L("View"),
-			item(lang.L("Zoom in"), scZoomIn, func() { s.Canvas.ZoomBy(1.25) }),
-			item(lang.L("Zoom out"), scZoomOu, func() { s.Canvas.ZoomBy(0.8) }),
-			item(lang.L("Fit to view"), scFit, s.Canvas.Fit),
-			fyne.NewMenuItemSeparator(),
-			language,
-		),
-		fyne.NewMenu(lang.L("Run"), s.runMenuItems(
-			item(lang.L("Run"), scRun, func() { s.Run(false) }),
-			item(lang.L("Debug"), scDebug, func() { s.Run(true) }),
-			item(lang.L("Step"), scStep, s.Step),
-			item(lang.L("Stop"), scStop, s.Stop),
-			fyne.NewMenuItemSeparator(),
-			item(lang.L("Toggle breakpoint"), scBreak, s.ToggleBreakpoint),
-		)...),
-	)
-}
-
-// PrefMinimize is the preference key of "Minimize while running".
-const PrefMinimize = "minimize_during_run"
-
-// runMenuItems are the Run menu's items, with the "Minimize while
-// running" switch when the program can minimize the window.
-func (s *Studio) runMenuItems(items ...*fyne.MenuItem) []*fyne.MenuItem {
-	if s.opts.Minimize == nil {
-		return items
-	}
-	it := fyne.NewMenuItem(lang.L("Minimize while running"), nil)
-	it.Checked = s.App.Preferences().Bool(PrefMinimize)
-	it.Action = func() {
-		on := !s.App.Preferences().Bool(PrefMinimize)
-		s.App.Preferences().SetBool(PrefMinimize, on)
-		it.Checked = on
-		s.Win.MainMenu().Refresh()
-	}
-	return append(items, fyne.NewMenuItemSeparator(), it)
 }
 
 // PrefLanguage is the preference key of the language override ("" follows
@@ -617,11 +442,11 @@ func (s *Studio) contextMenu(id string, abs fyne.Position) {
 		bp.Checked = s.Canvas.Breakpoints[id]
 		items = append(items,
 			bp,
-			fyne.NewMenuItem(lang.L("Copy"), s.Copy),
-			fyne.NewMenuItem(lang.L("Delete"), s.Canvas.DeleteSelection),
+			s.contextItem("copy"),
+			s.contextItem("delete"),
 		)
 	} else {
-		items = append(items, fyne.NewMenuItem(lang.L("Paste"), s.Paste), fyne.NewMenuItem(lang.L("Fit to view"), s.Canvas.Fit))
+		items = append(items, s.contextItem("paste"), s.contextItem("fit"))
 	}
 	widget.ShowPopUpMenuAtPosition(fyne.NewMenu("", items...), s.Win.Canvas(), abs)
 }
@@ -708,7 +533,7 @@ func (s *Studio) OpenDialog() {
 		}, s.Win)
 		d.SetFilter(storage.NewExtensionFileFilter([]string{".json"}))
 		s.setDialogDir(d)
-		d.Show()
+		s.showFileDialog(d, lang.L("Open a flow"), false, s.OpenFile)
 	})
 }
 
@@ -790,7 +615,15 @@ func (s *Studio) SaveAs(done func()) {
 	d.SetFileName(strings.ReplaceAll(strings.ToLower(name), " ", "-") + ".json")
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".json"}))
 	s.setDialogDir(d)
-	d.Show()
+	s.showFileDialog(d, lang.L("Save the flow as"), true, func(path string) error {
+		if err := s.SaveTo(path); err != nil {
+			return err
+		}
+		if done != nil {
+			done()
+		}
+		return nil
+	})
 }
 
 // confirmDiscard runs then after asking what to do with unsaved changes.
@@ -834,6 +667,7 @@ func (s *Studio) browseFile(save bool, cb func(string)) {
 			}
 		}, s.Win)
 		s.setDialogDir(d)
+		d.Resize(s.fileDialogSize())
 		d.Show()
 		return
 	}
@@ -844,7 +678,15 @@ func (s *Studio) browseFile(save bool, cb func(string)) {
 		}
 	}, s.Win)
 	s.setDialogDir(d)
+	d.Resize(s.fileDialogSize())
 	d.Show()
+}
+
+// fileDialogSize is the size of the Open and Save dialogs: most of the
+// window (fyne's default is small), at least 800x560.
+func (s *Studio) fileDialogSize() fyne.Size {
+	sz := s.Win.Canvas().Size()
+	return fyne.NewSize(max(800, sz.Width*0.85), max(560, sz.Height*0.85))
 }
 
 // relPath makes p relative to the flow's folder when it lies inside it.
