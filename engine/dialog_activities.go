@@ -29,7 +29,7 @@ func init() {
 		"closes the dialog and stops the wait. In the studio the dialog opens in a window of its own; `deskbot run` asks " +
 		"on its terminal, and fails with a clear error when it has none."
 	Register(Spec{
-		Type: "dialog.message", Title: "Show message", Category: "Dialogs",
+		Type: "dialog.message", Title: "Show message", Category: "Dialogs", Icon: "info",
 		Summary: "Shows a message and waits until the user clicks OK.",
 		Doc:     waitDoc,
 		Fields: []Field{
@@ -40,7 +40,7 @@ func init() {
 		New: newDialogMessage,
 	})
 	Register(Spec{
-		Type: "dialog.confirm", Title: "Ask yes or no", Category: "Dialogs",
+		Type: "dialog.confirm", Title: "Ask yes or no", Category: "Dialogs", Icon: "question",
 		Summary: "Asks the user a yes/no question and follows the yes or the no port.",
 		Doc: "The message is a template: `The total is {{ total }} EUR. Send the order?`. " + waitDoc + " " +
 			"Closing the dialog without an answer is an error, not a no.",
@@ -55,7 +55,7 @@ func init() {
 		New:   newDialogConfirm,
 	})
 	Register(Spec{
-		Type: "dialog.input", Title: "Ask for values", Category: "Dialogs",
+		Type: "dialog.input", Title: "Ask for values", Category: "Dialogs", Icon: "account",
 		Summary: "Shows a form and puts each answer into a variable.",
 		Doc: "Each line of fields is one input: `name | kind | Label | default`. The name is the variable that gets " +
 			"the answer; kind is text, number, password or `choice: A, B, C`; label and default take {{ }} templates. " +
@@ -76,7 +76,7 @@ func init() {
 		New:   newDialogInput,
 	})
 	Register(Spec{
-		Type: "dialog.pick_file", Title: "Ask for a file", Category: "Dialogs",
+		Type: "dialog.pick_file", Title: "Ask for a file", Category: "Dialogs", Icon: "fileText",
 		Summary: "Lets the user choose a file to open or to save, and puts its path into a variable.",
 		Doc: "With mode open the file must exist; with save it may not exist yet. The filter limits the files shown " +
 			"to some extensions (`.csv`, `*.xlsx` or `pdf`). " + cancelDoc + " " + waitDoc,
@@ -92,7 +92,7 @@ func init() {
 		New:   newDialogPickFile,
 	})
 	Register(Spec{
-		Type: "dialog.pick_folder", Title: "Ask for a folder", Category: "Dialogs",
+		Type: "dialog.pick_folder", Title: "Ask for a folder", Category: "Dialogs", Icon: "folder",
 		Summary: "Lets the user choose a folder, and puts its path into a variable.",
 		Doc:     cancelDoc + " " + waitDoc,
 		Fields: []Field{

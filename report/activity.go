@@ -36,7 +36,7 @@ func init() {
 		formats[i] = string(f)
 	}
 	engine.Register(engine.Spec{
-		Type: "report.export", Title: "Export report", Category: "Reports", SideEffects: true,
+		Type: "report.export", Title: "Export report", Category: "Reports", SideEffects: true, Icon: "upload",
 		Summary: "Writes a report on the recorded runs (PDF, HTML, Excel or CSV), like `deskbot report`.",
 		Doc: "The report covers one flow (or all) over a period: `since` (24h, 7d, 2w: today and the days before) " +
 			"or all, or `from`/`to` dates (YYYY-MM-DD, both days included). PDF and HTML hold the summary, the charts, the tables " +

@@ -17,7 +17,7 @@ import (
 
 func init() {
 	engine.Register(engine.Spec{
-		Type: "pdf.text", Title: "Read PDF text", Category: "Documents",
+		Type: "pdf.text", Title: "Read PDF text", Category: "Documents", Icon: "document",
 		Summary: "Extracts the text of a PDF, page by page, into a list, and all of it into one text.",
 		Doc: "The list has one text per page read (`pages[0]` is the first page read); the text joins them with a " +
 			"blank line. Pages lists the pages to read, such as `1-3, 5` or `2-` (from page 2 to the end); empty " +

@@ -18,7 +18,7 @@ import (
 
 func init() {
 	engine.Register(engine.Spec{
-		Type: "process.start", Title: "Start program", Category: "Programs", SideEffects: true,
+		Type: "process.start", Title: "Start program", Category: "Programs", SideEffects: true, Icon: "mediaPlay",
 		Summary: "Starts a program in the background and puts its process id into a variable; the flow goes on at once.",
 		Doc: "The program is looked up on PATH unless it is a path; no shell is involved. Its output (standard output " +
 			"and errors) is kept in memory, up to 1 MiB each, for 'Wait for program' to put into variables, or written " +
@@ -35,7 +35,7 @@ func init() {
 		New: newStart,
 	})
 	engine.Register(engine.Spec{
-		Type: "process.wait", Title: "Wait for program", Category: "Programs", SideEffects: true,
+		Type: "process.wait", Title: "Wait for program", Category: "Programs", SideEffects: true, Icon: "mediaPause",
 		Summary: "Waits until a program ends, by its process id, and puts its output and exit code into variables.",
 		Doc: "The output and the exit code are known for programs that 'Start program' started in this process; for " +
 			"another process the step only waits for its end (exit code -1). When the timeout passes, the step " +
@@ -51,7 +51,7 @@ func init() {
 		New:   newWait,
 	})
 	engine.Register(engine.Spec{
-		Type: "process.stop", Title: "Stop program", Category: "Programs", SideEffects: true,
+		Type: "process.stop", Title: "Stop program", Category: "Programs", SideEffects: true, Icon: "mediaStop",
 		Summary: "Ends a program by its process id, with every program it started.",
 		Doc: "A program that 'Start program' started is ended with its whole tree (its process group on Linux and " +
 			"macOS, its Job object on Windows); another process is ended with the children it has. A process that " +

@@ -11,7 +11,7 @@ import (
 
 func init() {
 	engine.Register(engine.Spec{
-		Type: "window.get_bounds", Title: "Get window position and size", Category: "Windows", SideEffects: true,
+		Type: "window.get_bounds", Title: "Get window position and size", Category: "Windows", SideEffects: true, Icon: "viewFullScreen",
 		Summary: "Puts a window's position and size (its content area, in screen pixels) into a variable.",
 		Doc: "The variable gets an object with x, y, width and height (e.g. bounds.width). With no title, the active " +
 			"window. Follows `not_found` when no window matches, or fails when that port is not connected.",
@@ -24,7 +24,7 @@ func init() {
 		New:   newGetBounds,
 	})
 	engine.Register(engine.Spec{
-		Type: "window.set_bounds", Title: "Set window position and size", Category: "Windows", SideEffects: true,
+		Type: "window.set_bounds", Title: "Set window position and size", Category: "Windows", SideEffects: true, Icon: "windowMaximize",
 		Summary: "Moves and resizes a window: its content area goes to x, y with the width and height given.",
 		Doc: "Leave a field empty to keep that part as it is. The step waits up to 3 s for the window to take the new " +
 			"bounds and fails, naming the bounds it has, when it does not (a window can refuse a size below its " +

@@ -30,7 +30,7 @@ var Layouts = []string{"auto", "block", "line", "word"}
 
 func init() {
 	engine.Register(engine.Spec{
-		Type: "ocr.read", Title: "Read text (OCR)", Category: "Documents", SideEffects: true,
+		Type: "ocr.read", Title: "Read text (OCR)", Category: "Documents", SideEffects: true, Icon: "visibility",
 		Summary: "Reads the text in an image file or a region of the screen with Tesseract.",
 		Doc: "With an image (PNG, JPEG, GIF, BMP, TIFF or WebP) its text is read; without one, the screen's, or " +
 			"the region's (left,top,width,height) when one is given. Language is eng (English), chi_sim (Simplified " +
