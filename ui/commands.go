@@ -62,6 +62,10 @@ var (
 	scZoomOut  = &desktop.CustomShortcut{KeyName: fyne.KeyMinus, Modifier: fyne.KeyModifierShortcutDefault}
 	scFit      = &desktop.CustomShortcut{KeyName: fyne.Key0, Modifier: fyne.KeyModifierShortcutDefault}
 	scHelp     = &desktop.CustomShortcut{KeyName: fyne.KeyF1}
+	scZoom100  = &desktop.CustomShortcut{KeyName: fyne.Key1, Modifier: fyne.KeyModifierShortcutDefault}
+	scArrange  = &desktop.CustomShortcut{KeyName: fyne.KeyA, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
+	scFind     = &desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: fyne.KeyModifierShortcutDefault}
+	scGroup    = &desktop.CustomShortcut{KeyName: fyne.KeyG, Modifier: fyne.KeyModifierShortcutDefault}
 	scTypePath = &desktop.CustomShortcut{KeyName: fyne.KeyL, Modifier: fyne.KeyModifierShortcutDefault}
 )
 
@@ -84,9 +88,14 @@ func (s *Studio) commands() []*Command {
 		{ID: "delete", Label: lang.L("Delete"), Icon: theme.DeleteIcon(), Shortcuts: []fyne.Shortcut{scDelete}, Run: func() { s.Canvas.DeleteSelection() }},
 		{ID: "selectall", Label: lang.L("Select all"), Shortcuts: []fyne.Shortcut{scAll}, Run: func() { s.Canvas.SelectAll() }, Text: true},
 
-		{ID: "zoomin", Label: lang.L("Zoom in"), Icon: theme.ZoomInIcon(), Shortcuts: []fyne.Shortcut{scZoomIn}, Run: func() { s.Canvas.ZoomBy(1.25) }},
-		{ID: "zoomout", Label: lang.L("Zoom out"), Icon: theme.ZoomOutIcon(), Shortcuts: []fyne.Shortcut{scZoomOut}, Run: func() { s.Canvas.ZoomBy(1 / 1.25) }},
+		{ID: "zoomin", Label: lang.L("Zoom in"), Icon: theme.ZoomInIcon(), Shortcuts: []fyne.Shortcut{scZoomIn}, Run: func() { s.Canvas.ZoomIn() }},
+		{ID: "zoomout", Label: lang.L("Zoom out"), Icon: theme.ZoomOutIcon(), Shortcuts: []fyne.Shortcut{scZoomOut}, Run: func() { s.Canvas.ZoomOut() }},
+		{ID: "zoomreset", Label: lang.L("Actual size (100%)"), Icon: theme.ViewRestoreIcon(), Shortcuts: []fyne.Shortcut{scZoom100}, Run: func() { s.Canvas.ZoomReset() }},
 		{ID: "fit", Label: lang.L("Fit to view"), Icon: theme.ZoomFitIcon(), Shortcuts: []fyne.Shortcut{scFit}, Run: func() { s.Canvas.Fit() }},
+		{ID: "arrange", Label: lang.L("Arrange"), Tool: lang.L("Arrange"), Icon: theme.ViewRefreshIcon(), Shortcuts: []fyne.Shortcut{scArrange}, Run: func() { s.Canvas.Arrange() }, Enabled: idle},
+		{ID: "find", Label: lang.L("Find a node…"), Icon: theme.SearchIcon(), Shortcuts: []fyne.Shortcut{scFind}, Run: s.ShowFind},
+		{ID: "note", Label: lang.L("Add a note"), Icon: theme.DocumentIcon(), Run: s.AddNote, Enabled: idle},
+		{ID: "group", Label: lang.L("Group the selection"), Icon: theme.ListIcon(), Shortcuts: []fyne.Shortcut{scGroup}, Run: s.GroupSelection, Enabled: idle},
 
 		{ID: "run", Label: lang.L("Run"), Tool: lang.L("Run"), Icon: theme.MediaPlayIcon(), Shortcuts: []fyne.Shortcut{scRun}, Run: func() { s.Run(false) }, Enabled: canRun},
 		{ID: "debug", Label: lang.L("Debug"), Tool: lang.L("Debug"), Icon: theme.SearchIcon(), Shortcuts: []fyne.Shortcut{scDebug}, Run: func() { s.Run(true) }, Enabled: canRun},
@@ -207,7 +216,7 @@ func ShortcutText(sc fyne.Shortcut) string {
 }
 
 // toolbarLayout lists the toolbar's commands; "" is a separator.
-var toolbarLayout = []string{"new", "open", "save", "", "undo", "redo", "", "run", "debug", "step", "stop", "", "zoomout", "zoomin", "fit"}
+var toolbarLayout = []string{"new", "open", "save", "", "undo", "redo", "", "run", "debug", "step", "stop", "", "zoomout", "zoomin", "fit", "arrange"}
 
 func (s *Studio) toolbar() fyne.CanvasObject {
 	var objs []fyne.CanvasObject
@@ -321,7 +330,7 @@ func (s *Studio) menu() *fyne.MainMenu {
 	}
 	language := fyne.NewMenuItem(lang.L("Language"), nil)
 	language.ChildMenu = fyne.NewMenu("", langItem(lang.L("System"), ""), langItem("English", "en"), langItem("简体中文", "zh_Hans"))
-	view := append(items("zoomin", "zoomout", "fit", ""), s.themeMenuItem(), language)
+	view := append(items("zoomin", "zoomout", "zoomreset", "fit", "", "arrange", "find", "note", "group", ""), s.themeMenuItem(), language)
 	return fyne.NewMainMenu(
 		fyne.NewMenu(lang.L("File"), items("new", "open", "typepath", "save", "saveas", "", "startpage")...),
 		fyne.NewMenu(lang.L("Edit"), items("undo", "redo", "", "copy", "paste", "delete", "selectall")...),
@@ -436,5 +445,31 @@ func (g *gridTwo) Layout(objs []fyne.CanvasObject, size fyne.Size) {
 		objs[i+1].Move(fyne.NewPos(w0+theme.Padding(), y))
 		objs[i+1].Resize(fyne.NewSize(size.Width-w0-theme.Padding(), rh))
 		y += rh
+	}
+}
+
+// ShowFind opens the find bar over the canvas: typing selects and reveals
+// the first node whose label or type matches, Enter the next one.
+func (s *Studio) ShowFind() {
+	if s.onStart {
+		return
+	}
+	bar := NewFindBar(s.Canvas)
+	d := dialog.NewCustom(lang.L("Find a node…"), lang.L("Close"), container.NewGridWrap(fyne.NewSize(420, bar.Object().MinSize().Height), bar.Object()), s.Win)
+	bar.OnEscape = d.Hide
+	d.Show()
+	bar.Focus()
+}
+
+// AddNote puts a sticky note in the middle of the view.
+func (s *Studio) AddNote() {
+	sz := s.Canvas.Size()
+	s.Canvas.AddNote(lang.L("Note"), s.Canvas.ToDoc(fyne.NewPos(sz.Width/3, sz.Height/3)))
+}
+
+// GroupSelection puts a titled box round the selected nodes.
+func (s *Studio) GroupSelection() {
+	if s.Canvas.GroupSelection(lang.L("Group")) < 0 {
+		s.setStatus(lang.L("Select the nodes to group first."))
 	}
 }

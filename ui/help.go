@@ -136,6 +136,11 @@ type debugState struct {
 	Theme       string   `json:"theme"`
 	// Dialog is the text of the labels in the top overlay (a dialog).
 	Dialog []string `json:"dialog"`
+	// Groups and Notes count the flow's group boxes and sticky notes;
+	// Layout is the nodes' positions, for a test to see them move.
+	Groups int    `json:"groups"`
+	Notes  int    `json:"notes"`
+	Layout string `json:"layout"`
 }
 
 func (s *Studio) debugSnapshot() debugState {
@@ -145,6 +150,10 @@ func (s *Studio) debugSnapshot() debugState {
 		Running: s.run != nil, Breakpoints: len(s.Canvas.Breakpoints),
 		Overlays:  len(s.Win.Canvas().Overlays().List()),
 		Clipboard: s.App.Clipboard().Content(), Theme: s.App.Preferences().String(PrefTheme),
+		Groups: len(s.Doc.Flow.Groups), Notes: len(s.Doc.Flow.Notes),
+	}
+	for _, n := range s.Doc.Flow.Nodes {
+		st.Layout += fmt.Sprintf("%s@%g,%g ", n.ID, n.Position.X, n.Position.Y)
 	}
 	if s.run != nil {
 		st.Paused = s.run.paused

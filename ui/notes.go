@@ -281,15 +281,24 @@ func (c *FlowCanvas) EditBox() {
 // focus on ctrl+f: typing selects and reveals the first node whose label
 // or type matches, Enter the next one.
 type FindBar struct {
-	Entry  *widget.Entry
-	Status *widget.Label
-	c      *FlowCanvas
-	root   fyne.CanvasObject
+	Entry *findEntry
+	// OnEscape runs when Esc is pressed in the entry (the studio closes
+	// the bar).
+	OnEscape func()
+	Status   *widget.Label
+	c        *FlowCanvas
+	root     fyne.CanvasObject
 }
 
 // NewFindBar returns a find bar for c.
 func NewFindBar(c *FlowCanvas) *FindBar {
-	b := &FindBar{Entry: widget.NewEntry(), Status: widget.NewLabel(""), c: c}
+	b := &FindBar{Entry: &findEntry{}, Status: widget.NewLabel(""), c: c}
+	b.Entry.ExtendBaseWidget(b.Entry)
+	b.Entry.esc = func() {
+		if b.OnEscape != nil {
+			b.OnEscape()
+		}
+	}
 	b.Entry.SetPlaceHolder(lang.L("Find a node by label or type"))
 	b.Entry.OnChanged = func(q string) {
 		c.Select()
@@ -320,4 +329,19 @@ func (b *FindBar) Focus() {
 	if w := b.c.window(); w != nil {
 		w.Canvas().Focus(b.Entry)
 	}
+}
+
+// findEntry is the find bar's entry: Esc closes the bar.
+type findEntry struct {
+	widget.Entry
+	esc func()
+}
+
+// TypedKey is part of fyne.Focusable.
+func (e *findEntry) TypedKey(k *fyne.KeyEvent) {
+	if k.Name == fyne.KeyEscape && e.esc != nil {
+		e.esc()
+		return
+	}
+	e.Entry.TypedKey(k)
 }

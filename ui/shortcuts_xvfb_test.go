@@ -129,6 +129,30 @@ func TestEveryShortcutOnRealWindow(t *testing.T) {
 	z2 := r.wait("ctrl+= twice", func(st debugState) bool { return st.Zoom > z1*1.2 }).Zoom
 	r.key("ctrl+0")
 	r.wait("ctrl+0 fits", func(st debugState) bool { return st.Zoom < z2*0.9 })
+	r.key("ctrl+1")
+	r.wait("ctrl+1 shows the actual size", func(st debugState) bool { return st.Zoom == 1 })
+	r.key("ctrl+0")
+	r.wait("ctrl+0 fits again", func(st debugState) bool { return st.Zoom != 1 })
+
+	// Arrange, group and find; each edit is undone so that the steps below
+	// start from the same flow.
+	before := r.read().Layout
+	r.key("ctrl+shift+a")
+	r.wait("ctrl+shift+a arranges", func(st debugState) bool { return st.Layout != before })
+	r.key("ctrl+z")
+	r.wait("ctrl+z puts the nodes back", func(st debugState) bool { return st.Layout == before })
+	r.key("ctrl+a", "ctrl+g")
+	r.wait("ctrl+g groups the selection", func(st debugState) bool { return st.Groups == 1 })
+	r.key("ctrl+z")
+	r.wait("ctrl+z removes the group", func(st debugState) bool { return st.Groups == 0 })
+	r.key("ctrl+f")
+	r.wait("ctrl+f opens the find bar", func(st debugState) bool { return st.Overlays == 1 && strings.HasSuffix(st.Focus, "findEntry") })
+	if out, err := x.cmd("xdotool", "type", "--delay", "40", "Say").CombinedOutput(); err != nil {
+		t.Fatalf("xdotool type: %v\n%s", err, out)
+	}
+	r.wait("typing finds a node", func(st debugState) bool { return st.Selected == 1 })
+	r.key("Escape")
+	r.wait("Esc closes the find bar", func(st debugState) bool { return st.Overlays == 0 })
 
 	// breakpoints on the original three, then Debug, Step and Stop
 	r.key("ctrl+z")
