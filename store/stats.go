@@ -275,8 +275,9 @@ type StepTotals struct {
 // ActivityStats returns the time per activity type, largest total first,
 // and the step and item totals, from one pass over the steps of f's runs.
 // When f selects a large part of the history, the pass goes through the
-// steps_type_stats index (in type order: no sort) and looks each step's
-// run up; otherwise it goes from f's runs to their steps.
+// steps (SQLite takes the steps_type_stats index: in type order, so no
+// sort) and looks each step's run up; otherwise it goes from f's runs to
+// their steps.
 func (d *DB) ActivityStats(ctx context.Context, f StatsFilter) ([]ActivityStat, StepTotals, error) {
 	var tot StepTotals
 	where, args := runWhere(f)
@@ -286,7 +287,7 @@ func (d *DB) ActivityStats(ctx context.Context, f StatsFilter) ([]ActivityStat, 
 	}
 	from := `runs r JOIN steps s ON s.run = r.id`
 	if wide {
-		from = `steps s INDEXED BY steps_type_stats CROSS JOIN runs r ON r.id = s.run`
+		from = `steps s CROSS JOIN runs r ON r.id = s.run`
 	}
 	rows, err := d.db.QueryContext(ctx, `SELECT s.type, COUNT(*), SUM(s.duration),
 			SUM(s.type = 'control.for_each' AND s.port = ?)
@@ -348,7 +349,7 @@ func (d *DB) NodeFailures(ctx context.Context, f StatsFilter, limit int) ([]Node
 	where, args := runWhere(f)
 	rows, err := d.db.QueryContext(ctx, `WITH e AS (
 			SELECT r.flow, s.node, s.error, COUNT(*) AS c, MAX(s.label) AS label, MAX(s.type) AS type
-			FROM steps s INDEXED BY steps_failed CROSS JOIN runs r ON r.id = s.run
+			FROM steps s CROSS JOIN runs r ON r.id = s.run
 			WHERE `+where+` AND s.status IN `+failedStepStatuses+` AND s.`+notOK+`
 			GROUP BY r.flow, s.node, s.error),
 		n AS (SELECT flow, node, error, c, label, type,
