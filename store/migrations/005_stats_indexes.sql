@@ -1,5 +1,6 @@
 -- Indexes for the statistics (store/stats.go), each measured with
--- BenchmarkCollect over 100,000 runs and 1,000,000 steps (see the README).
+-- report.BenchmarkCollect over 100,000 runs and 1,000,000 steps; what the
+-- step indexes cost the recorder: store.BenchmarkRecorderStatsIndexes.
 --
 -- The runs' time and flow indexes become covering for the statistics
 -- (status, dry run and end alongside): counting runs per day or status and
