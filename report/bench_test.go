@@ -77,7 +77,7 @@ func BenchmarkCollect(b *testing.B) {
 	// Last, as it changes the database: the same report without the
 	// indexes of migration 005 (the run indexes as they were before it).
 	b.Run("all-without-005-indexes", func(b *testing.B) {
-		for _, q := range []string{`DROP INDEX steps_type_stats`, `DROP INDEX steps_failed`, `DROP INDEX runs_start_stats`, `DROP INDEX runs_flow_stats`,
+		for _, q := range []string{`DROP INDEX runs_start_stats`, `DROP INDEX runs_flow_stats`,
 			`CREATE INDEX runs_start ON runs(start)`, `CREATE INDEX runs_flow_start ON runs(flow, start)`} {
 			if _, err := db.SQL().Exec(q); err != nil {
 				b.Fatal(err)
