@@ -14,9 +14,10 @@ import (
 // step events (and 20,000 generations), seeded once into a database file
 // (the seeding time is reported as seed-s, apart from the benchmark).
 // Sub-benchmarks: all flows over the whole history; one flow over 30
-// days; and the baseline, in the same run: one plain pass over every step
+// days; the baseline, in the same run: one plain pass over every step
 // row of the history (SELECT COUNT(*), SUM(duration) FROM steps), the
-// least any statistic over all steps costs. Besides the wall time, each
+// least any statistic over all steps costs; and all flows again without
+// the indexes of migration 005. Besides the wall time, each
 // reports cpu-s/op, the process's CPU time (user and system, cgo
 // included) per operation: on a machine shared with other work the wall
 // time grows with the load, the CPU time much less.
@@ -69,6 +70,22 @@ func BenchmarkCollect(b *testing.B) {
 		for b.Loop() {
 			var n, sum int64
 			if err := db.SQL().QueryRow(`SELECT COUNT(*), SUM(duration) FROM steps`).Scan(&n, &sum); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// Last, as it changes the database: the same report without the
+	// indexes of migration 005 (the run indexes as they were before it).
+	b.Run("all-without-005-indexes", func(b *testing.B) {
+		for _, q := range []string{`DROP INDEX runs_start_stats`, `DROP INDEX runs_flow_stats`,
+			`CREATE INDEX runs_start ON runs(start)`, `CREATE INDEX runs_flow_start ON runs(flow, start)`} {
+			if _, err := db.SQL().Exec(q); err != nil {
+				b.Fatal(err)
+			}
+		}
+		defer cpuPerOp(b)()
+		for b.Loop() {
+			if _, err := Collect(ctx, db, Filter{}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -2,7 +2,9 @@ package report
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"deskbot/store"
@@ -41,7 +43,104 @@ func collect(ctx context.Context, db *store.DB, f Filter, loc *time.Location) (*
 	d.Summary = Summary{Runs: s.Runs, Succeeded: s.Succeeded, Failed: s.Failed, Stopped: s.Stopped,
 		SuccessRate: s.SuccessRate, P50: s.P50, P90: s.P90, Max: s.Max}
 
-	// The days: the range, clipped to the runs where it is open.
+	// The rest depends only on the run summary: each part runs in its own
+	// goroutine on its own connection (readers do not block each other in
+	// WAL mode) and fills its own fields of d.
+	var steps, items, gens, tokens int
+	parts := []func() error{
+		func() error { return collectDays(ctx, db, f, sf, s, now, loc, d) },
+		func() error {
+			hist, err := db.DurationHistogram(ctx, sf, s)
+			for _, b := range hist {
+				d.Durations = append(d.Durations, Bucket{Lo: b.Lo, Hi: b.Hi, Count: b.Count})
+			}
+			return err
+		},
+		func() error {
+			acts, tot, err := db.ActivityStats(ctx, sf)
+			steps, items = tot.Steps, tot.Items
+			for _, a := range acts {
+				d.Activities = append(d.Activities, ActivityTime{Type: a.Type, Steps: a.Steps, Total: a.Total, Mean: a.Mean})
+			}
+			return err
+		},
+		func() error {
+			nf, err := db.NodeFailures(ctx, sf, MaxNodeFailures)
+			for _, n := range nf {
+				d.NodeFails = append(d.NodeFails, NodeFailures{Flow: n.Flow, Node: n.Node, Label: n.Label, Type: n.Type, Count: n.Count, Error: n.Error})
+			}
+			return err
+		},
+		func() error {
+			fails, err := db.FailedRuns(ctx, sf, MaxFailures)
+			for _, r := range fails {
+				e := r.StepError
+				if e == "" {
+					e = r.Error
+				}
+				d.Failures = append(d.Failures, Failure{RunID: r.RunID, Flow: r.Flow, Node: r.Node, Label: r.Label, Start: r.Start,
+					Error: e, Screenshot: r.Screenshot})
+			}
+			return err
+		},
+		func() error {
+			models, err := db.GenerationStats(ctx, sf)
+			for _, m := range models {
+				d.Models = append(d.Models, ModelStats{Provider: m.Provider, Model: m.Model, Count: m.Count, Errors: m.Errors,
+					PromptTokens: m.PromptTokens, OutputTokens: m.OutputTokens, TokensPerSecond: m.TokensPerSecond, FirstToken: m.FirstToken,
+					MeanOutputTokens: m.MeanOutputTokens, MeanOutputRunes: m.MeanOutputRunes})
+				gens += m.Count
+				tokens += m.PromptTokens + m.OutputTokens
+			}
+			return err
+		},
+		func() error {
+			speed, err := db.GenerationSpeed(ctx, sf, MaxSpeedPoints)
+			for _, p := range speed {
+				d.Speed = append(d.Speed, SpeedPoint{Time: p.Time, Model: p.Model, TokensPerSecond: p.TokensPerSecond})
+			}
+			return err
+		},
+		func() error {
+			pairs, err := db.ComparablePairs(ctx, sf, MaxComparisons)
+			if err != nil {
+				return err
+			}
+			for _, p := range pairs {
+				c, err := db.CompareGenerations(ctx, sf, p[0], p[1])
+				if err != nil {
+					return err
+				}
+				v := func(s store.VariantStat) Variant {
+					return Variant{Provider: s.Provider, Model: s.Model, Params: s.Params, Count: s.Count, Errors: s.Errors,
+						TokensPerSecond: s.TokensPerSecond, MeanOutputTokens: s.MeanOutputTokens}
+				}
+				d.Compare = append(d.Compare, Comparison{A: v(c.A), B: v(c.B), Prompts: c.Prompts})
+			}
+			return nil
+		},
+	}
+	errs := make([]error, len(parts))
+	var wg sync.WaitGroup
+	for i, part := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = part()
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	d.Summary.Steps, d.Summary.Items = steps, items
+	d.Summary.Generations, d.Summary.Tokens = gens, tokens
+	return d, nil
+}
+
+// collectDays fills d.Days: every day of the range, clipped to the runs
+// where the range is open.
+func collectDays(ctx context.Context, db *store.DB, f Filter, sf store.StatsFilter, s store.RunSummary, now time.Time, loc *time.Location, d *Data) error {
 	from, to := f.From, f.To
 	if from.IsZero() {
 		from = s.First
@@ -54,88 +153,12 @@ func collect(ctx context.Context, db *store.DB, f Filter, loc *time.Location) (*
 	} else {
 		to = to.Add(-1) // To is exclusive
 	}
-	if !from.IsZero() {
-		days, err := db.RunsPerDay(ctx, sf, from, to, loc)
-		if err != nil {
-			return nil, fmt.Errorf("report: %w", err)
-		}
-		for _, day := range days {
-			d.Days = append(d.Days, Day{Day: day.Day, ByStatus: day.ByStatus})
-		}
+	if from.IsZero() {
+		return nil
 	}
-
-	hist, err := db.DurationHistogram(ctx, sf, s)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
+	days, err := db.RunsPerDay(ctx, sf, from, to, loc)
+	for _, day := range days {
+		d.Days = append(d.Days, Day{Day: day.Day, ByStatus: day.ByStatus})
 	}
-	for _, b := range hist {
-		d.Durations = append(d.Durations, Bucket{Lo: b.Lo, Hi: b.Hi, Count: b.Count})
-	}
-
-	acts, tot, err := db.ActivityStats(ctx, sf)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	d.Summary.Steps, d.Summary.Items = tot.Steps, tot.Items
-	for _, a := range acts {
-		d.Activities = append(d.Activities, ActivityTime{Type: a.Type, Steps: a.Steps, Total: a.Total, Mean: a.Mean})
-	}
-
-	nf, err := db.NodeFailures(ctx, sf, MaxNodeFailures)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	for _, n := range nf {
-		d.NodeFails = append(d.NodeFails, NodeFailures{Flow: n.Flow, Node: n.Node, Label: n.Label, Type: n.Type, Count: n.Count, Error: n.Error})
-	}
-
-	fails, err := db.FailedRuns(ctx, sf, MaxFailures)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	for _, r := range fails {
-		e := r.StepError
-		if e == "" {
-			e = r.Error
-		}
-		d.Failures = append(d.Failures, Failure{RunID: r.RunID, Flow: r.Flow, Node: r.Node, Label: r.Label, Start: r.Start,
-			Error: e, Screenshot: r.Screenshot})
-	}
-
-	models, err := db.GenerationStats(ctx, sf)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	for _, m := range models {
-		d.Models = append(d.Models, ModelStats{Provider: m.Provider, Model: m.Model, Count: m.Count, Errors: m.Errors,
-			PromptTokens: m.PromptTokens, OutputTokens: m.OutputTokens, TokensPerSecond: m.TokensPerSecond, FirstToken: m.FirstToken,
-			MeanOutputTokens: m.MeanOutputTokens, MeanOutputRunes: m.MeanOutputRunes})
-		d.Summary.Generations += m.Count
-		d.Summary.Tokens += m.PromptTokens + m.OutputTokens
-	}
-
-	speed, err := db.GenerationSpeed(ctx, sf, MaxSpeedPoints)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	for _, p := range speed {
-		d.Speed = append(d.Speed, SpeedPoint{Time: p.Time, Model: p.Model, TokensPerSecond: p.TokensPerSecond})
-	}
-
-	pairs, err := db.ComparablePairs(ctx, sf, MaxComparisons)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	for _, p := range pairs {
-		c, err := db.CompareGenerations(ctx, sf, p[0], p[1])
-		if err != nil {
-			return nil, fmt.Errorf("report: %w", err)
-		}
-		v := func(s store.VariantStat) Variant {
-			return Variant{Provider: s.Provider, Model: s.Model, Params: s.Params, Count: s.Count, Errors: s.Errors,
-				TokensPerSecond: s.TokensPerSecond, MeanOutputTokens: s.MeanOutputTokens}
-		}
-		d.Compare = append(d.Compare, Comparison{A: v(c.A), B: v(c.B), Prompts: c.Prompts})
-	}
-	return d, nil
+	return err
 }

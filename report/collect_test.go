@@ -170,3 +170,24 @@ func TestCollect_FlowAndRange(t *testing.T) {
 		t.Fatal("an empty range was accepted")
 	}
 }
+
+// An in-memory database has one connection: Collect's parallel parts
+// take turns on it.
+func TestCollect_InMemory(t *testing.T) {
+	db, err := store.Open(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	_, runs, gens := storetest.KnownHistory(time.Local, "/nonexistent.png")
+	if err := storetest.Seed(context.Background(), db, storetest.Slice(runs), gens); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Collect(context.Background(), db, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Summary.Runs != 8 || d.Summary.Steps != 32 || d.Summary.Generations != 5 || len(d.Compare) != 2 || len(d.Failures) != 3 {
+		t.Fatalf("%+v", d.Summary)
+	}
+}

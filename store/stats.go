@@ -49,11 +49,6 @@ type RunSummary struct {
 // failedStepStatuses are the step statuses counted as failures.
 const failedStepStatuses = `('` + engine.StatusFailed + `', '` + engine.StatusCaught + `', '` + engine.StatusRetrying + `')`
 
-// notOK is the condition of the partial index steps_failed (migration
-// 005): a query on failed steps repeats it, word for word, so that SQLite
-// uses the index.
-const notOK = `status NOT IN ('ok', 'dry', 'running')`
-
 // runWhere returns the WHERE conditions (on alias r) and arguments that
 // select f's runs.
 func runWhere(f StatsFilter) (string, []any) {
@@ -274,9 +269,9 @@ type StepTotals struct {
 
 // ActivityStats returns the time per activity type, largest total first,
 // and the step and item totals, from one pass over the steps of f's runs.
-// When f selects a large part of the history, the pass goes through the
-// steps_type_stats index (in type order: no sort) and looks each step's
-// run up; otherwise it goes from f's runs to their steps.
+// When f selects a large part of the history, the pass reads the steps in
+// key order and looks each step's run up; otherwise it goes from f's runs
+// to their steps.
 func (d *DB) ActivityStats(ctx context.Context, f StatsFilter) ([]ActivityStat, StepTotals, error) {
 	var tot StepTotals
 	where, args := runWhere(f)
@@ -286,7 +281,7 @@ func (d *DB) ActivityStats(ctx context.Context, f StatsFilter) ([]ActivityStat, 
 	}
 	from := `runs r JOIN steps s ON s.run = r.id`
 	if wide {
-		from = `steps s INDEXED BY steps_type_stats CROSS JOIN runs r ON r.id = s.run`
+		from = `steps s CROSS JOIN runs r ON r.id = s.run`
 	}
 	rows, err := d.db.QueryContext(ctx, `SELECT s.type, COUNT(*), SUM(s.duration),
 			SUM(s.type = 'control.for_each' AND s.port = ?)
@@ -341,15 +336,26 @@ type NodeFailure struct {
 
 // NodeFailures returns the nodes of f's runs with the most failed steps,
 // most first (at most limit; 0 for 20), each with its most frequent error.
+// Like ActivityStats it reads all steps in key order when f selects much
+// of the history (the steps have no index on their status: see migration
+// 005).
 func (d *DB) NodeFailures(ctx context.Context, f StatsFilter, limit int) ([]NodeFailure, error) {
 	if limit <= 0 {
 		limit = 20
 	}
 	where, args := runWhere(f)
+	wide, err := d.selectsMuch(ctx, f)
+	if err != nil {
+		return nil, fmt.Errorf("failures by node for %s: %w", f, err)
+	}
+	from := `runs r JOIN steps s ON s.run = r.id`
+	if wide {
+		from = `steps s CROSS JOIN runs r ON r.id = s.run`
+	}
 	rows, err := d.db.QueryContext(ctx, `WITH e AS (
 			SELECT r.flow, s.node, s.error, COUNT(*) AS c, MAX(s.label) AS label, MAX(s.type) AS type
-			FROM steps s INDEXED BY steps_failed CROSS JOIN runs r ON r.id = s.run
-			WHERE `+where+` AND s.status IN `+failedStepStatuses+` AND s.`+notOK+`
+			FROM `+from+`
+			WHERE `+where+` AND s.status IN `+failedStepStatuses+`
 			GROUP BY r.flow, s.node, s.error),
 		n AS (SELECT flow, node, error, c, label, type,
 			SUM(c) OVER (PARTITION BY flow, node) AS total,
@@ -401,7 +407,7 @@ func (d *DB) FailedRuns(ctx context.Context, f StatsFilter, limit int) ([]Failed
 			COALESCE(s.node, ''), COALESCE(s.label, ''), COALESCE(s.type, ''), COALESCE(s.error, ''), COALESCE(s.seq, 0),
 			COALESCE(CASE WHEN json_valid(s.outputs) THEN json_extract(s.outputs, '$.screenshot') END, '')
 		FROM runs r LEFT JOIN steps s ON s.run = r.id AND s.seq = (
-			SELECT MAX(seq) FROM steps x WHERE x.run = r.id AND x.`+notOK+` AND x.status IN (?, ?))
+			SELECT MAX(seq) FROM steps x WHERE x.run = r.id AND x.status IN (?, ?))
 		WHERE `+where+` AND r.status IN (?, ?)
 		ORDER BY r.start DESC, r.id DESC LIMIT ?`,
 		append(append([]any{engine.StatusFailed, engine.StatusInterrupted}, args...), engine.StatusFailed, engine.StatusInterrupted, limit)...)
