@@ -107,7 +107,7 @@ func TestDialogConfirmClosedIsAnError(t *testing.T) {
 	done := startDialogRun(t, context.Background(), dialogFlow("dialog.confirm", map[string]any{"message": "Go?"}, "yes", "no"), d, t.TempDir())
 	nextRequest(t, d, done).Cancel()
 	o := wait(t, done)
-	if !errors.Is(o.err, engine.ErrDialogCancelled) || !strings.Contains(o.err.Error(), `node "ask" (Ask, dialog.confirm)`) || !strings.Contains(o.err.Error(), `question "Go?"`) {
+	if !errors.Is(o.err, engine.ErrDialogCancelled) || !strings.Contains(o.err.Error(), `"Ask" (node "ask", dialog.confirm)`) || !strings.Contains(o.err.Error(), `question "Go?"`) {
 		t.Fatalf("err %v", o.err)
 	}
 }

@@ -170,6 +170,9 @@ func PDFText(ctx context.Context, b []byte, sel string, limit time.Duration) ([]
 		total int
 		err   error
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, 0, context.Cause(ctx) // the run ended before the read began
+	}
 	done := make(chan result, 1)
 	go func() {
 		var r result
