@@ -218,7 +218,9 @@ func TestStudioStopClosesDialog(t *testing.T) {
 	}
 	s.Stop()
 	runToEnd(t, s, ui)
-	if s.DialogWindow() != nil {
+	// The window closes through the UI queue, in the same hand-over as the
+	// run's end or the next one.
+	if !pump(t, ui, patience, func() bool { return s.DialogWindow() == nil }) {
 		t.Error("the dialog window is still open")
 	}
 	for _, o := range fyne.CurrentApp().Driver().AllWindows() {

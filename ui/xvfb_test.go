@@ -155,13 +155,13 @@ func absInt(i int) int {
 // openStudio starts the deskbot binary on a flow file in dir (its own data
 // and config folders there) and waits for a window whose title has name.
 // It returns the window id and the program's output so far.
-func (x *xserver) openStudio(t *testing.T, flowPath, name string) (win string, logs *strings.Builder) {
+func (x *xserver) openStudio(t *testing.T, flowPath, name string) (win string, logs *outputBuf) {
 	t.Helper()
 	bin := buildDeskbot(t)
 	dir := filepath.Dir(flowPath)
 	app := x.cmd(bin, flowPath)
 	app.Env = append(app.Env, "DESKBOT_DATA="+filepath.Join(dir, "data"), "XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "HOME="+dir)
-	logs = &strings.Builder{}
+	logs = &outputBuf{}
 	app.Stdout, app.Stderr = logs, logs
 	if err := app.Start(); err != nil {
 		t.Fatal(err)
@@ -390,4 +390,22 @@ func TestRealWindowMinimizesWhileRunning(t *testing.T) {
 	if !waitFor(patience, func() bool { return strings.Contains(state(), "Normal") }) {
 		t.Fatalf("the studio did not come back after the run: %s\noutput:\n%s", state(), logs.String())
 	}
+}
+
+// outputBuf collects a program's output while the test reads it.
+type outputBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (o *outputBuf) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Write(p)
+}
+
+func (o *outputBuf) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
 }
