@@ -116,7 +116,8 @@ lint: lint-platforms
 
 ## lint-platforms: go vet for Windows (cgo through mingw-w64, every
 ## package), and for macOS every package that needs no cgo (macOS's cgo
-## needs its SDK, which Debian lacks): the platform files compile there.
+## needs its SDK, which Debian lacks), plus the desktop robot's macOS files
+## against a stub of robotgo: the platform files compile there.
 lint-platforms: deps
 	$(WIN_ENV) $(GO) vet ./...
 	@pkgs=$$(GOOS=darwin CGO_ENABLED=1 $(GO) list -deps -f '{{if and (not .Standard) .CgoFiles}}{{.ImportPath}}{{end}}' ./... | sort -u > $${TMPDIR:-/tmp}/deskbot-cgo-pkgs; \
@@ -125,6 +126,8 @@ lint-platforms: deps
 			$${TMPDIR:-/tmp}/deskbot-cgo-pkgs -); \
 	rm -f $${TMPDIR:-/tmp}/deskbot-cgo-pkgs; \
 	echo "GOOS=darwin go vet:" $$pkgs; GOOS=darwin CGO_ENABLED=0 $(GO) vet $$pkgs
+	@# the robot package needs cgo (robotgo): vetted against a stub of robotgo
+	sh packaging/darwincheck/vet.sh
 
 ## docs: regenerate docs/activities.md from the activity specs
 docs:

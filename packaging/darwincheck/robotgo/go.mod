@@ -1,0 +1,3 @@
+module github.com/go-vgo/robotgo
+
+go 1.26
