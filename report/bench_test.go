@@ -22,27 +22,11 @@ import (
 // included) per operation: on a machine shared with other work the wall
 // time grows with the load, the CPU time much less.
 func BenchmarkCollect(b *testing.B) {
-	dir := b.TempDir()
-	db, err := store.Open(filepath.Join(dir, store.FileName))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
 	ctx := context.Background()
-	end := time.Date(2026, 11, 30, 0, 0, 0, 0, time.Local)
-	db.Now = func() time.Time { return end }
-	t0 := time.Now()
-	runs, gens := storetest.Big(end, 100_000, 1_000_000, 20_000)
-	if err := storetest.Seed(ctx, db, runs, gens); err != nil {
-		b.Fatal(err)
-	}
-	if err := db.Checkpoint(ctx); err != nil {
-		b.Fatal(err)
-	}
-	seed := time.Since(t0)
+	db, _, gens, seed := bigHistory(b)
 	var nsteps, nruns int
 	db.SQL().QueryRow(`SELECT (SELECT COUNT(*) FROM steps), (SELECT COUNT(*) FROM runs)`).Scan(&nsteps, &nruns)
-	b.Logf("seeded %d runs, %d steps, %d generations in %v", nruns, nsteps, len(gens), seed.Round(time.Millisecond))
+	b.Logf("seeded %d runs, %d steps, %d generations in %v", nruns, nsteps, gens, seed.Round(time.Millisecond))
 
 	b.Run("all", func(b *testing.B) {
 		defer cpuPerOp(b)()
@@ -60,7 +44,7 @@ func BenchmarkCollect(b *testing.B) {
 	b.Run("flow-30d", func(b *testing.B) {
 		defer cpuPerOp(b)()
 		for b.Loop() {
-			if _, err := Collect(ctx, db, Filter{Flow: "发票处理 4", From: end.AddDate(0, 0, -30), To: end}); err != nil {
+			if _, err := Collect(ctx, db, Filter{Flow: "发票处理 4", From: benchEnd.AddDate(0, 0, -30), To: benchEnd}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -90,4 +74,31 @@ func BenchmarkCollect(b *testing.B) {
 			}
 		}
 	})
+}
+
+// benchEnd is the last day of the benchmarks' history.
+var benchEnd = time.Date(2026, 11, 30, 0, 0, 0, 0, time.Local)
+
+// bigHistory seeds a database file with 100,000 runs, about 1,000,000
+// steps and 20,000 generations ending on 30 Nov 2026, once per benchmark;
+// it returns the database, its folder, the generations and how long
+// seeding took. The database is closed when the benchmark ends.
+func bigHistory(b *testing.B) (db *store.DB, dir string, gens int, seed time.Duration) {
+	dir = b.TempDir()
+	db, err := store.Open(filepath.Join(dir, store.FileName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	db.Now = func() time.Time { return benchEnd }
+	t0 := time.Now()
+	runs, g := storetest.Big(benchEnd, 100_000, 1_000_000, 20_000)
+	if err := storetest.Seed(ctx, db, runs, g); err != nil {
+		b.Fatal(err)
+	}
+	if err := db.Checkpoint(ctx); err != nil {
+		b.Fatal(err)
+	}
+	return db, dir, len(g), time.Since(t0)
 }

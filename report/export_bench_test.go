@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"deskbot/store"
-	"deskbot/store/storetest"
 )
 
 // BenchmarkExport writes reports over 100,000 runs and 1,000,000 step
@@ -25,24 +24,9 @@ import (
 //
 // Each reports cpu-s/op beside the wall time (the machine is shared).
 func BenchmarkExport(b *testing.B) {
-	dir := b.TempDir()
-	db, err := store.Open(filepath.Join(dir, store.FileName))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
 	ctx := context.Background()
-	end := time.Date(2026, 11, 30, 0, 0, 0, 0, time.Local)
-	db.Now = func() time.Time { return end }
-	t0 := time.Now()
-	runs, gens := storetest.Big(end, 100_000, 1_000_000, 20_000)
-	if err := storetest.Seed(ctx, db, runs, gens); err != nil {
-		b.Fatal(err)
-	}
-	if err := db.Checkpoint(ctx); err != nil {
-		b.Fatal(err)
-	}
-	b.Logf("seeded in %v", time.Since(t0).Round(time.Millisecond))
+	db, dir, _, seed := bigHistory(b)
+	b.Logf("seeded in %v", seed.Round(time.Millisecond))
 	out := filepath.Join(dir, "out")
 	os.Mkdir(out, 0o755)
 
