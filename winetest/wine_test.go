@@ -543,3 +543,51 @@ func TestProcessesAndBounds(t *testing.T) {
 		t.Errorf("bounds not read back as set:\n%s", out)
 	}
 }
+
+// A run whose process is killed shows as interrupted under Windows too:
+// store/proc_windows.go tells a live process from a gone one (before it,
+// Windows kept such a run "running" for ever).
+func TestInterruptedRun(t *testing.T) {
+	need(t)
+	base := t.TempDir()
+	flow := filepath.Join(base, "hold.json")
+	if err := os.WriteFile(flow, []byte(`{"format":"deskbot.flow","version":1,"name":"Hold on",
+ "nodes":[{"id":"start","type":"control.start"},{"id":"hold","type":"control.wait","label":"Hold","params":{"duration":"5m"}}],
+ "edges":[{"from":"start","port":"next","to":"hold"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	denv := []string{"DESKBOT_DATA=" + winPath(filepath.Join(base, "data"))}
+	c := exec.Command("wine", exe, "run", winPath(flow))
+	c.Env = append(append([]string{}, env...), denv...)
+	out := tempFile(t)
+	c.Stdout, c.Stderr = out, out
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Process.Kill()
+	status := func() string {
+		r := wine(t, denv, "runs")
+		for _, line := range strings.Split(r.stdout, "\n") {
+			if strings.Contains(line, "Hold on") {
+				return line
+			}
+		}
+		return ""
+	}
+	for deadline := time.Now().Add(2 * time.Minute); !strings.Contains(status(), "running"); time.Sleep(time.Second) {
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(out.Name())
+			t.Fatalf("the run does not show as running: %q\n%s", status(), b)
+		}
+	}
+	// End deskbot.exe the way Task Manager does: no chance to record.
+	kill := exec.Command("wine", "taskkill", "/F", "/IM", "deskbot.exe")
+	kill.Env = env
+	if b, err := kill.CombinedOutput(); err != nil {
+		t.Fatalf("taskkill: %v\n%s", err, b)
+	}
+	c.Wait()
+	if line := status(); !strings.Contains(line, "interrupted") {
+		t.Errorf("after the kill: %q, want interrupted", line)
+	}
+}
