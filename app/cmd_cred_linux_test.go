@@ -1,13 +1,7 @@
 package main
 
 import (
-	"bytes"
-	"io"
-	"os"
-	"os/exec"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,68 +15,16 @@ import (
 func TestCLICredSetOnTerminal(t *testing.T) {
 	const secret, pass = "typed-Secret-5521", "typed passphrase 9"
 	data := t.TempDir()
-	master, slave := openPTY(t)
-	defer master.Close()
-	cmd := exec.Command(deskbot(t), "cred", "set", "office", "--user", "bot")
-	cmd.Env = append(os.Environ(), "DESKBOT_NO_KEYRING=1", "DESKBOT_DATA="+data, cred.EnvPassphrase+"=", cred.EnvBackend+"=")
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	slave.Close()
-	var mu sync.Mutex
-	var screen bytes.Buffer
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 4096)
-		for {
-			n, err := master.Read(buf)
-			mu.Lock()
-			screen.Write(buf[:n])
-			mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
-	}()
-	waitFor := func(s string) {
-		t.Helper()
-		for deadline := time.Now().Add(30 * time.Second); ; {
-			mu.Lock()
-			ok := strings.Contains(screen.String(), s)
-			mu.Unlock()
-			if ok {
-				return
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatalf("no %q; screen: %q", s, screen.String())
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	typeLine := func(s string) {
-		for _, c := range s {
-			io.WriteString(master, string(c))
-		}
-		io.WriteString(master, "\r")
-	}
-	waitFor(`Secret of "office": `)
-	typeLine(secret)
-	waitFor("Passphrase of the credentials file: ")
-	typeLine(pass)
-	waitFor("The same passphrase again: ")
-	typeLine(pass)
-	err := cmd.Wait()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-	}
-	mu.Lock()
-	out := screen.String()
-	mu.Unlock()
+	p := startOnPTY(t, []string{"DESKBOT_DATA=" + data, cred.EnvPassphrase + "=", cred.EnvBackend + "="}, "cred", "set", "office", "--user", "bot")
+	p.expect(`Secret of "office": `)
+	p.typeLine(secret)
+	p.expect("Passphrase of the credentials file: ")
+	p.typeLine(pass)
+	p.expect("The same passphrase again: ")
+	p.typeLine(pass)
+	err := p.cmd.Wait()
+	time.Sleep(100 * time.Millisecond) // the last of the screen
+	out := p.text()
 	if err != nil || !strings.Contains(out, `stored credential "office" in the encrypted file`) {
 		t.Fatalf("%v\n%q", err, out)
 	}
