@@ -69,32 +69,10 @@ func (r *Robot) Scroll(dx, dy int) error {
 // TypeText implements desktop.Desktop: robotgo types each character as a
 // Unicode keyboard event; ctx is checked between characters.
 func (r *Robot) TypeText(ctx context.Context, text string, perChar time.Duration) error {
-	for _, ch := range text {
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		r.mu.Lock()
-		var err error
-		switch ch {
-		case '\n':
-			err = robotgo.KeyTap("enter")
-		case '\t':
-			err = robotgo.KeyTap("tab")
-		case '\r':
-		default:
-			robotgo.TypeStr(string(ch))
-		}
-		r.mu.Unlock()
-		if err != nil {
-			return fmt.Errorf("type %q: %w", ch, err)
-		}
-		if perChar > 0 {
-			if err := sleepCtx(ctx, perChar); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return r.typeEach(ctx, text, perChar, func(ch rune) error {
+		robotgo.TypeStr(string(ch))
+		return nil
+	})
 }
 
 // ClipboardGet implements desktop.Desktop.

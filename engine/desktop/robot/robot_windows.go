@@ -157,33 +157,10 @@ func sendUnicode(ch rune) error {
 
 // TypeText implements desktop.Desktop: each character as Unicode input
 // events (no keyboard layout involved), newline and tab as their keys; ctx
-// is checked between characters.
+// is checked between characters, and a short pause after each lets the
+// target's message loop take them in turn.
 func (r *Robot) TypeText(ctx context.Context, text string, perChar time.Duration) error {
-	for _, ch := range text {
-		if ctx.Err() != nil {
-			return context.Cause(ctx)
-		}
-		r.mu.Lock()
-		var err error
-		switch ch {
-		case '\n':
-			err = robotgo.KeyTap("enter")
-		case '\t':
-			err = robotgo.KeyTap("tab")
-		case '\r':
-		default:
-			err = sendUnicode(ch)
-		}
-		r.mu.Unlock()
-		if err != nil {
-			return err
-		}
-		// Let the target's message loop take each character in turn.
-		if err := sleepCtx(ctx, max(perChar, 2*time.Millisecond)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return r.typeEach(ctx, text, max(perChar, 2*time.Millisecond), sendUnicode)
 }
 
 // clipboardTries is how often the clipboard is tried: OpenClipboard fails
