@@ -57,3 +57,39 @@ type Generator interface {
 	Name() string
 	Close() error
 }
+
+// BatchGenerator is a Generator that can work on several requests at once:
+// a local model reads its weights once per step for all of them, an API
+// client sends them concurrently (at most its limit at a time).
+//
+// GenerateBatch returns one Result and one error per request, in the order
+// of reqs; emit is called with the index of the request a token belongs
+// to (calls may come from several goroutines, never at once for the same
+// index). A failed request has a nil or partial Result and its error; the
+// others go on. When ctx is cancelled every unfinished request ends with
+// context.Cause(ctx).
+type BatchGenerator interface {
+	Generator
+	GenerateBatch(ctx context.Context, reqs []Request, emit func(i int, t Token) error) ([]*Result, []error)
+}
+
+// GenerateAll runs reqs through g: at once when g is a BatchGenerator,
+// one after another otherwise. emit may be nil.
+func GenerateAll(ctx context.Context, g Generator, reqs []Request, emit func(i int, t Token) error) ([]*Result, []error) {
+	if emit == nil {
+		emit = func(int, Token) error { return nil }
+	}
+	if b, ok := g.(BatchGenerator); ok {
+		return b.GenerateBatch(ctx, reqs, emit)
+	}
+	res := make([]*Result, len(reqs))
+	errs := make([]error, len(reqs))
+	for i, r := range reqs {
+		if err := ctx.Err(); err != nil {
+			errs[i] = context.Cause(ctx)
+			continue
+		}
+		res[i], errs[i] = g.Generate(ctx, r, func(t Token) error { return emit(i, t) })
+	}
+	return res, errs
+}
