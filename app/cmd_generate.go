@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +20,7 @@ import (
 	"deskbot/engine/textgen"
 	"deskbot/engine/textgen/providers"
 	"deskbot/model"
+	"deskbot/model/gpt2"
 )
 
 func init() {
@@ -63,8 +65,9 @@ func cmdGenerate(args []string) int {
 	var stops stopFlags
 	fs.Var(&stops, "stop", "stop before this text (repeatable; \\n for a newline)")
 	asJSON := fs.Bool("json", false, "print one JSON object at the end instead of streaming")
-	quant := fs.String("quant", "", "local models: q8 quantises the weights to int8 at load")
-	threads := fs.Int("threads", 0, "local models: kernel threads (0 = the idle cores)")
+	quant := fs.String("quant", "", "local models: "+strings.Join(gpt2.QuantModes, " or ")+" quantises the weights at load (cached on disk)")
+	threads := fs.Int("threads", 0, fmt.Sprintf("local models: kernel threads (0 = the physical cores: %d here)", gpt2.PhysicalCores()))
+	ignoreEOS := fs.Bool("ignore-eos", false, "local models: never end at the end-of-text token (exactly --max-tokens tokens)")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: deskbot generate --model gpt2|DIR|api:PROFILE --prompt TEXT [flags]")
 		fs.PrintDefaults()
@@ -77,7 +80,7 @@ func cmdGenerate(args []string) int {
 		return 2
 	}
 	req := model.Request{MaxTokens: *maxTokens, Temperature: *temperature, TopK: *topK, TopP: *topP,
-		RepetitionPenalty: *repPen, Seed: *seed}
+		RepetitionPenalty: *repPen, Seed: *seed, IgnoreEOS: *ignoreEOS}
 	for _, s := range stops {
 		req.Stop = append(req.Stop, strings.NewReplacer(`\n`, "\n", `\t`, "\t").Replace(s))
 	}
@@ -112,8 +115,12 @@ func cmdGenerate(args []string) int {
 		fmt.Fprintln(os.Stderr, "deskbot generate: --max-tokens, --temperature and --top-k must not be negative; --top-p is from 0 to 1")
 		return 2
 	}
-	if *quant != "" && *quant != "q8" {
-		fmt.Fprintf(os.Stderr, "deskbot generate: --quant %q: only q8 is known\n", *quant)
+	if *quant != "" && !slices.Contains(gpt2.QuantModes, *quant) {
+		fmt.Fprintf(os.Stderr, "deskbot generate: --quant %q: known are %s\n", *quant, strings.Join(gpt2.QuantModes, ", "))
+		return 2
+	}
+	if *threads < 0 {
+		fmt.Fprintln(os.Stderr, "deskbot generate: --threads must not be negative (0 = the physical cores)")
 		return 2
 	}
 
@@ -131,6 +138,13 @@ func cmdGenerate(args []string) int {
 	}
 	defer gen.Close()
 	load := time.Since(t0)
+	threadsUsed := 0
+	if lm, ok := gen.(interface{ Threads() int }); ok {
+		threadsUsed = lm.Threads()
+		if !*asJSON {
+			fmt.Fprintf(os.Stderr, "deskbot: %s, %d threads (--threads to change)\n", gen.Name(), threadsUsed)
+		}
+	}
 
 	wrote := false
 	emit := func(t model.Token) error {
@@ -152,6 +166,7 @@ func cmdGenerate(args []string) int {
 		out := map[string]any{
 			"model": gen.Name(), "prompt_ids": nonNil(res.PromptIDs), "ids": nonNil(res.IDs), "text": res.Text,
 			"prompt_tokens": res.PromptTokens, "output_tokens": res.OutputTokens, "finish_reason": res.FinishReason,
+			"threads": threadsUsed,
 			"timings": map[string]any{
 				"load_ms":           ms(load),
 				"first_token_ms":    ms(res.FirstToken),

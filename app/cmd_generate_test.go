@@ -4,14 +4,17 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"deskbot/engine/textgen"
+	"deskbot/model/gpt2"
 	"deskbot/model/hub/hubtest"
 	"deskbot/model/openai/openaitest"
 	"deskbot/store"
@@ -116,6 +119,8 @@ type genJSON struct {
 	IDs       []int          `json:"ids"`
 	Text      string         `json:"text"`
 	Timings   map[string]any `json:"timings"`
+	Threads   int            `json:"threads"`
+	Finish    string         `json:"finish_reason"`
 }
 
 func genLocal(t *testing.T, env []string, args ...string) genJSON {
@@ -162,6 +167,22 @@ func TestCLIGenerateLocal(t *testing.T) {
 	g4 := genLocal(t, env, "--model", tinyModel, "--prompt", "Hello", "--max-tokens", "3", "--temperature", "0", "--quant", "q8", "--threads", "1")
 	if len(g4.IDs) != 3 || !strings.Contains(g4.Model, "q8") {
 		t.Fatalf("q8 %+v", g4)
+	}
+	// The thread count defaults to the physical cores, is shown and can be
+	// changed; --ignore-eos gives exactly --max-tokens tokens.
+	if g.Threads != gpt2.PhysicalCores() || g4.Threads != 1 {
+		t.Fatalf("threads: default %d (physical cores %d), --threads 1 gave %d", g.Threads, gpt2.PhysicalCores(), g4.Threads)
+	}
+	if want := fmt.Sprintf("%d threads", gpt2.PhysicalCores()); !strings.Contains(r.stderr, want) {
+		t.Fatalf("stream mode does not say %q on stderr:\n%s", want, r.stderr)
+	}
+	g5 := genLocal(t, env, "--model", tinyModel, "--prompt", "Hello", "--max-tokens", "40", "--temperature", "0", "--ignore-eos")
+	if len(g5.IDs) != 40 || g5.Finish != "length" || slices.Contains(g5.IDs, 50256) {
+		t.Fatalf("--ignore-eos: %d ids, finish %q: %v", len(g5.IDs), g5.Finish, g5.IDs)
+	}
+	r = runEnv(t, env, "", "generate", "--model", tinyModel, "--prompt", "x", "--threads", "-1")
+	if r.code != 2 || !strings.Contains(r.stderr, "--threads") {
+		t.Fatalf("negative threads: %d %s", r.code, r.stderr)
 	}
 	r = runEnv(t, env, "", "generate", "--model", "gpt2", "--prompt", "x")
 	if r.code != 1 || !strings.Contains(r.stderr, "deskbot model pull gpt2") {

@@ -20,6 +20,10 @@ type Request struct {
 	RepetitionPenalty float64 // 0 or 1 = off
 	Seed              int64
 	Stop              []string // generation ends before any of these
+	// IgnoreEOS never picks the end-of-text token, so that exactly
+	// MaxTokens tokens come (local models; for benchmarks and fixed-length
+	// output).
+	IgnoreEOS bool
 }
 
 // Token is one streamed piece of output.

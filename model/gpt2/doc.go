@@ -34,7 +34,7 @@
 // Kernels use AVX2/FMA assembly on amd64 CPUs that have it (the q8
 // matrix-vector kernel AVX-512 F+BW where present), portable Go elsewhere
 // (or under the purego build tag, or with ForcePortable). Each step is
-// split over Options.Threads goroutines (default IdleCores()) that take
+// split over Options.Threads goroutines (default PhysicalCores()) that take
 // pieces of work in turn: the caller and helper goroutines kept parked on
 // a channel between steps; the caller waits on a sync.WaitGroup: nothing
 // spins. A generated token takes two parallel steps per layer (per head:

@@ -80,6 +80,9 @@ func (m *Model) Generate(ctx context.Context, req model.Request, emit func(model
 	}
 	st := m.newState(ctxN)
 	smp := newSampler(req, cfg.VocabSize)
+	if req.IgnoreEOS {
+		smp.ban = cfg.EOSTokenID
+	}
 	out := &streamer{tok: m.tok, stops: req.Stop, emit: emit}
 
 	cancelled := func(err error) (*model.Result, error) {
@@ -257,6 +260,7 @@ func checkLogits(logits []float32, n int) error {
 // sampler picks the next token.
 type sampler struct {
 	req  model.Request
+	ban  int // a token never picked (IgnoreEOS: end of text), or -1
 	rng  *rand.Rand
 	idx  []int
 	prob []float64
@@ -264,11 +268,14 @@ type sampler struct {
 
 func newSampler(req model.Request, vocab int) *sampler {
 	seed := uint64(req.Seed)
-	return &sampler{req: req, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), idx: make([]int, vocab), prob: make([]float64, vocab)}
+	return &sampler{req: req, ban: -1, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), idx: make([]int, vocab), prob: make([]float64, vocab)}
 }
 
 func (s *sampler) sample(logits []float32, history []int) int {
 	r := s.req
+	if s.ban >= 0 && s.ban < len(logits) {
+		logits[s.ban] = float32(math.Inf(-1))
+	}
 	if p := r.RepetitionPenalty; p > 0 && p != 1 {
 		seen := map[int]bool{}
 		for _, id := range history {

@@ -288,7 +288,7 @@ func matMul(m *matrix, X []float32, T int, Y []float32, ldy, lo, hi int, scratch
 
 // pool sizes data-parallel steps (see run); nothing spins.
 type pool struct {
-	threads int // 0 = idle cores
+	threads int // 0 = PhysicalCores()
 }
 
 func newPool(threads int) *pool { return &pool{threads: threads} }
@@ -298,7 +298,7 @@ func (p *pool) size() int {
 	if p.threads > 0 {
 		return p.threads
 	}
-	return IdleCores()
+	return PhysicalCores()
 }
 
 var idle struct {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -132,8 +133,8 @@ func (c Config) validate() error {
 
 // Options tune Load.
 type Options struct {
-	// Threads for the kernels; 0 = IdleCores() when each generation
-	// starts (at least 1, at most runtime.NumCPU()).
+	// Threads for the kernels; 0 = PhysicalCores(). Helpers wait on
+	// channels between steps: nothing spins.
 	Threads int
 	// Quant is "" (float32 weights) or "q8" (int8 weights, one float16
 	// scale per block of 32 along each row, times a power of two per
@@ -214,6 +215,12 @@ type Model struct {
 	mu sync.Mutex
 }
 
+// QuantModes are the quantisations Load knows besides "" (float32).
+var QuantModes = []string{"q8"}
+
+// Threads is the number of goroutines a generation uses.
+func (m *Model) Threads() int { return m.pool.size() }
+
 // Config is the model's architecture.
 func (m *Model) Config() Config { return m.cfg }
 
@@ -238,8 +245,8 @@ func Load(dir string, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.Quant != "" && opts.Quant != "q8" {
-		return nil, fmt.Errorf("gpt2: unknown quantisation %q (want \"\" or \"q8\")", opts.Quant)
+	if opts.Quant != "" && !slices.Contains(QuantModes, opts.Quant) {
+		return nil, fmt.Errorf("gpt2: unknown quantisation %q (want \"\" or one of %s)", opts.Quant, strings.Join(QuantModes, ", "))
 	}
 	tok := opts.Tokenizer
 	if tok == nil {

@@ -118,3 +118,21 @@ func BenchmarkSample(b *testing.B) {
 		}
 	}
 }
+
+// IgnoreEOS: the end-of-text token is never picked, greedy or sampled,
+// even when it is by far the likeliest.
+func TestSamplerIgnoreEOS(t *testing.T) {
+	for _, temp := range []float64{0, 0.8} {
+		logits := func() []float32 { l := make([]float32, 10); l[3] = 50; l[7] = 1; return l }
+		s := newSampler(model.Request{Temperature: temp, TopK: 40, Seed: 1}, 10)
+		if got := s.sample(logits(), nil); got != 3 {
+			t.Fatalf("temperature %g without IgnoreEOS picked %d, want 3", temp, got)
+		}
+		s.ban = 3
+		for i := 0; i < 50; i++ {
+			if got := s.sample(logits(), nil); got == 3 {
+				t.Fatalf("temperature %g: the banned token was picked", temp)
+			}
+		}
+	}
+}
