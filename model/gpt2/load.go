@@ -159,6 +159,7 @@ type matrix struct {
 	s          []uint16  // rows*nblk scales, q8: float16 bits, times 2^e
 	smul       float32   // 2^-e: the scales' common factor, q8
 	nblk       int
+	qbits      int // quantised: 8 (q8; q4 will be 4); 0 = float32 in f
 	// pw > 0 stores the columns in panels pw wide (a multiple of qblock):
 	// panel after panel, each all rows of its columns (f32: row-major;
 	// q8: groups of blocks as below). A product over one panel's columns
@@ -570,6 +571,7 @@ func transpose(dst, src []float32, r, c int) {
 // weights are rounded with the scale as stored.
 func (m *matrix) quantize(w []float32) {
 	m.nblk = (m.cols + qblock - 1) / qblock
+	m.qbits = 8
 	groups := (m.rows + 3) / 4
 	m.q = make([]int8, groups*m.nblk*4*qblock)
 	m.s = make([]uint16, groups*m.nblk*4)
