@@ -123,7 +123,6 @@ func matVecCols(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1 in
 func matVecPanel(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1 int, add bool) {
 	K := m.cols
 	p0, w := m.panel(c0)
-	n := c1 - c0
 	set := func(r int, v float32) {
 		if add {
 			y[r] += v
@@ -132,26 +131,7 @@ func matVecPanel(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1 i
 		}
 	}
 	if m.f != nil {
-		base := p0*m.rows + (c0 - p0) // row r of this range: f[base+r*w:][:n]
-		r := lo
-		if useAsm() && n >= 8 {
-			n8 := n &^ 7
-			var out [4]float32
-			for ; r+4 <= hi; r += 4 {
-				dot4AVX(&m.f[base+r*w], w, &x[c0], n8, &out[0])
-				for i := 0; i < 4; i++ {
-					s := out[i]
-					row := m.f[base+(r+i)*w : base+(r+i)*w+n]
-					for k := n8; k < n; k++ {
-						s += row[k] * x[c0+k]
-					}
-					set(r+i, s)
-				}
-			}
-		}
-		for ; r < hi; r++ {
-			set(r, dot(m.f[base+r*w:base+r*w+n], x[c0:c1]))
-		}
+		matVecF32(m, x, y, lo, hi, p0, w, c0, c1, set)
 		return
 	}
 	b0, b1 := c0/qblock, (c1+qblock-1)/qblock
@@ -187,6 +167,57 @@ func matVecPanel(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1 i
 	for r := lo; r < hi; r++ {
 		set(r, dotQ8Go(m, r, b0, b1, x))
 	}
+}
+
+// matVecF32 is matVecPanel for float32 weights (see matrix.setF for the
+// layout): rows [lo, hi), columns [c0, c1) of the panel at p0, w wide.
+func matVecF32(m *matrix, x []float32, y []float32, lo, hi, p0, w, c0, c1 int, set func(int, float32)) {
+	nc := (w + fchunk - 1) / fchunk
+	base := m.fpanel(p0)
+	k0, k1 := (c0-p0)/fchunk, (c1-p0+fchunk-1)/fchunk // chunks
+	r := lo
+	if useAsm() && (c0-p0)%fchunk == 0 && ((c1-p0)%fchunk == 0 || c1 == p0+w) {
+		xs := x[c0:]
+		if len(xs) < (k1-k0)*fchunk { // the last chunk is part padding
+			xs = make([]float32, (k1-k0)*fchunk)
+			copy(xs, x[c0:c1])
+		}
+		kern := dot4ilvAVX
+		if useAVX512() {
+			kern = dot4ilvAVX512
+		}
+		var out [4]float32
+		for ; r < hi && (r%4 != 0 || r+4 > hi); r++ { // a partial group first
+			set(r, dotF32Row(m, x, r, base, nc, c0, c1, p0))
+		}
+		for ; r+4 <= hi; r += 4 {
+			kern(&m.f[base+(r/4*nc+k0)*4*fchunk], &xs[0], k1-k0, fpf, &out[0])
+			for i := 0; i < 4; i++ {
+				set(r+i, out[i])
+			}
+		}
+	}
+	for ; r < hi; r++ {
+		set(r, dotF32Row(m, x, r, base, nc, c0, c1, p0))
+	}
+}
+
+// fpf is how far ahead the float32 kernel prefetches, in bytes (0: none).
+var fpf = 0
+
+// dotF32Row is row r of a float32 panel (at base, nc chunks) · x over
+// columns [c0, c1).
+func dotF32Row(m *matrix, x []float32, r, base, nc, c0, c1, p0 int) float32 {
+	g, i := r/4, r%4
+	var s float32
+	for c := c0; c < c1; {
+		k := (c - p0) / fchunk
+		j := (c - p0) % fchunk
+		n := min(fchunk-j, c1-c)
+		s += dotGo(m.f[base+(g*nc+k)*4*fchunk+i*fchunk+j:][:n], x[c:c+n])
+		c += n
+	}
+	return s
 }
 
 // qvec is a vector quantised to int16 with one scale per qblock, the
@@ -248,14 +279,9 @@ func matMul(m *matrix, X []float32, T int, Y []float32, ldy, lo, hi int, scratch
 		t1 := min(t0+tchunk, T)
 		for r := lo; r < hi; r += 3 {
 			nr := min(3, hi-r)
-			var w []float32
-			if m.f != nil && m.pw == 0 {
-				w = m.f[r*K : (r+nr)*K]
-			} else {
-				w = scratch[:nr*K]
-				for i := 0; i < nr; i++ {
-					m.row(r+i, w[i*K:(i+1)*K])
-				}
+			w := scratch[:nr*K]
+			for i := 0; i < nr; i++ {
+				m.row(r+i, w[i*K:(i+1)*K])
 			}
 			t := t0
 			if asm && nr == 3 {

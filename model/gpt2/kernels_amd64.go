@@ -46,3 +46,16 @@ func dot4q8AVX(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *fl
 //
 //go:noescape
 func dot4q8AVX512(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *float32)
+
+// dot4ilvAVX512 sets out[i] = row i · x[:16*nchunk] for four rows stored
+// interleaved in chunks of 16 floats per row (see matrix.setF); it
+// prefetches pf bytes ahead.
+//
+//go:noescape
+func dot4ilvAVX512(w *float32, x *float32, nchunk, pf int, out *float32)
+
+// dot4ilvAVX is dot4ilvAVX512 with 256-bit registers, the same sums in the
+// same order.
+//
+//go:noescape
+func dot4ilvAVX(w *float32, x *float32, nchunk, pf int, out *float32)

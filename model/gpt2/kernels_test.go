@@ -228,7 +228,7 @@ func BenchmarkMatVec(b *testing.B) {
 			m.quantize(w)
 			bytes = int64(len(m.q) + 2*len(m.s))
 		} else {
-			m.f = w
+			m.setF(w)
 		}
 		for _, v := range kernelVariants() {
 			if v == "avx512" && quant == "f32" {

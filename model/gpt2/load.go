@@ -159,7 +159,8 @@ type matrix struct {
 	s          []uint16  // rows*nblk scales, q8: float16 bits, times 2^e
 	smul       float32   // 2^-e: the scales' common factor, q8
 	nblk       int
-	qbits      int // quantised: 8 (q8; q4 will be 4); 0 = float32 in f
+	qbits      int    // quantised: 8 (q8; q4 will be 4); 0 = float32 in f
+	mem        *arena // where the weights are allocated (nil: the Go heap)
 	// pw > 0 stores the columns in panels pw wide (a multiple of qblock):
 	// panel after panel, each all rows of its columns (f32: row-major;
 	// q8: groups of blocks as below). A product over one panel's columns
@@ -176,19 +177,51 @@ func (m *matrix) panel(c int) (p0, w int) {
 	return p0, min(m.pw, m.cols-p0)
 }
 
-// setF stores the row-major w (rows x cols) as m.f, in m.pw panels.
+// fchunk is the width of the column chunks of float32 weights (see setF).
+const fchunk = 16
+
+// setF stores the row-major w (rows x cols) as m.f: panel after panel
+// (m.pw wide, see panel), each panel as groups of 4 rows, each group as
+// chunks of fchunk columns holding the 4 rows' values side by side (row 0's
+// 16 values, then row 1's, 2's, 3's: 256 bytes). A product of 4 rows with
+// a vector then reads one sequential stream, as does a whole panel. Rows
+// are padded to a multiple of 4 and columns to whole chunks with zeros.
 func (m *matrix) setF(w []float32) {
-	if m.pw <= 0 || m.pw >= m.cols {
-		m.f = w
-		return
-	}
-	m.f = make([]float32, len(w))
-	for r := 0; r < m.rows; r++ {
-		for p0 := 0; p0 < m.cols; p0 += m.pw {
-			_, pw := m.panel(p0)
-			copy(m.f[p0*m.rows+r*pw:p0*m.rows+(r+1)*pw], w[r*m.cols+p0:r*m.cols+p0+pw])
+	m.f = m.mem.f32(m.fsize())
+	for p0 := 0; p0 < m.cols; {
+		_, pw := m.panel(p0)
+		nc := (pw + fchunk - 1) / fchunk
+		base := m.fpanel(p0)
+		for r := 0; r < m.rows; r++ {
+			g, i := r/4, r%4
+			row := w[r*m.cols+p0 : r*m.cols+p0+pw]
+			for c := 0; c < nc; c++ {
+				dst := m.f[base+(g*nc+c)*4*fchunk+i*fchunk:][:fchunk]
+				copy(dst, row[c*fchunk:min((c+1)*fchunk, pw)])
+			}
 		}
+		p0 += pw
 	}
+}
+
+// fsize is the length of m.f for m's shape and panels.
+func (m *matrix) fsize() int {
+	n := 0
+	for p0 := 0; p0 < m.cols; {
+		_, pw := m.panel(p0)
+		n += (m.rows + 3) / 4 * ((pw + fchunk - 1) / fchunk) * 4 * fchunk
+		p0 += pw
+	}
+	return n
+}
+
+// fpanel is the offset in m.f of the panel starting at column p0.
+func (m *matrix) fpanel(p0 int) int {
+	if p0 == 0 {
+		return 0
+	}
+	_, pw := m.panel(0) // every panel but the last is this wide
+	return p0 / pw * ((m.rows + 3) / 4 * ((pw + fchunk - 1) / fchunk) * 4 * fchunk)
 }
 
 const qblock = 32
@@ -212,6 +245,7 @@ type Model struct {
 	lnfb   []float32
 	layers []layer
 	pool   *pool
+	mem    *arena // the weights' memory, freed by Close
 
 	mu sync.Mutex
 }
@@ -236,6 +270,8 @@ func (m *Model) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.layers, m.wte, m.wpe = nil, matrix{}, nil
+	m.mem.free()
+	m.mem = nil
 	return nil
 }
 
@@ -291,7 +327,8 @@ func Load(dir string, opts Options) (*Model, error) {
 		return nil, plan.err
 	}
 	m.pool = newPool(opts.Threads)
-	l := &loader{st: st, opts: opts, q8: opts.Quant == "q8", total: plan.total}
+	m.mem = &arena{}
+	l := &loader{st: st, opts: opts, q8: opts.Quant == "q8", total: plan.total, mem: m.mem}
 	m.readWeights(l)
 	if l.err != nil {
 		return nil, l.err
@@ -334,6 +371,7 @@ func (m *Model) readWeights(l *loader) {
 }
 
 type loader struct {
+	mem   *arena
 	st    *safetensorsFile
 	opts  Options
 	q8    bool
@@ -526,7 +564,7 @@ func (l *loader) matrix(name string, rows, cols int, conv1d bool, pw int) matrix
 		l.planned(t, n, kept, copies)
 		return matrix{}
 	}
-	raw := make([]float32, rows*cols)
+	raw := make([]float32, rows*cols) // converted below
 	l.read(t, raw)
 	if l.err != nil {
 		return matrix{}
@@ -536,7 +574,7 @@ func (l *loader) matrix(name string, rows, cols int, conv1d bool, pw int) matrix
 		w = make([]float32, rows*cols)
 		transpose(w, raw, cols, rows)
 	}
-	m := matrix{rows: rows, cols: cols, pw: pw}
+	m := matrix{rows: rows, cols: cols, pw: pw, mem: l.mem}
 	if l.q8 {
 		m.quantize(w)
 	} else {
@@ -573,8 +611,8 @@ func (m *matrix) quantize(w []float32) {
 	m.nblk = (m.cols + qblock - 1) / qblock
 	m.qbits = 8
 	groups := (m.rows + 3) / 4
-	m.q = make([]int8, groups*m.nblk*4*qblock)
-	m.s = make([]uint16, groups*m.nblk*4)
+	m.q = m.mem.i8(groups * m.nblk * 4 * qblock)
+	m.s = m.mem.u16(groups * m.nblk * 4)
 	var amax float32
 	for _, v := range w[:m.rows*m.cols] {
 		amax = max(amax, abs32(v))
@@ -622,10 +660,16 @@ func (m *matrix) qblk(r, b int) ([]int8, int) {
 // row writes row r as float32 into dst.
 func (m *matrix) row(r int, dst []float32) {
 	if m.f != nil {
+		g, i := r/4, r%4
 		for p0 := 0; p0 < m.cols; {
-			_, w := m.panel(p0)
-			copy(dst[p0:p0+w], m.f[p0*m.rows+r*w:p0*m.rows+(r+1)*w])
-			p0 += w
+			_, pw := m.panel(p0)
+			nc := (pw + fchunk - 1) / fchunk
+			base := m.fpanel(p0) + g*nc*4*fchunk + i*fchunk
+			for c := 0; c < nc; c++ {
+				n := min(fchunk, pw-c*fchunk)
+				copy(dst[p0+c*fchunk:p0+c*fchunk+n], m.f[base+c*4*fchunk:][:n])
+			}
+			p0 += pw
 		}
 		return
 	}

@@ -1,0 +1,68 @@
+package gpt2
+
+import "unsafe"
+
+// Weights live outside the Go heap where the system allows (see
+// alloc_linux.go): in anonymous mappings asked to use huge pages, so that
+// streaming them takes fewer TLB misses and the hardware prefetcher is not
+// stopped at every 4 KiB page; the garbage collector never sees them and
+// Close gives them back at once.
+
+// arena hands out weight memory; its blocks are freed together.
+type arena struct {
+	blocks [][]byte
+}
+
+// bytes returns n zeroed bytes, 64-byte aligned. A nil arena takes them
+// from the Go heap.
+func (a *arena) bytes(n int) []byte {
+	if n == 0 {
+		return nil
+	}
+	var b []byte
+	if a != nil {
+		b = sysAlloc(n)
+	}
+	if b == nil {
+		b = make([]byte, n+64)
+		off := (64 - int(uintptr(unsafe.Pointer(&b[0]))&63)) & 63
+		return b[off : off+n : off+n]
+	}
+	a.blocks = append(a.blocks, b)
+	return b[:n:n]
+}
+
+func (a *arena) f32(n int) []float32 {
+	b := a.bytes(4 * n)
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), n)
+}
+
+func (a *arena) i8(n int) []int8 {
+	b := a.bytes(n)
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*int8)(unsafe.Pointer(&b[0])), n)
+}
+
+func (a *arena) u16(n int) []uint16 {
+	b := a.bytes(2 * n)
+	if n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*uint16)(unsafe.Pointer(&b[0])), n)
+}
+
+// free releases every block; no slice from the arena may be used after.
+func (a *arena) free() {
+	if a == nil {
+		return
+	}
+	for _, b := range a.blocks {
+		sysFree(b)
+	}
+	a.blocks = nil
+}

@@ -1,0 +1,36 @@
+package gpt2
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+const hugePage = 2 << 20
+
+// sysAlloc maps n bytes (rounded up to whole huge pages) of anonymous
+// memory aligned to a huge page and asks for transparent huge pages; nil
+// when n is small or the mapping fails (the caller uses the Go heap).
+func sysAlloc(n int) []byte {
+	if n < 256<<10 {
+		return nil
+	}
+	size := (n + hugePage - 1) &^ (hugePage - 1)
+	// Over-map by a huge page so the start can be aligned to one.
+	p, err := unix.MmapPtr(-1, 0, nil, uintptr(size+hugePage), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return nil
+	}
+	off := (hugePage - uintptr(p)%hugePage) % hugePage
+	if off > 0 {
+		unix.MunmapPtr(p, off)
+	}
+	if tail := hugePage - off; tail > 0 {
+		unix.MunmapPtr(unsafe.Add(p, off+uintptr(size)), tail)
+	}
+	b := unsafe.Slice((*byte)(unsafe.Add(p, off)), size)
+	unix.Madvise(b, unix.MADV_HUGEPAGE)
+	return b
+}
+
+func sysFree(b []byte) { unix.MunmapPtr(unsafe.Pointer(&b[:1][0]), uintptr(cap(b))) }

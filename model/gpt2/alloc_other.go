@@ -1,0 +1,8 @@
+//go:build !linux
+
+package gpt2
+
+// sysAlloc has no huge-page mapping here: the weights stay on the Go heap.
+func sysAlloc(n int) []byte { return nil }
+
+func sysFree([]byte) {}
