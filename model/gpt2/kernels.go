@@ -397,10 +397,25 @@ func runN(k, n int, fn func(part, i int)) {
 		}
 		return
 	}
+	// Helpers leave the last piece to the caller: a helper that is woken
+	// late (an idle core can take long to wake, in a virtual machine
+	// easily 100 µs) then rarely finishes after the caller, which would
+	// have to sleep until it does and be woken in turn.
 	var next atomic.Int64
 	work := func(part int) {
 		for {
-			i := int(next.Add(1) - 1)
+			var i int
+			if part == 0 {
+				i = int(next.Add(1) - 1)
+			} else {
+				i = int(next.Load())
+				if i >= n-1 {
+					return
+				}
+				if !next.CompareAndSwap(int64(i), int64(i+1)) {
+					continue
+				}
+			}
 			if i >= n {
 				return
 			}
