@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -32,10 +33,28 @@ func init() {
 // in the studio's status bar (see openStudio).
 var loadReport = loadProgress(os.Stderr)
 
+// localModel is how local models run in flows: threads (0 = the physical
+// cores) and quantisation; `deskbot run --threads/--quant` and the studio's
+// Run › Local model… set it.
+var localModel struct {
+	sync.Mutex
+	threads int
+	quant   string
+}
+
+func setLocalModel(threads int, quant string) {
+	localModel.Lock()
+	localModel.threads, localModel.quant = threads, quant
+	localModel.Unlock()
+}
+
 // wireTextGen gives a run the model providers: local models are loaded
 // once per run and closed when it ends.
 func wireTextGen(ctx context.Context, _ context.CancelCauseFunc, opts *engine.Options) error {
-	cache := textgen.NewCache(providers.Opener(providers.OpenOptions{
+	localModel.Lock()
+	threads, quant := localModel.threads, localModel.quant
+	localModel.Unlock()
+	cache := textgen.NewCache(providers.Opener(providers.OpenOptions{Threads: threads, Quant: quant,
 		Progress: func(p string, done, total int64) { loadReport(p, done, total) },
 		Retry: func(p string, attempt int, wait time.Duration, why string) {
 			fmt.Fprintf(os.Stderr, "deskbot: %s answered %s; retry %d in %s\n", p, redact.String(why), attempt, wait.Round(time.Millisecond))

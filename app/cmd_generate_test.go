@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -340,5 +341,34 @@ func TestCLIModelHistory(t *testing.T) {
 	var g map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &g); err != nil || g["output"] != ", thanks" || g["first_token_ms"] != 30.0 || g["params"].(map[string]any)["max_tokens"] != 5.0 {
 		t.Fatalf("json: %v\n%s%s", err, r.stdout, r.stderr)
+	}
+}
+
+// `deskbot run --quant q8 --threads 1` loads the flow's local model that
+// way: the history names the quantised model; a bad --quant is refused.
+func TestCLIRunLocalModelSettings(t *testing.T) {
+	data := t.TempDir()
+	env := []string{"DESKBOT_DATA=" + data, "DESKBOT_MODELS=" + t.TempDir()}
+	model, err := filepath.Abs(tinyModel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	flow := `{"format":"deskbot.flow","version":1,"name":"local","nodes":[{"id":"start","type":"control.start"},
+	 {"id":"write","type":"text.generate","params":{"provider":` + strconv.Quote(model) + `,"prompt":"Dear","max_tokens":3,"temperature":0,"output":"body"}}],
+	"edges":[{"from":"start","port":"next","to":"write"}]}`
+	path := filepath.Join(t.TempDir(), "local.json")
+	os.WriteFile(path, []byte(flow), 0o644)
+	r := runEnv(t, env, "", "run", path, "--quant", "q8", "--threads", "1")
+	if r.code != 0 {
+		t.Fatalf("run: %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	runID := strings.TrimSuffix(strings.Fields(r.stdout)[1], ":")
+	h := runEnv(t, env, "", "model", "history", "--run", runID)
+	if h.code != 0 || !strings.Contains(h.stdout, "q8") {
+		t.Fatalf("history of run %s does not name the q8 model: %d\n%s%s", runID, h.code, h.stdout, h.stderr)
+	}
+	r = runEnv(t, env, "", "run", path, "--quant", "q9")
+	if r.code != 2 || !strings.Contains(r.stderr, "--quant") {
+		t.Fatalf("bad quant: %d %s", r.code, r.stderr)
 	}
 }

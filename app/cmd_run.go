@@ -10,12 +10,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"deskbot/engine"
 	"deskbot/engine/textgen"
+	"deskbot/model/gpt2"
 	"deskbot/report"
 	"deskbot/store"
 )
@@ -44,6 +46,8 @@ func cmdRun(args []string) int {
 	asJSON := fs.Bool("json", false, "print events as JSON lines")
 	data := fs.String("data", "", "data folder (default $DESKBOT_DATA or the user config folder)")
 	noRecord := fs.Bool("no-record", false, "do not record the run in the history database")
+	threads := fs.Int("threads", 0, fmt.Sprintf("local models: kernel threads (0 = the physical cores: %d here)", gpt2.PhysicalCores()))
+	quant := fs.String("quant", "", "local models: "+strings.Join(gpt2.QuantModes, " or ")+" quantises the weights at load")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: deskbot run FLOW.json [--var k=v]... [--dry-run] [--json] [--data DIR]")
 		fs.PrintDefaults()
@@ -55,6 +59,11 @@ func cmdRun(args []string) int {
 		fs.Usage()
 		return 2
 	}
+	if *threads < 0 || *quant != "" && !slices.Contains(gpt2.QuantModes, *quant) {
+		fmt.Fprintf(os.Stderr, "deskbot run: --threads must not be negative; --quant is one of %s\n", strings.Join(gpt2.QuantModes, ", "))
+		return 2
+	}
+	setLocalModel(*threads, *quant)
 	path := fs.Arg(0)
 	if cp, err := installedSampleCopy(path); err != nil {
 		fmt.Fprintln(os.Stderr, "deskbot:", err)
@@ -168,7 +177,7 @@ func reorder(args []string) []string {
 		if strings.HasPrefix(a, "-") {
 			flags = append(flags, a)
 			name := strings.TrimLeft(a, "-")
-			if !strings.Contains(name, "=") && (name == "var" || name == "data" || name == "flow" || name == "limit") && i+1 < len(args) {
+			if !strings.Contains(name, "=") && (name == "var" || name == "data" || name == "flow" || name == "limit" || name == "threads" || name == "quant") && i+1 < len(args) {
 				flags = append(flags, args[i+1])
 				i++
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/robotn/xgb/xproto"
 
 	"deskbot/assets/icon"
+	"deskbot/model/gpt2"
 	"deskbot/store"
 	"deskbot/ui"
 )
@@ -44,7 +45,9 @@ func openStudio(args []string) int {
 		fmt.Fprintln(os.Stderr, "deskbot:", err)
 	}
 	samples, installed := samplesDir()
-	opts := ui.Options{SamplesDir: samples, Prepare: wireServices, Version: versionLine()}
+	opts := ui.Options{SamplesDir: samples, Prepare: wireServices, Version: versionLine(),
+		LocalThreads: gpt2.PhysicalCores(), Quants: gpt2.QuantModes,
+		OnLocalModel: func(lm ui.LocalModel) { setLocalModel(lm.Threads, lm.Quant) }}
 	if installed {
 		// An installed Deskbot opens its samples from a copy in the
 		// user's documents, so that their outputs land there.

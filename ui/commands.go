@@ -103,6 +103,7 @@ func (s *Studio) commands() []*Command {
 		{ID: "stop", Label: lang.L("Stop"), Tool: lang.L("Stop"), Icon: theme.MediaStopIcon(), Shortcuts: []fyne.Shortcut{scStop, scEsc}, Run: s.Stop, Enabled: s.Running},
 		{ID: "breakpoint", Label: lang.L("Toggle breakpoint"), Icon: theme.RadioButtonCheckedIcon(), Shortcuts: []fyne.Shortcut{scBreak}, Run: s.ToggleBreakpoint},
 		{ID: "runsettings", Label: lang.L("Run settings…"), Icon: theme.SettingsIcon(), Run: s.ShowRunSettings},
+		{ID: "modelsettings", Label: lang.L("Local model…"), Icon: theme.ComputerIcon(), Run: s.ShowModelSettings},
 
 		{ID: "reference", Label: lang.L("Activity reference"), Icon: theme.HelpIcon(), Shortcuts: []fyne.Shortcut{scHelp}, Run: s.ShowReference},
 		{ID: "shortcuts", Label: lang.L("Keyboard shortcuts"), Icon: theme.ComputerIcon(), Run: s.ShowShortcuts},
@@ -335,7 +336,7 @@ func (s *Studio) menu() *fyne.MainMenu {
 		fyne.NewMenu(lang.L("File"), items("new", "open", "typepath", "save", "saveas", "", "startpage")...),
 		fyne.NewMenu(lang.L("Edit"), items("undo", "redo", "", "copy", "paste", "delete", "selectall")...),
 		fyne.NewMenu(lang.L("View"), view...),
-		fyne.NewMenu(lang.L("Run"), s.runMenuItems(items("run", "debug", "step", "stop", "", "breakpoint", "runsettings")...)...),
+		fyne.NewMenu(lang.L("Run"), s.runMenuItems(items("run", "debug", "step", "stop", "", "breakpoint", "runsettings", "modelsettings")...)...),
 		fyne.NewMenu(lang.L("Help"), items("reference", "shortcuts", "", "about")...),
 	)
 }

@@ -67,6 +67,14 @@ type Options struct {
 	// Screen, if set, opens the live desktop for "Indicate on screen" and
 	// "Test" in the properties (ui/pick.go).
 	Screen ScreenOpener
+	// LocalThreads is the local model's default thread count (the physical
+	// cores), shown in Run › Local model…; Quants the quantisations it
+	// offers besides float32.
+	LocalThreads int
+	Quants       []string
+	// OnLocalModel, if set, is called with the local-model settings when
+	// the studio opens and whenever Run › Local model… changes them.
+	OnLocalModel func(LocalModel)
 }
 
 // Studio is the main window.
@@ -117,16 +125,17 @@ type Studio struct {
 	loadPct  int64
 
 	// commands.go, help.go, runsettings.go, typedpath.go
-	cmds        []*Command                // the table of commands (commands.go)
-	menuItems   map[string]*fyne.MenuItem // the main menu's items by command id
-	themeItem   *fyne.MenuItem            // View › Theme
-	refWin      fyne.Window               // Help › Activity reference, while open
-	debugPath   string                    // StartDebugState's file
-	debugLast   string                    // what it holds
-	runSettings *runSettingsForm          // Run › Run settings…, while open
-	keyMods     func() fyne.KeyModifier   // tests: the modifiers held
-	fileTarget  *fileTarget               // the Open or Save dialog showing now
-	pathBox     *pathBox                  // "Type a path", while open
+	cmds          []*Command                // the table of commands (commands.go)
+	menuItems     map[string]*fyne.MenuItem // the main menu's items by command id
+	themeItem     *fyne.MenuItem            // View › Theme
+	refWin        fyne.Window               // Help › Activity reference, while open
+	debugPath     string                    // StartDebugState's file
+	debugLast     string                    // what it holds
+	runSettings   *runSettingsForm          // Run › Run settings…, while open
+	modelSettings *modelSettingsForm        // Run › Local model…, while open
+	keyMods       func() fyne.KeyModifier   // tests: the modifiers held
+	fileTarget    *fileTarget               // the Open or Save dialog showing now
+	pathBox       *pathBox                  // "Type a path", while open
 }
 
 // activeRun is the run in progress.
@@ -165,6 +174,9 @@ func NewStudio(a fyne.App, opts Options) *Studio {
 	s.updateButtons()
 	s.applyTheme()
 	s.ShowStartPage()
+	if opts.OnLocalModel != nil {
+		opts.OnLocalModel(s.LocalModel())
+	}
 	return s
 }
 
