@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
+
 	"deskbot/model/openai/openaitest"
 )
 
@@ -142,5 +144,38 @@ func TestCLIGenerateRowsLocal(t *testing.T) {
 		if rec[2] == "" {
 			t.Fatalf("row %d has no text", i+1)
 		}
+	}
+}
+
+// The order-notes sample writes a note for each order of orders.xlsx with
+// the tiny local model into a new workbook.
+func TestCLISampleOrderNotes(t *testing.T) {
+	data := t.TempDir()
+	model, _ := filepath.Abs(tinyModel)
+	out := t.TempDir()
+	r := runEnv(t, []string{"DESKBOT_DATA=" + data, "DESKBOT_MODELS=" + t.TempDir()}, "", "run", "../assets/flows/order-notes.json",
+		"--var", "out_dir="+out, "--var", "model="+model)
+	if r.code != 0 {
+		t.Fatalf("run order-notes: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	f, err := excelize.OpenFile(filepath.Join(out, "order-notes.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := f.GetRows("Notes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 9 || strings.Join(rows[0], ",") != "Order,Customer,Product,Note" {
+		t.Fatalf("%d rows, header %v", len(rows), rows[0])
+	}
+	for _, row := range rows[1:] {
+		if len(row) != 4 || row[3] == "" {
+			t.Fatalf("no note: %v", row)
+		}
+	}
+	if rows[1][0] != "A-1001" || rows[1][1] != "Müller Bäckerei GmbH" {
+		t.Fatalf("first order %v", rows[1])
 	}
 }
