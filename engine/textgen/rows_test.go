@@ -447,3 +447,55 @@ func TestGenerateRowsParams(t *testing.T) {
 		t.Fatalf("%v %v", err, res.Vars)
 	}
 }
+
+// cancelLog stops the run when the n-th generation is recorded.
+type cancelLog struct {
+	memLog
+	n      int
+	cancel context.CancelCauseFunc
+}
+
+func (l *cancelLog) SaveGeneration(ctx context.Context, g Generation) error {
+	l.memLog.SaveGeneration(ctx, g)
+	if len(l.gens) == l.n {
+		l.cancel(errStop)
+	}
+	return nil
+}
+
+// Stopping the run between two batches of an API profile: the batches
+// done keep their text and no request of a later batch is sent.
+func TestGenerateRowsCancelBetweenBatches(t *testing.T) {
+	srv := openaitest.New("")
+	defer srv.Close()
+	srv.BusyDelay = time.Millisecond
+	data := t.TempDir()
+	t.Setenv("DESKBOT_DATA", data)
+	t.Setenv("DESKBOT_NO_KEYRING", "1")
+	ps := &openai.Profiles{}
+	ps.Set(openai.Profile{Name: "local", BaseURL: srv.APIURL(), Model: "busy", Concurrency: 4})
+	if err := ps.Save(filepath.Join(data, "providers.json")); err != nil {
+		t.Fatal(err)
+	}
+	dir := writeCustomers(t, 20)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	log := &cancelLog{n: 5, cancel: cancel}
+	opts := engine.Options{BaseDir: dir}
+	cache := NewCache(providers.Opener(providers.OpenOptions{}))
+	defer cache.Close()
+	WithProviders(&opts, cache)
+	WithLog(&opts, log)
+	res, err := engine.Run(ctx, rowsFlow(map[string]any{"provider": "api:local", "max_tokens": 20.0, "batch_size": 4.0}), opts)
+	if !errors.Is(err, errStop) {
+		t.Fatalf("err %v", err)
+	}
+	for i, r := range tableOf(t, res.Vars["customers"]) {
+		if done := r["Letter"] != ""; done != (i < 8) {
+			t.Fatalf("row %d: %q", i+1, r["Letter"])
+		}
+	}
+	if n := len(srv.Requests("")); n != 8 {
+		t.Fatalf("%d requests, want the two batches done", n)
+	}
+}
