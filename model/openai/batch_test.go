@@ -256,3 +256,27 @@ func TestProfileConcurrency(t *testing.T) {
 		t.Fatal(c.opts.Concurrency)
 	}
 }
+
+// BenchmarkBatch sends 16 requests to the local fake server (2ms a chunk,
+// so the time is the server's, as with a real API) one at a time and 4 at
+// a time: compare the two in the same run.
+func BenchmarkBatch(b *testing.B) {
+	srv := openaitest.New("")
+	defer srv.Close()
+	srv.BusyDelay = 2 * time.Millisecond
+	reqs := batchReqs(16, noMark)
+	for _, conc := range []int{1, 4} {
+		b.Run(fmt.Sprintf("concurrency=%d", conc), func(b *testing.B) {
+			c, err := New(Profile{Name: "bench", BaseURL: srv.APIURL(), Model: "busy", Concurrency: conc}, "", "", Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer c.Close()
+			for b.Loop() {
+				if _, errs := c.GenerateBatch(context.Background(), reqs, nil); errs[0] != nil {
+					b.Fatal(errs[0])
+				}
+			}
+		})
+	}
+}
