@@ -174,7 +174,7 @@ func tableRows(c *engine.Call, e *engine.Expr) ([]map[string]any, error) {
 	for i, r := range l {
 		m, ok := r.(map[string]any)
 		if !ok {
-			return nil, fmt.Errorf("table: row %d is %s, want an object (a table row with named columns)", i+1, engine.ToString(r))
+			return nil, fmt.Errorf("table: row %d is %q, want an object (a table row with named columns)", i+1, clip(engine.ToString(r), 60))
 		}
 		out[i] = m
 	}

@@ -499,3 +499,16 @@ func TestGenerateRowsCancelBetweenBatches(t *testing.T) {
 		t.Fatalf("%d requests, want the two batches done", n)
 	}
 }
+
+func TestGenerateRowsNotATable(t *testing.T) {
+	f := rowsFlow(map[string]any{"provider": "fake"})
+	f.Nodes[1] = &engine.Node{ID: "read", Type: "control.set_variable", Params: map[string]any{"variable": "customers", "value": `[{"Customer": "Anna"}, "Bram"]`}}
+	_, err := engine.Run(context.Background(), f, engine.Options{})
+	if err == nil || !strings.Contains(err.Error(), `row 2 is "Bram", want an object`) {
+		t.Fatalf("err %v", err)
+	}
+	f.Nodes[1].Params["value"] = `"Anna"`
+	if _, err = engine.Run(context.Background(), f, engine.Options{}); err == nil || !strings.Contains(err.Error(), "table: want a table") {
+		t.Fatalf("err %v", err)
+	}
+}
