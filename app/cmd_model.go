@@ -30,7 +30,7 @@ func modelUsage() {
        deskbot model list                   installed models with sizes
        deskbot model import DIR [--name N] [--replace]   copy a Hugging Face GPT-2 folder in
        deskbot model remove NAME
-       deskbot model provider add NAME --url URL --model M [--org ORG] [--type azure --api-version V] [--timeout 5m]
+       deskbot model provider add NAME --url URL --model M [--org ORG] [--type azure --api-version V] [--timeout 5m] [--concurrency N]
        deskbot model provider list
        deskbot model provider key NAME      store the API key in the OS keyring (typed without echo, or piped)
        deskbot model provider test NAME     send a tiny request
@@ -242,7 +242,8 @@ func modelProvider(args []string) int {
 		timeout := fs.Duration("timeout", 0, "longest time for one generation (default 5m)")
 		firstByte := fs.Duration("first-byte-timeout", 0, "longest wait for the server's first answer (default 60s)")
 		retries := fs.Int("retries", -1, "retries on 429 and 5xx (default 4)")
-		if err := fs.Parse(reorderFlags(args[1:], "url", "model", "org", "type", "api-version", "timeout", "first-byte-timeout", "retries")); err != nil {
+		concurrency := fs.Int("concurrency", 0, fmt.Sprintf("most requests at once, e.g. when generating for each row of a table (default %d; 0 = the default)", openai.DefaultConcurrency))
+		if err := fs.Parse(reorderFlags(args[1:], "url", "model", "org", "type", "api-version", "timeout", "first-byte-timeout", "retries", "concurrency")); err != nil {
 			return 2
 		}
 		if fs.NArg() != 1 {
@@ -282,6 +283,9 @@ func modelProvider(args []string) int {
 			r := *retries
 			p.MaxRetries = &r
 		}
+		if set["concurrency"] {
+			p.Concurrency = *concurrency
+		}
 		if err := ps.Set(p); err != nil {
 			return fail(err)
 		}
@@ -304,10 +308,14 @@ func modelProvider(args []string) int {
 			return 0
 		}
 		tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "NAME\tURL\tMODEL\tORG\tKEY FROM")
+		fmt.Fprintln(tw, "NAME\tURL\tMODEL\tORG\tCONCURRENCY\tKEY FROM")
 		for _, p := range ps.Profiles {
 			_, src := openai.APIKey(p.Name)
-			fmt.Fprintf(tw, "api:%s\t%s\t%s\t%s\t%s\n", p.Name, p.BaseURL, p.Model, p.Organization, src)
+			conc := p.Concurrency
+			if conc == 0 {
+				conc = openai.DefaultConcurrency
+			}
+			fmt.Fprintf(tw, "api:%s\t%s\t%s\t%s\t%d\t%s\n", p.Name, p.BaseURL, p.Model, p.Organization, conc, src)
 		}
 		tw.Flush()
 		return 0

@@ -146,19 +146,10 @@ func init() {
 			"(`api:PROFILE/MODEL` asks the same server for another model). " +
 			"Temperature 0 always picks the likeliest token (same output every time). " +
 			"Every generation is kept in the history with its timings.",
-		Fields: []engine.Field{
-			{Name: "provider", Title: "Model", Kind: engine.KindText, Required: true, Default: "gpt2",
-				Help: "gpt2, distilgpt2, a checkpoint folder, api:PROFILE, or api:PROFILE/MODEL"},
-			{Name: "prompt", Title: "Prompt", Kind: engine.KindMulti, Required: true, Help: "Text with {{ }} variables."},
-			{Name: "max_tokens", Title: "Max tokens", Kind: engine.KindInt, Default: 100.0, Help: "Longest answer, in tokens (about ¾ of a word each)."},
-			{Name: "temperature", Title: "Temperature", Kind: engine.KindFloat, Default: 0.7, Help: "0 = always the likeliest word; higher = more varied."},
-			{Name: "top_k", Title: "Top-k", Kind: engine.KindInt, Default: 40.0, Advanced: true, Help: "Pick among the k likeliest tokens; 0 = off. Local models only."},
-			{Name: "top_p", Title: "Top-p", Kind: engine.KindFloat, Default: 1.0, Advanced: true, Help: "Pick among the likeliest tokens that make up this share of probability; 1 = off."},
-			{Name: "repetition_penalty", Title: "Repetition penalty", Kind: engine.KindFloat, Default: 1.0, Advanced: true, Help: "Above 1 discourages repeating tokens; 1 = off. Local models only."},
-			{Name: "seed", Title: "Seed", Kind: engine.KindInt, Default: 0.0, Advanced: true, Help: "The same seed and prompt give the same text."},
-			{Name: "stop", Title: "Stop at", Kind: engine.KindList, Advanced: true, Help: "Texts that end the answer (not included), e.g. \\n\\n"},
-			{Name: "output", Title: "Into variable", Kind: engine.KindVar, Required: true, Default: "text"},
-		},
+		Fields: append(append(modelFields()[:1:1],
+			engine.Field{Name: "prompt", Title: "Prompt", Kind: engine.KindMulti, Required: true, Help: "Text with {{ }} variables."}),
+			append(modelFields()[1:],
+				engine.Field{Name: "output", Title: "Into variable", Kind: engine.KindVar, Required: true, Default: "text"})...),
 		New: newGenerate,
 	})
 }
@@ -177,7 +168,14 @@ func newGenerate(p *engine.Params) (engine.Activity, error) {
 		stop:     p.List("stop"),
 		output:   p.Var("output"),
 	}
-	a.req = model.Request{
+	a.req = requestParams(p)
+	return a, nil
+}
+
+// requestParams reads and checks the generation fields that text.generate
+// and text.generate_rows share.
+func requestParams(p *engine.Params) model.Request {
+	r := model.Request{
 		MaxTokens:         p.Int("max_tokens"),
 		Temperature:       p.Float("temperature"),
 		TopK:              p.Int("top_k"),
@@ -185,7 +183,6 @@ func newGenerate(p *engine.Params) (engine.Activity, error) {
 		RepetitionPenalty: p.Float("repetition_penalty"),
 		Seed:              int64(p.Int("seed")),
 	}
-	r := a.req
 	if r.MaxTokens < 1 || r.MaxTokens > 100000 {
 		p.Fail("max_tokens", "want 1 to 100000, got %d", r.MaxTokens)
 	}
@@ -201,38 +198,46 @@ func newGenerate(p *engine.Params) (engine.Activity, error) {
 	if r.RepetitionPenalty < 0 {
 		p.Fail("repetition_penalty", "want 1 (off) or more, got %v", r.RepetitionPenalty)
 	}
-	return a, nil
+	return r
 }
 
 // prepare evaluates the node's templates for this call.
 func (a *generate) prepare(c *engine.Call) (provider string, req model.Request, err error) {
-	provider, err = c.Text(a.provider)
-	if err != nil {
-		return "", req, fmt.Errorf("model: %w", err)
-	}
-	provider = strings.TrimSpace(provider)
-	if provider == "" {
-		return "", req, errors.New("model: empty; give gpt2, a checkpoint folder or api:PROFILE")
-	}
-	if !strings.HasPrefix(provider, "api:") && strings.ContainsAny(provider, `/\`) {
-		provider = engine.Resolve(c.BaseDir(), provider) // a folder next to the flow
-	}
 	req = a.req
+	if provider, req.Stop, err = evalProvider(c, a.provider, a.stop); err != nil {
+		return "", req, err
+	}
 	req.Prompt, err = c.Text(a.prompt)
 	if err != nil {
 		return "", req, fmt.Errorf("prompt: %w", err)
 	}
-	for i, t := range a.stop {
+	return provider, req, nil
+}
+
+// evalProvider evaluates the provider and stop fields.
+func evalProvider(c *engine.Call, pt *engine.Template, stopT []*engine.Template) (provider string, stop []string, err error) {
+	provider, err = c.Text(pt)
+	if err != nil {
+		return "", nil, fmt.Errorf("model: %w", err)
+	}
+	provider = strings.TrimSpace(provider)
+	if provider == "" {
+		return "", nil, errors.New("model: empty; give gpt2, a checkpoint folder or api:PROFILE")
+	}
+	if !strings.HasPrefix(provider, "api:") && strings.ContainsAny(provider, `/\`) {
+		provider = engine.Resolve(c.BaseDir(), provider) // a folder next to the flow
+	}
+	for i, t := range stopT {
 		s, err := c.Text(t)
 		if err != nil {
-			return "", req, fmt.Errorf("stop item %d: %w", i+1, err)
+			return "", nil, fmt.Errorf("stop item %d: %w", i+1, err)
 		}
 		s = strings.NewReplacer(`\n`, "\n", `\t`, "\t").Replace(s)
 		if s != "" {
-			req.Stop = append(req.Stop, s)
+			stop = append(stop, s)
 		}
 	}
-	return provider, req, nil
+	return provider, stop, nil
 }
 
 func (a *generate) DryRun(ctx context.Context, c *engine.Call) (string, error) {
@@ -253,16 +258,50 @@ func clip(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-func paramsJSON(r model.Request) json.RawMessage {
+// paramsJSON is a generation's parameters as recorded; row (from 1) is
+// the table row of text.generate_rows, left out when 0.
+func paramsJSON(r model.Request, row int) json.RawMessage {
 	stop := r.Stop
 	if stop == nil {
 		stop = []string{}
 	}
-	b, _ := json.Marshal(map[string]any{
+	m := map[string]any{
 		"max_tokens": r.MaxTokens, "temperature": r.Temperature, "top_k": r.TopK, "top_p": r.TopP,
 		"repetition_penalty": r.RepetitionPenalty, "seed": r.Seed, "stop": stop,
-	})
+	}
+	if row > 0 {
+		m["row"] = row
+	}
+	b, _ := json.Marshal(m)
 	return b
+}
+
+// record saves a generation in the run's generation log and returns it
+// with the error, both with secrets masked. row, from 1, is the table row
+// of text.generate_rows; 0 for none.
+func record(ctx context.Context, c *engine.Call, provider string, gen model.Generator, req model.Request, res *model.Result, genErr error, start time.Time, row int) (Generation, error) {
+	// The history never keeps a secret: known keys are masked everywhere,
+	// secret-shaped text too in the error (a prompt or an answer may
+	// rightly hold "password: …" as text).
+	g := Generation{RunID: c.RunID(), NodeID: c.Node.ID, Provider: provider, Model: gen.Name(), Prompt: redact.Known(req.Prompt),
+		Params: json.RawMessage(redact.Known(string(paramsJSON(req, row)))), Created: start}
+	if res != nil {
+		g.Output, g.PromptTokens, g.OutputTokens = redact.Known(res.Text), res.PromptTokens, res.OutputTokens
+		g.FirstToken, g.Total, g.TokensPerSec, g.FinishReason = res.FirstToken, res.Total, res.TokensPerSecond(), res.FinishReason
+	}
+	if genErr != nil {
+		genErr = redact.Error(genErr)
+		g.Error = genErr.Error()
+	}
+	if l := LogFrom(c); l != nil {
+		// Recorded even when the run is being stopped.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		if err := l.SaveGeneration(sctx, g); err != nil {
+			c.Log("warn", fmt.Sprintf("could not record the generation in the history: %v", err))
+		}
+		cancel()
+	}
+	return g, genErr
 }
 
 func (a *generate) Run(ctx context.Context, c *engine.Call) (string, error) {
@@ -280,27 +319,7 @@ func (a *generate) Run(ctx context.Context, c *engine.Call) (string, error) {
 	}
 	start := time.Now().UTC()
 	res, genErr := gen.Generate(ctx, req, nil)
-	// The history never keeps a secret: known keys are masked everywhere,
-	// secret-shaped text too in the error (a prompt or an answer may
-	// rightly hold "password: …" as text).
-	g := Generation{RunID: c.RunID(), NodeID: c.Node.ID, Provider: provider, Model: gen.Name(), Prompt: redact.Known(req.Prompt),
-		Params: json.RawMessage(redact.Known(string(paramsJSON(req)))), Created: start}
-	if res != nil {
-		g.Output, g.PromptTokens, g.OutputTokens = redact.Known(res.Text), res.PromptTokens, res.OutputTokens
-		g.FirstToken, g.Total, g.TokensPerSec, g.FinishReason = res.FirstToken, res.Total, res.TokensPerSecond(), res.FinishReason
-	}
-	if genErr != nil {
-		genErr = redact.Error(genErr)
-		g.Error = genErr.Error()
-	}
-	if l := LogFrom(c); l != nil {
-		// Recorded even when the run is being stopped.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		if err := l.SaveGeneration(sctx, g); err != nil {
-			c.Log("warn", fmt.Sprintf("could not record the generation in the history: %v", err))
-		}
-		cancel()
-	}
+	g, genErr := record(ctx, c, provider, gen, req, res, genErr, start, 0)
 	if genErr != nil {
 		if res != nil && res.Text != "" {
 			// Keep the partial text for an error port to use.

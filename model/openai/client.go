@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	goai "github.com/sashabaranov/go-openai"
@@ -42,6 +43,10 @@ type Options struct {
 	MaxRetries       int           // on 429/5xx; default 4; -1 means none
 	Backoff          time.Duration // first backoff; default 500ms
 	MaxRetryWait     time.Duration // longest single wait; default 60s
+	// Concurrency is the most requests sent at once (GenerateBatch, or
+	// Generate called from several goroutines); 0 takes the profile's,
+	// else DefaultConcurrency.
+	Concurrency int
 	// Transport replaces the HTTP transport (tests); the timeouts above
 	// that belong to the transport then do not apply.
 	Transport http.RoundTripper
@@ -73,6 +78,13 @@ func (o *Options) defaults(p Profile) {
 	if o.MaxRetries < 0 {
 		o.MaxRetries = 0
 	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = p.Concurrency
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	o.Concurrency = min(o.Concurrency, MaxConcurrency)
 }
 
 // Client is a model.Generator over an OpenAI-compatible chat API.
@@ -82,9 +94,10 @@ type Client struct {
 	opts      Options
 	api       *goai.Client
 	http      *http.Client
+	gate      *gate
 }
 
-var _ model.Generator = (*Client)(nil)
+var _ model.BatchGenerator = (*Client)(nil)
 
 // New makes a client for a profile with the given key ("" for servers that
 // need none). keySource says where the key came from, for error messages.
@@ -110,12 +123,14 @@ func New(p Profile, key, keySource string, o Options) (*Client, error) {
 			DialContext:           (&net.Dialer{Timeout: o.ConnectTimeout, KeepAlive: 30 * time.Second}).DialContext,
 			TLSHandshakeTimeout:   o.ConnectTimeout,
 			ResponseHeaderTimeout: o.FirstByteTimeout,
-			MaxIdleConns:          4,
+			MaxIdleConns:          max(4, o.Concurrency),
+			MaxIdleConnsPerHost:   max(4, o.Concurrency),
 			IdleConnTimeout:       90 * time.Second,
 			ForceAttemptHTTP2:     true,
 		}
 	}
-	hc := &http.Client{Transport: &retryTransport{base: base, max: o.MaxRetries, backoff: o.Backoff,
+	g := newGate(o.Concurrency)
+	hc := &http.Client{Transport: &retryTransport{gate: g, base: base, max: o.MaxRetries, backoff: o.Backoff,
 		maxWait: o.MaxRetryWait, notify: o.Notify, sleep: sleepCtx}}
 	var cfg goai.ClientConfig
 	if p.Type == TypeAzure {
@@ -135,7 +150,7 @@ func New(p Profile, key, keySource string, o Options) (*Client, error) {
 			keySource = "given"
 		}
 	}
-	return &Client{prof: p, keySource: keySource, opts: o, api: goai.NewClientWithConfig(cfg), http: hc}, nil
+	return &Client{prof: p, keySource: keySource, opts: o, api: goai.NewClientWithConfig(cfg), http: hc, gate: g}, nil
 }
 
 // Open loads the named profile from the profiles file and its key from the
@@ -181,14 +196,67 @@ var (
 // Generate sends the prompt as one user message and streams the answer.
 // On failure after some text arrived, the partial Result comes back with
 // the error. TopK and RepetitionPenalty have no OpenAI equivalent and are
-// ignored.
+// ignored. It waits for a free slot of the client's concurrency (and for
+// a rate-limit pause to end) first.
 func (c *Client) Generate(ctx context.Context, req model.Request, emit func(model.Token) error) (*model.Result, error) {
+	if err := c.check(req); err != nil {
+		return nil, err
+	}
+	t, err := c.gate.acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", c.Name(), err)
+	}
+	defer c.gate.release()
+	return c.generate(context.WithValue(ctx, ticketKey{}, t), req, emit)
+}
+
+// GenerateBatch sends the requests concurrently, at most the client's
+// concurrency at a time (lower for a while after a 429), in the order
+// given. A failed request does not stop the others; cancelling ctx ends
+// them all, and those not yet sent are not sent.
+func (c *Client) GenerateBatch(ctx context.Context, reqs []model.Request, emit func(i int, t model.Token) error) ([]*model.Result, []error) {
+	res := make([]*model.Result, len(reqs))
+	errs := make([]error, len(reqs))
+	var wg sync.WaitGroup
+	for i, req := range reqs {
+		if errs[i] = c.check(req); errs[i] != nil {
+			continue
+		}
+		t, err := c.gate.acquire(ctx)
+		if err != nil {
+			for j := i; j < len(reqs); j++ {
+				errs[j] = fmt.Errorf("%s: %w", c.Name(), err)
+			}
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.gate.release()
+			var one func(model.Token) error
+			if emit != nil {
+				one = func(tok model.Token) error { return emit(i, tok) }
+			}
+			res[i], errs[i] = c.generate(context.WithValue(ctx, ticketKey{}, t), req, one)
+		}()
+	}
+	wg.Wait()
+	return res, errs
+}
+
+// check refuses what an API cannot do.
+func (c *Client) check(req model.Request) error {
 	if len(req.PromptIDs) > 0 {
-		return nil, fmt.Errorf("%s: token ids as prompt: %w; give text instead", c.Name(), ErrUnsupported)
+		return fmt.Errorf("%s: token ids as prompt: %w; give text instead", c.Name(), ErrUnsupported)
 	}
 	if req.MaxTokens <= 0 {
-		return nil, fmt.Errorf("%s: max tokens %d (tokenize only): %w; use a local model", c.Name(), req.MaxTokens, ErrUnsupported)
+		return fmt.Errorf("%s: max tokens %d (tokenize only): %w; use a local model", c.Name(), req.MaxTokens, ErrUnsupported)
 	}
+	return nil
+}
+
+// generate is Generate once a slot is held.
+func (c *Client) generate(ctx context.Context, req model.Request, emit func(model.Token) error) (*model.Result, error) {
 	start := time.Now()
 	ctx, cancelTotal := context.WithTimeoutCause(ctx, c.opts.Timeout, errTotal)
 	defer cancelTotal()

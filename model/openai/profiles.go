@@ -89,6 +89,9 @@ type Profile struct {
 	IdleTimeout      Duration `json:"idle_timeout,omitempty"`
 	Timeout          Duration `json:"timeout,omitempty"`
 	MaxRetries       *int     `json:"max_retries,omitempty"`
+	// Concurrency is the most requests sent at once; 0 means
+	// DefaultConcurrency. After a 429 the client sends fewer for a while.
+	Concurrency int `json:"concurrency,omitempty"`
 }
 
 var profileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
@@ -107,6 +110,9 @@ func (p *Profile) Validate() error {
 	}
 	if strings.TrimSpace(p.Model) == "" {
 		return fmt.Errorf("profile %q: no model name (e.g. gpt-4o-mini, llama3.2)", p.Name)
+	}
+	if p.Concurrency < 0 || p.Concurrency > MaxConcurrency {
+		return fmt.Errorf("profile %q: concurrency %d: want 1 to %d requests at once (0 = the default, %d)", p.Name, p.Concurrency, MaxConcurrency, DefaultConcurrency)
 	}
 	switch p.Type {
 	case "", TypeOpenAI, TypeAzure:

@@ -17,8 +17,10 @@ import (
 // Retry-After (seconds or an HTTP date) and retry-after-ms, with
 // exponential backoff and jitter otherwise. It also retries a connection
 // reset before any answer. Retries happen before the stream starts, so no
-// text is ever duplicated.
+// text is ever duplicated. With a gate, a 429 pauses the whole client (see
+// gate) and every try waits for such a pause to end.
 type retryTransport struct {
+	gate    *gate // nil: no client-wide pause
 	base    http.RoundTripper
 	max     int           // retries after the first try
 	backoff time.Duration // first backoff
@@ -47,6 +49,11 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if n, ok := req.Context().Value(attemptsKey{}).(*int); ok {
 			*n = attempt + 1
 		}
+		if t.gate != nil {
+			if err := t.gate.waitPause(req.Context()); err != nil {
+				return nil, err
+			}
+		}
 		resp, err := t.base.RoundTrip(r)
 		var wait time.Duration
 		var why string
@@ -60,14 +67,22 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			why = resp.Status
 			wait = retryAfter(resp.Header, time.Now())
 		default:
+			if t.gate != nil && resp.StatusCode < 400 {
+				t.gate.succeeded()
+			}
 			return resp, nil
-		}
-		if attempt >= t.max || req.GetBody == nil && req.Body != nil {
-			return resp, err
 		}
 		if wait == 0 {
 			wait = t.backoff << attempt
 			wait += time.Duration(rand.Int64N(int64(wait)/4 + 1))
+		}
+		if t.gate != nil && resp != nil && resp.StatusCode == http.StatusTooManyRequests {
+			// Every request of the client waits, not only this one.
+			tk, _ := req.Context().Value(ticketKey{}).(*ticket)
+			t.gate.throttled(tk, min(wait, t.maxWait))
+		}
+		if attempt >= t.max || req.GetBody == nil && req.Body != nil {
+			return resp, err
 		}
 		if wait > t.maxWait {
 			if resp != nil && resp.Header.Get("Retry-After") != "" {
