@@ -131,7 +131,7 @@ func matVecPanel(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1 i
 		}
 	}
 	if m.f != nil {
-		matVecF32(m, x, y, lo, hi, p0, w, c0, c1, set)
+		matVecF32(m, x, y, lo, hi, p0, w, c0, c1, add, set)
 		return
 	}
 	b0, b1 := c0/qblock, (c1+qblock-1)/qblock
@@ -151,7 +151,18 @@ func matVecPanel(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1 i
 			pf = 4096
 		}
 		var out [4]float32
-		for g := lo / 4; 4*g < hi; g++ {
+		g := lo / 4
+		if n := hi/4 - g; n > 0 && full == b1 {
+			// whole groups in one call, into y directly
+			nk := dotNq8AVX
+			if useAVX512() {
+				nk = dotNq8AVX512
+			}
+			o := pb0*groups + g*nbp + (b0 - pb0)
+			nk(&m.q[o*4*qblock], &m.s[o*4], &qx.q[b0*qblock], &qx.s[b0], full-b0, pf, &y[4*g], n, nbp, m.smul, b2i(add))
+			g += n
+		}
+		for ; 4*g < hi; g++ {
 			o := pb0*groups + g*nbp + (b0 - pb0)
 			kern(&m.q[o*4*qblock], &m.s[o*4], &qx.q[b0*qblock], &qx.s[b0], full-b0, pf, &out[0])
 			for i := 0; i < 4 && 4*g+i < hi; i++ {
@@ -171,7 +182,7 @@ func matVecPanel(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1 i
 
 // matVecF32 is matVecPanel for float32 weights (see matrix.setF for the
 // layout): rows [lo, hi), columns [c0, c1) of the panel at p0, w wide.
-func matVecF32(m *matrix, x []float32, y []float32, lo, hi, p0, w, c0, c1 int, set func(int, float32)) {
+func matVecF32(m *matrix, x []float32, y []float32, lo, hi, p0, w, c0, c1 int, add bool, set func(int, float32)) {
 	nc := (w + fchunk - 1) / fchunk
 	base := m.fpanel(p0)
 	k0, k1 := (c0-p0)/fchunk, (c1-p0+fchunk-1)/fchunk // chunks
@@ -189,6 +200,15 @@ func matVecF32(m *matrix, x []float32, y []float32, lo, hi, p0, w, c0, c1 int, s
 		var out [4]float32
 		for ; r < hi && (r%4 != 0 || r+4 > hi); r++ { // a partial group first
 			set(r, dotF32Row(m, x, r, base, nc, c0, c1, p0))
+		}
+		if n := (hi - r) / 4; n > 0 && r < hi {
+			// whole groups in one call, into y directly
+			nk := dotNilvAVX
+			if useAVX512() {
+				nk = dotNilvAVX512
+			}
+			nk(&m.f[base+(r/4*nc+k0)*4*fchunk], &xs[0], k1-k0, nc*4*fchunk*4, &y[r], n, b2i(add))
+			r += 4 * n
 		}
 		for ; r+4 <= hi; r += 4 {
 			kern(&m.f[base+(r/4*nc+k0)*4*fchunk], &xs[0], k1-k0, fpf, &out[0])
@@ -220,6 +240,13 @@ func dotF32Row(m *matrix, x []float32, r, base, nc, c0, c1, p0 int) float32 {
 	return s
 }
 
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 // qvec is a vector quantised to int16 with one scale per qblock, the
 // input of the q8 matrix-vector kernel.
 type qvec struct {
@@ -237,6 +264,12 @@ func quantizeX(x []float32, nblk int) *qvec {
 
 // quantize sets blocks [b0, b1) of v from x (blocks past len(x) are zero).
 func (v *qvec) quantize(x []float32, b0, b1 int) {
+	if useAVX512() {
+		if n := min(b1, len(x)/qblock) - b0; n > 0 {
+			quantAVX512(&x[b0*qblock], &v.q[b0*qblock], &v.s[b0], n)
+			b0 += n
+		}
+	}
 	for b := b0; b < b1; b++ {
 		q := v.q[b*qblock : (b+1)*qblock]
 		clear(q)

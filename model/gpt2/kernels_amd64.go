@@ -59,3 +59,31 @@ func dot4ilvAVX512(w *float32, x *float32, nchunk, pf int, out *float32)
 //
 //go:noescape
 func dot4ilvAVX(w *float32, x *float32, nchunk, pf int, out *float32)
+
+// dotNilvAVX512 is dot4ilvAVX512 over ngroups groups of 4 rows, gstride
+// bytes apart: y[4g+i] is set (add == 0) or added to.
+//
+//go:noescape
+func dotNilvAVX512(w *float32, x *float32, nchunk, gstride int, y *float32, ngroups, add int)
+
+// dotNilvAVX is dotNilvAVX512 with 256-bit registers.
+//
+//go:noescape
+func dotNilvAVX(w *float32, x *float32, nchunk, gstride int, y *float32, ngroups, add int)
+
+// dotNq8AVX512 is dot4q8AVX512 over ngroups groups gblk blocks apart, the
+// sums times smul: y[4g+i] is set (add == 0) or added to.
+//
+//go:noescape
+func dotNq8AVX512(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, y *float32, ngroups, gblk int, smul float32, add int)
+
+// dotNq8AVX is dotNq8AVX512 with 256-bit registers.
+//
+//go:noescape
+func dotNq8AVX(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, y *float32, ngroups, gblk int, smul float32, add int)
+
+// quantAVX512 is qvec.quantize for nblk whole blocks (AVX-512): x[:32*nblk]
+// into q[:32*nblk] and s[:nblk].
+//
+//go:noescape
+func quantAVX512(x *float32, q *int16, s *float32, nblk int)

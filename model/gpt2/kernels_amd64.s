@@ -424,3 +424,344 @@ ilv_done:
 	HSUM4(Y0, Y1, Y2, Y3, X0, (DI))
 	VZEROUPPER
 	RET
+
+// HSUM4 without the store: XA ends holding the four sums.
+#define HSUM4R(A, B, C, D, XA) \
+	VHADDPS B, A, A; \
+	VHADDPS D, C, C; \
+	VHADDPS C, A, A; \
+	VEXTRACTF128 $1, A, X15; \
+	VADDPS X15, XA, XA
+
+// Stores (add == 0) or adds the four sums in X0 at (DI); DI += 16.
+#define YOUT(add) \
+	CMPQ add, $0; \
+	JEQ  2(PC); \
+	VADDPS (DI), X0, X0; \
+	VMOVUPS X0, (DI); \
+	ADDQ $16, DI
+
+// func dotNilvAVX512(w *float32, x *float32, nchunk, gstride int, y *float32, ngroups, add int)
+//
+// dot4ilvAVX512 over ngroups groups gstride bytes apart: y[4g+i] = (or +=)
+// row 4g+i · x, the same sums in the same order.
+TEXT ·dotNilvAVX512(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), R12
+	MOVQ y+32(FP), DI
+	MOVQ ngroups+40(FP), R13
+
+nilvz_group:
+	TESTQ R13, R13
+	JEQ   nilvz_end
+	MOVQ  R12, AX
+	MOVQ  x+8(FP), CX
+	MOVQ  nchunk+16(FP), DX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+nilvz_loop:
+	TESTQ DX, DX
+	JEQ   nilvz_done
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 128(AX)
+	PREFETCHT0 192(AX)
+	VMOVUPS (CX), Z8
+	VFMADD231PS 0(AX), Z8, Z0
+	VFMADD231PS 64(AX), Z8, Z1
+	VFMADD231PS 128(AX), Z8, Z2
+	VFMADD231PS 192(AX), Z8, Z3
+	ADDQ $256, AX
+	ADDQ $64, CX
+	DECQ DX
+	JMP  nilvz_loop
+
+nilvz_done:
+	VEXTRACTF64X4 $1, Z0, Y4
+	VADDPS Y4, Y0, Y0
+	VEXTRACTF64X4 $1, Z1, Y5
+	VADDPS Y5, Y1, Y1
+	VEXTRACTF64X4 $1, Z2, Y6
+	VADDPS Y6, Y2, Y2
+	VEXTRACTF64X4 $1, Z3, Y7
+	VADDPS Y7, Y3, Y3
+	HSUM4R(Y0, Y1, Y2, Y3, X0)
+	YOUT(add+48(FP))
+	ADDQ gstride+24(FP), R12
+	DECQ R13
+	JMP  nilvz_group
+
+nilvz_end:
+	VZEROUPPER
+	RET
+
+// func dotNilvAVX(w *float32, x *float32, nchunk, gstride int, y *float32, ngroups, add int)
+//
+// dotNilvAVX512 with 256-bit registers, the same sums in the same order.
+TEXT ·dotNilvAVX(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), R12
+	MOVQ y+32(FP), DI
+	MOVQ ngroups+40(FP), R13
+
+nilv_group:
+	TESTQ R13, R13
+	JEQ   nilv_end
+	MOVQ  R12, AX
+	MOVQ  x+8(FP), CX
+	MOVQ  nchunk+16(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+nilv_loop:
+	TESTQ DX, DX
+	JEQ   nilv_done
+	PREFETCHT0 (AX)
+	PREFETCHT0 64(AX)
+	PREFETCHT0 128(AX)
+	PREFETCHT0 192(AX)
+	VMOVUPS (CX), Y8
+	VMOVUPS 32(CX), Y9
+	VFMADD231PS 0(AX), Y8, Y0
+	VFMADD231PS 32(AX), Y9, Y4
+	VFMADD231PS 64(AX), Y8, Y1
+	VFMADD231PS 96(AX), Y9, Y5
+	VFMADD231PS 128(AX), Y8, Y2
+	VFMADD231PS 160(AX), Y9, Y6
+	VFMADD231PS 192(AX), Y8, Y3
+	VFMADD231PS 224(AX), Y9, Y7
+	ADDQ $256, AX
+	ADDQ $64, CX
+	DECQ DX
+	JMP  nilv_loop
+
+nilv_done:
+	VADDPS Y4, Y0, Y0
+	VADDPS Y5, Y1, Y1
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	HSUM4R(Y0, Y1, Y2, Y3, X0)
+	YOUT(add+48(FP))
+	ADDQ gstride+24(FP), R12
+	DECQ R13
+	JMP  nilv_group
+
+nilv_end:
+	VZEROUPPER
+	RET
+
+// func dotNq8AVX512(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, y *float32, ngroups, gblk int, smul float32, add int)
+//
+// dot4q8AVX512 over ngroups groups gblk blocks apart: y[4g+i] = (or +=)
+// smul * (row 4g+i · x), the same sums in the same order.
+TEXT ·dotNq8AVX512(SB), NOSPLIT, $16-88
+	MOVQ q+0(FP), R12
+	MOVQ s+8(FP), R13
+	MOVQ pf+40(FP), R9
+	MOVQ y+48(FP), DI
+	MOVL $0x38000000, R10
+	VMOVD R10, X11
+	VPBROADCASTD X11, X11
+
+nq8z_group:
+	CMPQ ngroups+56(FP), $0
+	JEQ  nq8z_end
+	MOVQ R12, AX
+	MOVQ R13, BX
+	MOVQ xq+16(FP), CX
+	MOVQ xs+24(FP), R8
+	MOVQ nblk+32(FP), DX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+nq8z_loop:
+	TESTQ DX, DX
+	JEQ   nq8z_done
+	PREFETCHT0 (AX)(R9*1)
+	PREFETCHT0 64(AX)(R9*1)
+	VMOVDQU64 (CX), Z8
+	VBROADCASTSS (R8), X10
+	SCALES4
+	VPMOVSXBW 0(AX), Z4
+	VPMOVSXBW 32(AX), Z5
+	VPMOVSXBW 64(AX), Z6
+	VPMOVSXBW 96(AX), Z7
+	VPMADDWD Z8, Z4, Z4
+	VPMADDWD Z8, Z5, Z5
+	VPMADDWD Z8, Z6, Z6
+	VPMADDWD Z8, Z7, Z7
+	VCVTDQ2PS Z4, Z4
+	VCVTDQ2PS Z5, Z5
+	VCVTDQ2PS Z6, Z6
+	VCVTDQ2PS Z7, Z7
+	VFMADD231PS.BCST 0(SP), Z4, Z0
+	VFMADD231PS.BCST 4(SP), Z5, Z1
+	VFMADD231PS.BCST 8(SP), Z6, Z2
+	VFMADD231PS.BCST 12(SP), Z7, Z3
+	ADDQ $128, AX
+	ADDQ $8, BX
+	ADDQ $64, CX
+	ADDQ $4, R8
+	DECQ DX
+	JMP  nq8z_loop
+
+nq8z_done:
+	VEXTRACTF64X4 $1, Z0, Y4
+	VADDPS Y4, Y0, Y0
+	VEXTRACTF64X4 $1, Z1, Y5
+	VADDPS Y5, Y1, Y1
+	VEXTRACTF64X4 $1, Z2, Y6
+	VADDPS Y6, Y2, Y2
+	VEXTRACTF64X4 $1, Z3, Y7
+	VADDPS Y7, Y3, Y3
+	HSUM4R(Y0, Y1, Y2, Y3, X0)
+	VBROADCASTSS smul+72(FP), X1
+	VMULPS X1, X0, X0
+	YOUT(add+80(FP))
+	MOVQ gblk+64(FP), R10
+	SHLQ $7, R10
+	ADDQ R10, R12
+	MOVQ gblk+64(FP), R10
+	SHLQ $3, R10
+	ADDQ R10, R13
+	DECQ ngroups+56(FP)
+	JMP  nq8z_group
+
+nq8z_end:
+	VZEROUPPER
+	RET
+
+// func dotNq8AVX(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, y *float32, ngroups, gblk int, smul float32, add int)
+//
+// dotNq8AVX512 with 256-bit registers (dot4q8AVX's sums).
+TEXT ·dotNq8AVX(SB), NOSPLIT, $16-88
+	MOVQ q+0(FP), R12
+	MOVQ s+8(FP), R13
+	MOVQ pf+40(FP), R9
+	MOVQ y+48(FP), DI
+	MOVL $0x38000000, R10
+	VMOVD R10, X11
+	VPBROADCASTD X11, X11
+
+nq8_group:
+	CMPQ ngroups+56(FP), $0
+	JEQ  nq8_end
+	MOVQ R12, AX
+	MOVQ R13, BX
+	MOVQ xq+16(FP), CX
+	MOVQ xs+24(FP), R8
+	MOVQ nblk+32(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+nq8_loop:
+	TESTQ DX, DX
+	JEQ   nq8_done
+	PREFETCHT0 (AX)(R9*1)
+	PREFETCHT0 64(AX)(R9*1)
+	VMOVDQU (CX), Y8
+	VMOVDQU 32(CX), Y9
+	VBROADCASTSS (R8), X10
+	SCALES4
+	Q8ROW(0(AX), 16(AX), Y12, Y13, Y0, 0(SP))
+	Q8ROW(32(AX), 48(AX), Y14, Y15, Y1, 4(SP))
+	Q8ROW(64(AX), 80(AX), Y12, Y13, Y2, 8(SP))
+	Q8ROW(96(AX), 112(AX), Y14, Y15, Y3, 12(SP))
+	ADDQ $128, AX
+	ADDQ $8, BX
+	ADDQ $64, CX
+	ADDQ $4, R8
+	DECQ DX
+	JMP  nq8_loop
+
+nq8_done:
+	HSUM4R(Y0, Y1, Y2, Y3, X0)
+	VBROADCASTSS smul+72(FP), X1
+	VMULPS X1, X0, X0
+	YOUT(add+80(FP))
+	MOVQ gblk+64(FP), R10
+	SHLQ $7, R10
+	ADDQ R10, R12
+	MOVQ gblk+64(FP), R10
+	SHLQ $3, R10
+	ADDQ R10, R13
+	DECQ ngroups+56(FP)
+	JMP  nq8_group
+
+nq8_end:
+	VZEROUPPER
+	RET
+
+// func quantAVX512(x *float32, q *int16, s *float32, nblk int)
+//
+// qvec.quantize for nblk whole blocks of 32: s[b] = max|x| / 32767 and
+// q = x / s[b] rounded to nearest (even), or all zero when max|x| is 0.
+TEXT ·quantAVX512(SB), NOSPLIT, $0-32
+	MOVQ x+0(FP), SI
+	MOVQ q+8(FP), DI
+	MOVQ s+16(FP), BX
+	MOVQ nblk+24(FP), DX
+	MOVL $0x7fffffff, AX
+	VMOVD AX, X15
+	VPBROADCASTD X15, Z15
+	MOVL $0x46fffe00, AX
+	VMOVD AX, X14
+	MOVL $0x3f800000, AX
+	VMOVD AX, X13
+	VXORPS X12, X12, X12
+
+quant_loop:
+	TESTQ DX, DX
+	JEQ   quant_done
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VPANDD Z15, Z0, Z2
+	VPANDD Z15, Z1, Z3
+	VMAXPS Z3, Z2, Z2
+	VEXTRACTF64X4 $1, Z2, Y3
+	VMAXPS Y3, Y2, Y2
+	VEXTRACTF128 $1, Y2, X3
+	VMAXPS X3, X2, X2
+	VPERMILPS $0x4e, X2, X3
+	VMAXPS X3, X2, X2
+	VPERMILPS $0xb1, X2, X3
+	VMAXPS X3, X2, X2
+	VDIVSS X14, X2, X4
+	VMOVSS X4, (BX)
+	VUCOMISS X12, X2
+	JEQ quant_zero
+	VDIVSS X4, X13, X6
+	VBROADCASTSS X6, Z6
+	VMULPS Z6, Z0, Z0
+	VMULPS Z6, Z1, Z1
+	VCVTPS2DQ Z0, Z0
+	VCVTPS2DQ Z1, Z1
+	VPMOVDW Z0, (DI)
+	VPMOVDW Z1, 32(DI)
+	JMP quant_next
+
+quant_zero:
+	VPXORD Z0, Z0, Z0
+	VMOVDQU64 Z0, (DI)
+
+quant_next:
+	ADDQ $128, SI
+	ADDQ $64, DI
+	ADDQ $4, BX
+	DECQ DX
+	JMP  quant_loop
+
+quant_done:
+	VZEROUPPER
+	RET

@@ -27,3 +27,16 @@ func dot4ilvAVX512(w *float32, x *float32, nchunk, pf int, out *float32) {
 func dot4ilvAVX(w *float32, x *float32, nchunk, pf int, out *float32) {
 	panic("gpt2: no assembly kernels")
 }
+func dotNilvAVX512(w *float32, x *float32, nchunk, gstride int, y *float32, ngroups, add int) {
+	panic("gpt2: no assembly kernels")
+}
+func dotNilvAVX(w *float32, x *float32, nchunk, gstride int, y *float32, ngroups, add int) {
+	panic("gpt2: no assembly kernels")
+}
+func dotNq8AVX512(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, y *float32, ngroups, gblk int, smul float32, add int) {
+	panic("gpt2: no assembly kernels")
+}
+func dotNq8AVX(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, y *float32, ngroups, gblk int, smul float32, add int) {
+	panic("gpt2: no assembly kernels")
+}
+func quantAVX512(x *float32, q *int16, s *float32, nblk int) { panic("gpt2: no assembly kernels") }

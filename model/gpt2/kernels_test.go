@@ -244,3 +244,35 @@ func BenchmarkMatVec(b *testing.B) {
 		}
 	}
 }
+
+// TestQuantizeAVX512 checks the AVX-512 activation quantiser against the
+// portable one: the same scales, values within one step (ties round to
+// even there), zero blocks zero, a partial last block done in Go.
+func TestQuantizeAVX512(t *testing.T) {
+	if !haveAVX512 {
+		t.Skip("no AVX-512")
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{32, 96, 100, 768, 3072 + 5} {
+		x := randVec(r, n)
+		if n >= 64 {
+			clear(x[32:64]) // an all-zero block
+		}
+		nb := (n + qblock - 1) / qblock
+		fast, slow := newQvec(nb), newQvec(nb)
+		fast.quantize(x, 0, nb)
+		ForcePortable = true
+		slow.quantize(x, 0, nb)
+		ForcePortable = false
+		for b := 0; b < nb; b++ {
+			if fast.s[b] != slow.s[b] {
+				t.Fatalf("n=%d block %d: scale %g, portable %g", n, b, fast.s[b], slow.s[b])
+			}
+		}
+		for i := range fast.q {
+			if d := int(fast.q[i]) - int(slow.q[i]); d < -1 || d > 1 {
+				t.Fatalf("n=%d value %d: %d, portable %d", n, i, fast.q[i], slow.q[i])
+			}
+		}
+	}
+}
