@@ -392,6 +392,10 @@ func activate(kind string, v []float32) {
 			v[i] = max(x, 0)
 		}
 	default: // gelu_new, gelu_pytorch_tanh, gelu_fast
+		if n := len(v) &^ 15; useAVX512() && n > 0 {
+			geluNewAVX512(&v[0], n)
+			v = v[n:]
+		}
 		const c = 0.7978845608028654 // sqrt(2/pi)
 		for i, x := range v {
 			f := float64(x)

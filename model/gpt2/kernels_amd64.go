@@ -87,3 +87,9 @@ func dotNq8AVX(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, y *floa
 //
 //go:noescape
 func quantAVX512(x *float32, q *int16, s *float32, nblk int)
+
+// geluNewAVX512 applies GPT-2's tanh GELU in place to x[:n], n a multiple
+// of 16.
+//
+//go:noescape
+func geluNewAVX512(x *float32, n int)

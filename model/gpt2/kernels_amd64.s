@@ -765,3 +765,58 @@ quant_next:
 quant_done:
 	VZEROUPPER
 	RET
+
+#define BCONST(imm, Z) \
+	MOVL $imm, AX; \
+	VMOVD AX, X9; \
+	VPBROADCASTD X9, Z
+
+// func geluNewAVX512(x *float32, n int)
+//
+// GPT-2's tanh GELU in place over n floats (a multiple of 16), as
+// x / (1 + exp(-2u)), u = sqrt(2/pi) (x + 0.044715 x^3), which is
+// 0.5 x (1 + tanh u); exp as 2^t = 2^round(t) * p(t - round(t)), p the
+// degree-6 Taylor polynomial of 2^f (relative error about 1e-7).
+TEXT ·geluNewAVX512(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), DX
+	BCONST(0x3d372713, Z10)
+	BCONST(0xbfcc422a, Z11)
+	BCONST(0x3fb8aa3b, Z12)
+	BCONST(0x3f800000, Z13)
+	BCONST(0x3f317218, Z14)
+	BCONST(0x3e75fdf0, Z15)
+	BCONST(0x3d635847, Z16)
+	BCONST(0x3c1d955b, Z17)
+	BCONST(0x3aaec3ff, Z18)
+	BCONST(0x39218489, Z19)
+
+gelu_loop:
+	CMPQ DX, $16
+	JLT  gelu_done
+	VMOVUPS (SI), Z0
+	VMULPS Z0, Z0, Z1
+	VMULPS Z0, Z1, Z1
+	VFMADD213PS Z0, Z10, Z1
+	VMULPS Z11, Z1, Z1
+	VMULPS Z12, Z1, Z1
+	VRNDSCALEPS $0, Z1, Z2
+	VSUBPS Z2, Z1, Z1
+	VMOVAPS Z19, Z3
+	VFMADD213PS Z18, Z1, Z3
+	VFMADD213PS Z17, Z1, Z3
+	VFMADD213PS Z16, Z1, Z3
+	VFMADD213PS Z15, Z1, Z3
+	VFMADD213PS Z14, Z1, Z3
+	VFMADD213PS Z13, Z1, Z3
+	VSCALEFPS Z2, Z3, Z3
+	VADDPS Z13, Z3, Z3
+	VDIVPS Z3, Z0, Z0
+	VMOVUPS Z0, (SI)
+	ADDQ $64, SI
+	SUBQ $16, DX
+	JMP  gelu_loop
+
+gelu_done:
+	VZEROUPPER
+	RET

@@ -40,3 +40,4 @@ func dotNq8AVX(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, y *floa
 	panic("gpt2: no assembly kernels")
 }
 func quantAVX512(x *float32, q *int16, s *float32, nblk int) { panic("gpt2: no assembly kernels") }
+func geluNewAVX512(x *float32, n int) { panic("gpt2: no assembly kernels") }

@@ -276,3 +276,29 @@ func TestQuantizeAVX512(t *testing.T) {
 		}
 	}
 }
+
+// TestGeluAVX512 checks the AVX-512 GELU against the float64 formula over
+// a wide range (including values whose exponentials overflow float32).
+func TestGeluAVX512(t *testing.T) {
+	if !haveAVX512 {
+		t.Skip("no AVX-512")
+	}
+	var x []float32
+	for v := -60.0; v <= 60; v += 0.0137 {
+		x = append(x, float32(v))
+	}
+	x = append(x, 0, -0.0, 1e-30, -1e-30, 3e4, -3e4, 1e-5)
+	got := append([]float32(nil), x...)
+	activate("gelu_new", got)
+	var worst float64
+	for i, v := range x {
+		f := float64(v)
+		want := 0.5 * f * (1 + math.Tanh(0.7978845608028654*(f+0.044715*f*f*f)))
+		e := math.Abs(float64(got[i])-want) / math.Max(math.Abs(want), 1e-3)
+		worst = math.Max(worst, e)
+		if math.IsNaN(float64(got[i])) || e > 2e-6 {
+			t.Fatalf("gelu(%g) = %g, want %g", v, got[i], want)
+		}
+	}
+	t.Logf("largest error %.2g (relative, or absolute below 1e-3)", worst)
+}
