@@ -217,16 +217,38 @@ func attend(o, q, k, v []float32, E, off, n int, sc float32, p []float32) {
 		p[u] *= sc
 		mx = max(mx, p[u])
 	}
+	u = 0
+	if useAVX512() {
+		for ; u < len(p); u++ {
+			p[u] -= mx
+		}
+		n16 := len(p) &^ 15
+		if n16 > 0 {
+			expAVX512(&p[0], n16)
+		}
+		for u = n16; u < len(p); u++ {
+			p[u] = float32(math.Exp(float64(p[u])))
+		}
+	} else {
+		for ; u < len(p); u++ {
+			p[u] = float32(math.Exp(float64(p[u] - mx)))
+		}
+	}
 	var sum float64
-	for u := range p {
-		e := float32(math.Exp(float64(p[u] - mx)))
-		p[u] = e
+	for _, e := range p {
 		sum += float64(e)
 	}
 	inv := float32(1 / sum)
+	for u := range p {
+		p[u] *= inv
+	}
+	if hd == 64 && useAVX512() {
+		wsum64AVX512(&v[off], E, &p[0], n, &o[0])
+		return
+	}
 	clear(o)
 	for u := range p {
-		axpy(o, p[u]*inv, v[u*E+off:u*E+off+hd])
+		axpy(o, p[u], v[u*E+off:u*E+off+hd])
 	}
 }
 

@@ -93,3 +93,13 @@ func quantAVX512(x *float32, q *int16, s *float32, nblk int)
 //
 //go:noescape
 func geluNewAVX512(x *float32, n int)
+
+// expAVX512 sets x[i] = exp(x[i]) for i < n, n a multiple of 16.
+//
+//go:noescape
+func expAVX512(x *float32, n int)
+
+// wsum64AVX512 sets o[:64] = sum over u < n of p[u] * v[u*ld:][:64].
+//
+//go:noescape
+func wsum64AVX512(v *float32, ld int, p *float32, n int, o *float32)

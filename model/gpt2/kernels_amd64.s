@@ -820,3 +820,80 @@ gelu_loop:
 gelu_done:
 	VZEROUPPER
 	RET
+
+// func expAVX512(x *float32, n int)
+//
+// exp in place over n floats (a multiple of 16), as in geluNewAVX512:
+// 2^round(t) * p(t - round(t)), t = x log2(e); relative error about 1e-7.
+TEXT ·expAVX512(SB), NOSPLIT, $0-16
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), DX
+	BCONST(0x3fb8aa3b, Z12)
+	BCONST(0x3f800000, Z13)
+	BCONST(0x3f317218, Z14)
+	BCONST(0x3e75fdf0, Z15)
+	BCONST(0x3d635847, Z16)
+	BCONST(0x3c1d955b, Z17)
+	BCONST(0x3aaec3ff, Z18)
+	BCONST(0x39218489, Z19)
+
+exp_loop:
+	CMPQ DX, $16
+	JLT  exp_done
+	VMOVUPS (SI), Z1
+	VMULPS Z12, Z1, Z1
+	VRNDSCALEPS $0, Z1, Z2
+	VSUBPS Z2, Z1, Z1
+	VMOVAPS Z19, Z3
+	VFMADD213PS Z18, Z1, Z3
+	VFMADD213PS Z17, Z1, Z3
+	VFMADD213PS Z16, Z1, Z3
+	VFMADD213PS Z15, Z1, Z3
+	VFMADD213PS Z14, Z1, Z3
+	VFMADD213PS Z13, Z1, Z3
+	VSCALEFPS Z2, Z3, Z3
+	VMOVUPS Z3, (SI)
+	ADDQ $64, SI
+	SUBQ $16, DX
+	JMP  exp_loop
+
+exp_done:
+	VZEROUPPER
+	RET
+
+// func wsum64AVX512(v *float32, ld int, p *float32, n int, o *float32)
+//
+// o[:64] = sum over u < n of p[u] * v[u*ld:][:64], each element summed in
+// order of u with fused multiply-adds, as axpyAVX does one u at a time.
+TEXT ·wsum64AVX512(SB), NOSPLIT, $0-40
+	MOVQ v+0(FP), SI
+	MOVQ ld+8(FP), BX
+	SHLQ $2, BX
+	MOVQ p+16(FP), R8
+	MOVQ n+24(FP), DX
+	VXORPS Z0, Z0, Z0
+	VXORPS Z1, Z1, Z1
+	VXORPS Z2, Z2, Z2
+	VXORPS Z3, Z3, Z3
+
+wsum_loop:
+	TESTQ DX, DX
+	JEQ   wsum_done
+	VBROADCASTSS (R8), Z4
+	VFMADD231PS 0(SI), Z4, Z0
+	VFMADD231PS 64(SI), Z4, Z1
+	VFMADD231PS 128(SI), Z4, Z2
+	VFMADD231PS 192(SI), Z4, Z3
+	ADDQ BX, SI
+	ADDQ $4, R8
+	DECQ DX
+	JMP  wsum_loop
+
+wsum_done:
+	MOVQ o+32(FP), DI
+	VMOVUPS Z0, 0(DI)
+	VMOVUPS Z1, 64(DI)
+	VMOVUPS Z2, 128(DI)
+	VMOVUPS Z3, 192(DI)
+	VZEROUPPER
+	RET

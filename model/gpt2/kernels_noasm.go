@@ -40,4 +40,8 @@ func dotNq8AVX(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, y *floa
 	panic("gpt2: no assembly kernels")
 }
 func quantAVX512(x *float32, q *int16, s *float32, nblk int) { panic("gpt2: no assembly kernels") }
-func geluNewAVX512(x *float32, n int) { panic("gpt2: no assembly kernels") }
+func geluNewAVX512(x *float32, n int)                        { panic("gpt2: no assembly kernels") }
+func expAVX512(x *float32, n int)                            { panic("gpt2: no assembly kernels") }
+func wsum64AVX512(v *float32, ld int, p *float32, n int, o *float32) {
+	panic("gpt2: no assembly kernels")
+}

@@ -302,3 +302,54 @@ func TestGeluAVX512(t *testing.T) {
 	}
 	t.Logf("largest error %.2g (relative, or absolute below 1e-3)", worst)
 }
+
+// TestAttendAVX512 checks attention with the AVX-512 exp and weighted sum
+// (head width 64, as in every GPT-2 size) against float64 arithmetic, and
+// exp against math.Exp.
+func TestAttendAVX512(t *testing.T) {
+	if !haveAVX512 {
+		t.Skip("no AVX-512")
+	}
+	x := []float32{0, -1e-3, -0.5, -1, -7.25, -20, -87, -88.5, -100, -1e4, 0.5, 3, 10, 40, 80, -3.3, -2}
+	got := append([]float32(nil), x[:16]...)
+	expAVX512(&got[0], 16)
+	for i, v := range got {
+		want := math.Exp(float64(x[i]))
+		if d := math.Abs(float64(v)-want) / math.Max(want, 1e-30); d > 1e-6 && math.Abs(float64(v)-want) > 1e-37 {
+			t.Fatalf("exp(%g) = %g, want %g", x[i], v, want)
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	const E, hd, off = 768, 64, 128
+	for _, n := range []int{1, 7, 16, 33, 160} {
+		k, v, q := randVec(r, n*E), randVec(r, n*E), randVec(r, hd)
+		for i := range q {
+			q[i] *= 8
+		}
+		o := make([]float32, hd)
+		attend(o, q, k, v, E, off, n, 0.125, make([]float32, n))
+		s := make([]float64, n)
+		mx := math.Inf(-1)
+		for u := range s {
+			for j := 0; j < hd; j++ {
+				s[u] += float64(q[j]) * float64(k[u*E+off+j])
+			}
+			s[u] *= 0.125
+			mx = math.Max(mx, s[u])
+		}
+		var sum float64
+		for u := range s {
+			s[u] = math.Exp(s[u] - mx)
+			sum += s[u]
+		}
+		for j := 0; j < hd; j++ {
+			var want float64
+			for u := range s {
+				want += s[u] / sum * float64(v[u*E+off+j])
+			}
+			if math.Abs(float64(o[j])-want) > 1e-5 {
+				t.Fatalf("n=%d: o[%d] = %g, want %g", n, j, o[j], want)
+			}
+		}
+	}
+}
