@@ -28,6 +28,7 @@ type state struct {
 	qh     *qvec     // normed input, quantised (q8)
 	qatt   *qvec     // attention output, quantised (q8)
 	qff    *qvec     // MLP hidden, quantised (q8)
+	qin    *qvec     // a one-token step's matrix input, quantised (q8, one thread)
 }
 
 // unfused makes one-token steps take the batch path (one parallel step
@@ -112,7 +113,11 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 		if T == 1 {
 			var qx *qvec
 			if w.q != nil && useAsm() {
-				qx = quantizeX(in, w.nblk)
+				if s.qin == nil || len(s.qin.s) < w.nblk {
+					s.qin = newQvec(max(w.nblk, (F+qblock-1)/qblock))
+				}
+				qx = s.qin
+				qx.quantize(in, 0, w.nblk)
 			}
 			run(threads, rows, 4, func(_, lo, hi int) { matVec(w, in, qx, out, lo, hi); post(lo, hi) })
 		} else {
