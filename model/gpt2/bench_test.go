@@ -120,9 +120,24 @@ func benchModel(b *testing.B, quant string) *Model {
 }
 
 func TestMain(m *testing.M) {
+	// The weights cache goes to a folder of this run, not the user's
+	// (unless a cache test re-executes this binary with its own).
+	var cacheDir string
+	if os.Getenv(cacheEnvName) == "" {
+		d, err := os.MkdirTemp("", "gpt2-cache-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		cacheDir = d
+		os.Setenv(cacheEnvName, d)
+	}
 	code := m.Run()
 	if benchDir != "" {
 		os.RemoveAll(benchDir)
+	}
+	if cacheDir != "" {
+		os.RemoveAll(cacheDir)
 	}
 	os.Exit(code)
 }
