@@ -145,6 +145,14 @@ func cmdGenerate(args []string) int {
 			fmt.Fprintf(os.Stderr, "deskbot: %s, %d threads (--threads to change)\n", gen.Name(), threadsUsed)
 		}
 	}
+	// Local models: whether the converted weights came from the cache.
+	cacheState, cacheNote := "", ""
+	if lm, ok := gen.(interface{ Cache() (string, string) }); ok {
+		cacheState, cacheNote = lm.Cache()
+		if cacheNote != "" {
+			fmt.Fprintf(os.Stderr, "deskbot: weights cache: %s\n", cacheNote)
+		}
+	}
 
 	wrote := false
 	emit := func(t model.Token) error {
@@ -173,6 +181,12 @@ func cmdGenerate(args []string) int {
 				"total_ms":          ms(res.Total),
 				"tokens_per_second": res.TokensPerSecond(),
 			},
+		}
+		if cacheState != "" {
+			out["cache"] = cacheState
+		}
+		if cacheNote != "" {
+			out["cache_note"] = cacheNote
 		}
 		if genErr != nil {
 			out["error"] = redact.String(genErr.Error())
