@@ -126,6 +126,7 @@ func cmdGenerate(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	trimExecutable() // before the weights come in: the peak is theirs, not start-up's
 	t0 := time.Now()
 	gen, err := providers.Open(ctx, *modelName, providers.OpenOptions{Threads: *threads, Quant: *quant,
 		Progress: func(p string, done, total int64) { loadReport(p, done, total) },
