@@ -301,7 +301,8 @@ func Load(dir string, opts Options) (*Model, error) {
 	// First pass: every tensor is there with the shape config.json implies
 	// and a float dtype, and the whole model fits this computer's memory,
 	// before anything is allocated from a size the files give.
-	plan := &loader{st: st, opts: opts, q8: opts.Quant == "q8", plan: true}
+	plan := newLoader(st, opts)
+	plan.plan = true
 	m.readWeights(plan)
 	if plan.err == nil {
 		plan.checkUnused()
@@ -378,7 +379,8 @@ type cacheWriteError struct{ err error }
 func (e *cacheWriteError) Error() string { return e.err.Error() }
 
 func (m *Model) convertInMemory(st *safetensorsFile, opts Options, total int64) error {
-	l := &loader{st: st, opts: opts, q8: opts.Quant == "q8", total: total}
+	l := newLoader(st, opts)
+	l.total = total
 	m.readWeights(l)
 	return l.err
 }
@@ -386,7 +388,8 @@ func (m *Model) convertInMemory(st *safetensorsFile, opts Options, total int64) 
 // fromCache points the model's weights into the mapped file r (closed on
 // error).
 func (m *Model) fromCache(r *cacheReader) error {
-	l := &loader{opts: Options{Quant: m.quant}, q8: m.quant == "q8", cache: r}
+	l := newLoader(nil, Options{Quant: m.quant})
+	l.cache = r
 	m.readWeights(l)
 	if l.err != nil {
 		r.close()
@@ -410,7 +413,8 @@ func (m *Model) writeCache(st *safetensorsFile, opts Options, total int64, key *
 	defer os.Remove(tmp) // a no-op once renamed
 	w := &cacheWriter{f: f, bw: bufio.NewWriterSize(f, 1<<20), hdr: cacheHeader{Version: cacheVersion, Checkpoint: key.hash,
 		Size: key.size, Quant: key.quant, Layout: key.layout, Config: key.cfg, Source: st.path}}
-	l := &loader{st: st, opts: opts, q8: opts.Quant == "q8", total: total, out: w}
+	l := newLoader(st, opts)
+	l.total, l.out = total, w
 	m.readWeights(l)
 	l.raw, l.tr = nil, nil
 	if l.err != nil {
@@ -488,6 +492,13 @@ type loader struct {
 	keep    int64       // bytes the loaded model holds
 	peak    int64       // the most one tensor needs while it is read
 	biggest *tensorInfo // the largest tensor
+}
+
+// newLoader is a loader of st for opts.Quant: planning, converting in
+// memory, converting into a cache file or reading one, all lay the
+// matrices out alike.
+func newLoader(st *safetensorsFile, opts Options) *loader {
+	return &loader{st: st, opts: opts, q8: opts.Quant == "q8"}
 }
 
 // memoryLimit is the memory this process may use (the machine's RAM, or a
