@@ -145,6 +145,7 @@ func cmdGenerate(args []string) int {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	trimExecutable() // before the weights come in: the peak is theirs, not start-up's
 	t0 := time.Now()
 	gen, err := providers.Open(ctx, *modelName, providers.OpenOptions{Threads: *threads, Quant: *quant,
 		Progress: func(p string, done, total int64) { loadReport(p, done, total) },
@@ -162,6 +163,14 @@ func cmdGenerate(args []string) int {
 		threadsUsed = lm.Threads()
 		if !*asJSON {
 			fmt.Fprintf(os.Stderr, "deskbot: %s, %d threads (--threads to change)\n", gen.Name(), threadsUsed)
+		}
+	}
+	// Local models: whether the converted weights came from the cache.
+	cacheState, cacheNote := "", ""
+	if lm, ok := gen.(interface{ Cache() (string, string) }); ok {
+		cacheState, cacheNote = lm.Cache()
+		if cacheNote != "" {
+			fmt.Fprintf(os.Stderr, "deskbot: weights cache: %s\n", cacheNote)
 		}
 	}
 
@@ -192,6 +201,12 @@ func cmdGenerate(args []string) int {
 				"total_ms":          ms(res.Total),
 				"tokens_per_second": res.TokensPerSecond(),
 			},
+		}
+		if cacheState != "" {
+			out["cache"] = cacheState
+		}
+		if cacheNote != "" {
+			out["cache_note"] = cacheNote
 		}
 		if genErr != nil {
 			out["error"] = redact.String(genErr.Error())

@@ -122,6 +122,7 @@ type genJSON struct {
 	Timings   map[string]any `json:"timings"`
 	Threads   int            `json:"threads"`
 	Finish    string         `json:"finish_reason"`
+	Cache     string         `json:"cache"`
 }
 
 func genLocal(t *testing.T, env []string, args ...string) genJSON {
@@ -135,10 +136,16 @@ func genLocal(t *testing.T, env []string, args ...string) genJSON {
 }
 
 func TestCLIGenerateLocal(t *testing.T) {
-	env := []string{"DESKBOT_DATA=" + t.TempDir(), "DESKBOT_MODELS=" + t.TempDir()}
+	cache := t.TempDir()
+	env := []string{"DESKBOT_DATA=" + t.TempDir(), "DESKBOT_MODELS=" + t.TempDir(), "DESKBOT_CACHE=" + cache}
 	g := genLocal(t, env, "--model", tinyModel, "--prompt", "Hello world", "--max-tokens", "6", "--temperature", "0")
 	if len(g.PromptIDs) != 2 || g.PromptIDs[0] != 15496 || g.PromptIDs[1] != 995 || len(g.IDs) != 6 || g.Text == "" {
 		t.Fatalf("%+v", g)
+	}
+	// The converted weights are cached: written by the first load, mapped
+	// by the next; deskbot model cache shows and clears them.
+	if g.Cache != "miss" {
+		t.Fatalf("first load: cache %q", g.Cache)
 	}
 	for _, k := range []string{"load_ms", "first_token_ms", "total_ms", "tokens_per_second"} {
 		if _, ok := g.Timings[k]; !ok {
@@ -149,6 +156,24 @@ func TestCLIGenerateLocal(t *testing.T) {
 	g2 := genLocal(t, env, "--model", tinyModel, "--prompt-ids", "15496,995", "--max-tokens", "6", "--temperature", "0")
 	if g2.Text != g.Text || len(g2.IDs) != 6 || g2.IDs[5] != g.IDs[5] {
 		t.Fatalf("prompt ids gave %+v, text gave %+v", g2, g)
+	}
+	if g2.Cache != "hit" {
+		t.Fatalf("second load: cache %q", g2.Cache)
+	}
+	if r := runEnv(t, env, "", "model", "cache"); r.code != 0 || !strings.Contains(r.stdout, cache+": 1 files") {
+		t.Fatalf("model cache: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	if r := runEnv(t, env, "", "model", "cache", "clear"); r.code != 0 || !strings.Contains(r.stdout, "removed 1 files") {
+		t.Fatalf("model cache clear: %d %q %s", r.code, r.stdout, r.stderr)
+	}
+	// A cache folder that cannot be made: the model loads all the same,
+	// and says why once.
+	notDir := filepath.Join(cache, "file")
+	os.WriteFile(notDir, nil, 0o644)
+	bad := append(slices.Clone(env), "DESKBOT_CACHE="+filepath.Join(notDir, "cache"))
+	r0 := runEnv(t, bad, "", "generate", "--model", tinyModel, "--prompt", "Hello world", "--max-tokens", "6", "--temperature", "0")
+	if r0.code != 0 || r0.stdout != g.Text+"\n" || strings.Count(r0.stderr, "weights cache:") != 1 || !strings.Contains(r0.stderr, "kept in memory") {
+		t.Fatalf("unwritable cache: %d %q\n%s", r0.code, r0.stdout, r0.stderr)
 	}
 	// Streaming prints the same text; loading progress goes to stderr.
 	r := runEnv(t, env, "", "generate", "--model", tinyModel, "--prompt", "Hello world", "--max-tokens", "6", "--temperature", "0")

@@ -16,6 +16,7 @@ import (
 
 	"deskbot/engine/redact"
 	"deskbot/model"
+	"deskbot/model/gpt2"
 	"deskbot/model/hub"
 	"deskbot/model/openai"
 	"deskbot/store"
@@ -36,8 +37,10 @@ func modelUsage() {
        deskbot model provider test NAME     send a tiny request
        deskbot model provider remove NAME
        deskbot model history [--run ID] [--model M] [--limit N] [--json] [--data DIR]   recorded generations
+       deskbot model cache [clear]          where local models' converted weights are cached; clear removes them
 
 Models go to $DESKBOT_MODELS or the user cache folder; DESKBOT_HF_ENDPOINT replaces huggingface.co.
+Converted weights (f32 in panels, q8) go to $DESKBOT_CACHE (off: none) or the user cache folder.
 API keys come from $DESKBOT_API_KEY_<PROFILE>, the OS keyring, or $OPENAI_API_KEY; they are never written to files.`)
 }
 
@@ -67,6 +70,8 @@ func cmdModel(args []string) int {
 		return modelProvider(args[1:])
 	case "history":
 		return modelHistory(args[1:])
+	case "cache":
+		return modelCache(args[1:])
 	case "help", "-h", "--help":
 		modelUsage()
 		return 0
@@ -473,4 +478,42 @@ func clipText(s string, n int) string {
 		return s
 	}
 	return string(r[:n]) + "…"
+}
+
+// modelCache shows or clears the cache of converted weights (see
+// gpt2.CacheDir).
+func modelCache(args []string) int {
+	dir, err := gpt2.CacheDir()
+	if err != nil {
+		printErr(err)
+		return 1
+	}
+	if dir == "" {
+		fmt.Println("the weights cache is off ($DESKBOT_CACHE=off)")
+		return 0
+	}
+	switch {
+	case len(args) == 0:
+		var n int
+		var size int64
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
+				n++
+				size += info.Size()
+			}
+		}
+		fmt.Printf("%s: %d files, %s\n", dir, n, humanBytes(size))
+		return 0
+	case len(args) == 1 && args[0] == "clear":
+		n, size, err := gpt2.ClearCache(dir)
+		fmt.Printf("removed %d files (%s) from %s\n", n, humanBytes(size), dir)
+		if err != nil {
+			printErr(err)
+			return 1
+		}
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "usage: deskbot model cache [clear]")
+	return 2
 }

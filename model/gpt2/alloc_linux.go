@@ -34,3 +34,7 @@ func sysAlloc(n int) []byte {
 }
 
 func sysFree(b []byte) { unix.MunmapPtr(unsafe.Pointer(&b[:1][0]), uintptr(cap(b))) }
+
+// adviseHuge asks for transparent huge pages over a mapping of the weights
+// (file-backed ones get them where the file system keeps large folios).
+func adviseHuge(b []byte) { unix.Madvise(b, unix.MADV_HUGEPAGE) }

@@ -120,9 +120,24 @@ func benchModel(b *testing.B, quant string) *Model {
 }
 
 func TestMain(m *testing.M) {
+	// The weights cache goes to a folder of this run, not the user's
+	// (unless a cache test re-executes this binary with its own).
+	var cacheDir string
+	if os.Getenv(cacheEnvName) == "" {
+		d, err := os.MkdirTemp("", "gpt2-cache-")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		cacheDir = d
+		os.Setenv(cacheEnvName, d)
+	}
 	code := m.Run()
 	if benchDir != "" {
 		os.RemoveAll(benchDir)
+	}
+	if cacheDir != "" {
+		os.RemoveAll(cacheDir)
 	}
 	os.Exit(code)
 }
@@ -264,11 +279,81 @@ func BenchmarkQ8Quality(b *testing.B) {
 	}
 }
 
-// BenchmarkLoad loads the GPT-2-124M-shaped checkpoint (F16 on disk, f32
-// in memory) with the NaN/Inf check of every weight and without it (the
-// baseline), alternating the order in each iteration so that both see the
-// same machine; it reports each one's mean time and their ratio.
+// BenchmarkLoad loads the GPT-2-124M-shaped checkpoint (F16 on disk) in
+// f32 and q8: from the cache file (hit: hash the checkpoint, map the file,
+// check its checksums), writing the cache file (miss: convert tensor by
+// tensor into a new file, then map it) and without a cache (off: convert
+// in memory, the path every load took before the cache: the baseline).
+// Each iteration runs every case once, in an order that rotates, so that
+// all see the same machine; it reports each case's mean time and the
+// ratios to off.
 func BenchmarkLoad(b *testing.B) {
+	benchModel(b, "") // writes the checkpoint once
+	benchMu.Lock()
+	for q, m := range benchM {
+		m.Close()
+		delete(benchM, q)
+	}
+	benchMu.Unlock()
+	hitDir := b.TempDir()
+	type bcase struct{ quant, cache string }
+	var cases []bcase
+	for _, q := range []string{"", "q8"} {
+		for _, c := range []string{"off", "miss", "hit"} {
+			cases = append(cases, bcase{q, c})
+		}
+		m, err := Load(benchDir, Options{Threads: 1, Quant: q, CacheDir: hitDir}) // fills the hit cache
+		if err != nil {
+			b.Fatal(err)
+		}
+		m.Close()
+	}
+	took := make([]time.Duration, len(cases))
+	i := 0
+	for b.Loop() {
+		for k := range cases {
+			k = (k + i) % len(cases)
+			c := cases[k]
+			opts := Options{Threads: 1, Quant: c.quant, CacheDir: hitDir}
+			switch c.cache {
+			case "off":
+				opts.NoCache = true
+			case "miss":
+				opts.CacheDir = b.TempDir()
+			}
+			t0 := time.Now()
+			m, err := Load(benchDir, opts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			took[k] += time.Since(t0)
+			if st, _ := m.Cache(); st != c.cache {
+				b.Fatalf("%+v: cache %s", c, st)
+			}
+			m.Close()
+			if c.cache == "miss" {
+				os.RemoveAll(opts.CacheDir)
+			}
+		}
+		i++
+	}
+	for k, c := range cases {
+		q := c.quant
+		if q == "" {
+			q = "f32"
+		}
+		b.ReportMetric(float64(took[k].Milliseconds())/float64(i), "ms/"+q+"-"+c.cache)
+		if c.cache != "off" {
+			b.ReportMetric(float64(took[k])/float64(took[k-int(k%3)]), q+"-"+c.cache+"/off")
+		}
+	}
+}
+
+// BenchmarkLoadChecked loads the checkpoint (f32, no cache) with the
+// NaN/Inf check of every weight and without it (the baseline),
+// alternating the order in each iteration so that both see the same
+// machine; it reports each one's mean time and their ratio.
+func BenchmarkLoadChecked(b *testing.B) {
 	benchModel(b, "") // writes the checkpoint once
 	benchMu.Lock()
 	for q, m := range benchM {
@@ -284,7 +369,7 @@ func BenchmarkLoad(b *testing.B) {
 		for _, on := range [][2]bool{{false, true}, {true, false}}[i%2] {
 			checkFinite = on
 			t0 := time.Now()
-			m, err := Load(benchDir, Options{Threads: 1})
+			m, err := Load(benchDir, Options{Threads: 1, NoCache: true})
 			if err != nil {
 				b.Fatal(err)
 			}

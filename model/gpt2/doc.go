@@ -44,6 +44,17 @@
 // scale per 32 weights of a row (8.25 bits a weight: about 3.9x less
 // memory and memory traffic).
 //
+// The first load of a checkpoint writes the weights as the kernels read
+// them (transposed, in panels, quantised) to one file in the cache folder
+// (CacheDir: $DESKBOT_CACHE or the user cache folder; Options.CacheDir,
+// Options.NoCache), keyed by a hash of model.safetensors' bytes, the
+// quantisation, the config and the layout; it converts tensor by tensor,
+// reusing its buffers. Every load then maps that file read-only and points
+// the matrices into it: a second load only hashes the checkpoint and
+// checks the file's checksums. A damaged or stale file is rebuilt; without
+// a writable cache folder the weights are converted in memory
+// (Model.Cache says which). Close unmaps the file.
+//
 // A GPU backend can implement model.Generator beside this package; the
 // CPU-specific parts are the matrix type and the kernels.
 package gpt2

@@ -1,12 +1,14 @@
 package gpt2
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -148,6 +150,10 @@ type Options struct {
 	Tokenizer Tokenizer
 	// Name for Generator.Name; default: the folder's base name.
 	Name string
+	// CacheDir keeps the converted weights (see CacheDir()); "" = CacheDir().
+	CacheDir string
+	// NoCache converts the checkpoint in memory and writes no cache file.
+	NoCache bool
 }
 
 // matrix is a weight matrix laid out [out][in] row-major: each output is
@@ -247,6 +253,10 @@ type Model struct {
 	pool   *pool
 	mem    *arena // the weights' memory, freed by Close
 
+	cache      *cacheReader // the mapped cache file the weights point into
+	cacheState string       // "hit", "miss" (written now) or "off"
+	cacheNote  string       // why the cache was off or rebuilt
+
 	mu sync.Mutex
 }
 
@@ -265,13 +275,25 @@ func (m *Model) Tokenizer() Tokenizer { return m.tok }
 // Name says which model this is, e.g. "gpt2 (local)" or "gpt2 q8 (local)".
 func (m *Model) Name() string { return m.name }
 
-// Close releases the weights.
+// Cache says how the weights were loaded: "hit" (mapped from the cache
+// file), "miss" (converted and written to the cache, then mapped) or "off"
+// (converted in memory: no cache folder, or it could not be written); and
+// why it was off or rebuilt ("" when there is nothing to say).
+func (m *Model) Cache() (state, note string) { return m.cacheState, m.cacheNote }
+
+// Close releases the weights (and unmaps the cache file); Generate then
+// returns an error.
 func (m *Model) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.layers, m.wte, m.wpe = nil, matrix{}, nil
+	m.layers, m.wte, m.wpe, m.lnfg, m.lnfb = nil, matrix{}, nil, nil, nil
 	m.mem.free()
 	m.mem = nil
+	if m.cache != nil {
+		err := m.cache.close()
+		m.cache = nil
+		return err
+	}
 	return nil
 }
 
@@ -315,7 +337,8 @@ func Load(dir string, opts Options) (*Model, error) {
 	// First pass: every tensor is there with the shape config.json implies
 	// and a float dtype, and the whole model fits this computer's memory,
 	// before anything is allocated from a size the files give.
-	plan := &loader{st: st, opts: opts, q8: opts.Quant == "q8", plan: true}
+	plan := newLoader(st, opts)
+	plan.plan = true
 	m.readWeights(plan)
 	if plan.err == nil {
 		plan.checkUnused()
@@ -327,16 +350,132 @@ func Load(dir string, opts Options) (*Model, error) {
 		return nil, plan.err
 	}
 	m.pool = newPool(opts.Threads)
-	m.mem = &arena{}
-	l := &loader{st: st, opts: opts, q8: opts.Quant == "q8", total: plan.total, mem: m.mem}
-	m.readWeights(l)
-	if l.err != nil {
-		return nil, l.err
+	if err := m.loadCached(st, opts, plan.total); err != nil {
+		return nil, err
 	}
 	if opts.Progress != nil {
-		opts.Progress(l.total, l.total)
+		opts.Progress(plan.total, plan.total)
 	}
 	return m, nil
+}
+
+// loadCached maps the weights from the cache file for this checkpoint,
+// writing it first when there is none (or it is damaged); without a usable
+// cache folder it converts them in memory.
+func (m *Model) loadCached(st *safetensorsFile, opts Options, total int64) error {
+	dir, err := opts.CacheDir, error(nil)
+	if dir == "" && !opts.NoCache {
+		dir, err = CacheDir()
+	}
+	if opts.NoCache || dir == "" {
+		m.cacheState = "off"
+		if err != nil {
+			m.cacheNote = err.Error()
+		}
+		return m.convertInMemory(st, opts, total)
+	}
+	hash, size, err := hashFile(st.f)
+	if err != nil {
+		return fmt.Errorf("gpt2: %s: %w", st.path, err)
+	}
+	key := &cacheKey{hash: hash, size: size, quant: opts.Quant, layout: layoutPrint(opts.Quant), cfg: m.cfg}
+	path := filepath.Join(dir, key.fileName())
+	r, err := openCache(path, key)
+	if err == nil {
+		if err = m.fromCache(r); err == nil {
+			m.cacheState = "hit"
+			return nil
+		}
+	}
+	if !errors.Is(err, errCacheMissing) {
+		m.cacheNote = fmt.Sprintf("rebuilt the cache: %v", err)
+	}
+	r, err = m.writeCache(st, opts, total, key, dir, path)
+	if err == nil {
+		if err = m.fromCache(r); err == nil {
+			m.cacheState = "miss"
+			return nil
+		}
+	}
+	if lerr := (*loadError)(nil); errors.As(err, &lerr) {
+		return lerr.err // the checkpoint itself is at fault
+	}
+	m.cacheState, m.cacheNote = "off", fmt.Sprintf("cache %s unusable, weights kept in memory: %v", dir, err)
+	return m.convertInMemory(st, opts, total)
+}
+
+// loadError is an error of the checkpoint, not of the cache.
+type loadError struct{ err error }
+
+func (e *loadError) Error() string { return e.err.Error() }
+
+// cacheWriteError is an error writing the cache file.
+type cacheWriteError struct{ err error }
+
+func (e *cacheWriteError) Error() string { return e.err.Error() }
+
+func (m *Model) convertInMemory(st *safetensorsFile, opts Options, total int64) error {
+	l := newLoader(st, opts)
+	m.mem = &arena{}
+	l.total, l.mem = total, m.mem
+	m.readWeights(l)
+	return l.err
+}
+
+// fromCache points the model's weights into the mapped file r (closed on
+// error).
+func (m *Model) fromCache(r *cacheReader) error {
+	l := newLoader(nil, Options{Quant: m.quant})
+	l.cache = r
+	m.readWeights(l)
+	if l.err != nil {
+		r.close()
+		return l.err
+	}
+	m.cache = r
+	return nil
+}
+
+// writeCache converts the checkpoint tensor by tensor into a new cache file
+// (a temporary name, renamed to path when whole) and maps it.
+func (m *Model) writeCache(st *safetensorsFile, opts Options, total int64, key *cacheKey, dir, path string) (*cacheReader, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	tmp := f.Name()
+	defer os.Remove(tmp) // a no-op once renamed
+	w := &cacheWriter{f: f, bw: bufio.NewWriterSize(f, 1<<20), hdr: cacheHeader{Version: cacheVersion, Checkpoint: key.hash,
+		Size: key.size, Quant: key.quant, Layout: key.layout, Config: key.cfg, Source: st.path}}
+	l := newLoader(st, opts)
+	l.total, l.out = total, w
+	m.readWeights(l)
+	l.raw, l.tr = nil, nil
+	if l.err != nil {
+		f.Close()
+		if werr := (*cacheWriteError)(nil); errors.As(l.err, &werr) {
+			return nil, fmt.Errorf("write %s: %w", tmp, werr.err)
+		}
+		return nil, &loadError{l.err}
+	}
+	if err := w.finish(); err != nil {
+		return nil, fmt.Errorf("write %s: %w", tmp, err)
+	}
+	// The conversion's buffers go back to the system before the weights
+	// are mapped: the peak is one of them, not both.
+	debug.FreeOSMemory()
+	if err := os.Rename(tmp, path); err != nil {
+		// Another process's file may be in the way (Windows): use it when
+		// it is whole, else this one.
+		if r, err2 := openCache(path, key); err2 == nil {
+			return r, nil
+		}
+		return openCache(tmp, key)
+	}
+	return openCache(path, key)
 }
 
 // readWeights reads (or, in a planning loader, checks) every tensor.
@@ -376,6 +515,10 @@ type loader struct {
 	opts  Options
 	q8    bool
 	buf   []byte
+	out   *cacheWriter // convert into this file (the model keeps nothing)
+	cache *cacheReader // take the weights from this file instead
+	raw   []float32    // scratch: a tensor as read
+	tr    []float32    // scratch: transposed
 	done  int64
 	total int64 // bytes of the tensors read
 	used  map[string]bool
@@ -387,6 +530,13 @@ type loader struct {
 	keep    int64       // bytes the loaded model holds
 	peak    int64       // the most one tensor needs while it is read
 	biggest *tensorInfo // the largest tensor
+}
+
+// newLoader is a loader of st for opts.Quant: planning, converting in
+// memory, converting into a cache file or reading one, all lay the
+// matrices out alike.
+func newLoader(st *safetensorsFile, opts Options) *loader {
+	return &loader{st: st, opts: opts, q8: opts.Quant == "q8"}
 }
 
 // memoryLimit is the memory this process may use (the machine's RAM, or a
@@ -508,6 +658,11 @@ func (l *loader) vector(name string, n int, shape ...int) []float32 {
 	if l.err != nil {
 		return nil
 	}
+	if l.cache != nil {
+		v, err := l.cache.vector(name, n)
+		l.err = err
+		return v
+	}
 	t := l.find(name)
 	if t == nil {
 		return nil
@@ -522,9 +677,24 @@ func (l *loader) vector(name string, n int, shape ...int) []float32 {
 		l.planned(t, n, int64(n)*4, 1)
 		return nil
 	}
+	if l.out != nil {
+		v := scratch(&l.raw, n)
+		l.read(t, v)
+		l.out.vector(name, v)
+		return nil
+	}
 	v := make([]float32, n)
 	l.read(t, v)
 	return v
+}
+
+// scratch is *buf resized to n values, reallocated only when it is too
+// small.
+func scratch(buf *[]float32, n int) []float32 {
+	if cap(*buf) < n {
+		*buf = make([]float32, n)
+	}
+	return (*buf)[:n]
 }
 
 // matrix reads a weight matrix as [rows=out][cols=in]. Conv1D weights are
@@ -532,6 +702,11 @@ func (l *loader) vector(name string, n int, shape ...int) []float32 {
 func (l *loader) matrix(name string, rows, cols int, conv1d bool, pw int) matrix {
 	if l.err != nil {
 		return matrix{}
+	}
+	if l.cache != nil {
+		m, err := l.cache.matrix(name, rows, cols, pw)
+		l.err = err
+		return m
 	}
 	t := l.find(name)
 	if t == nil {
@@ -564,23 +739,59 @@ func (l *loader) matrix(name string, rows, cols int, conv1d bool, pw int) matrix
 		l.planned(t, n, kept, copies)
 		return matrix{}
 	}
-	raw := make([]float32, rows*cols) // converted below
+	// The buffers are reused from tensor to tensor: convert copies what
+	// it keeps (into l.mem when the weights stay in memory).
+	n := rows * cols
+	raw := scratch(&l.raw, n)
 	l.read(t, raw)
 	if l.err != nil {
 		return matrix{}
 	}
 	w := raw
 	if conv1d {
-		w = make([]float32, rows*cols)
+		w = scratch(&l.tr, n)
 		transpose(w, raw, cols, rows)
 	}
 	m := matrix{rows: rows, cols: cols, pw: pw, mem: l.mem}
-	if l.q8 {
+	m.convert(w, l.opts.Quant)
+	if l.out != nil {
+		l.out.matrix(name, &m)
+		if l.out.err != nil {
+			l.err = &cacheWriteError{l.out.err}
+		}
+		m = matrix{}
+	}
+	l.shrink()
+	return m
+}
+
+// bigScratch is the size (in values) from which a scratch buffer is not
+// kept for the next tensor: the embedding table's would otherwise stay
+// for the whole load (GPT-2: 154 MB, the other tensors 9 MB at most).
+const bigScratch = 16 << 20
+
+// shrink drops scratch buffers that are far larger than the next tensors
+// need and gives their memory back to the system.
+func (l *loader) shrink() {
+	if cap(l.raw) > bigScratch || cap(l.tr) > bigScratch {
+		if cap(l.raw) > bigScratch {
+			l.raw = nil
+		}
+		if cap(l.tr) > bigScratch {
+			l.tr = nil
+		}
+		debug.FreeOSMemory()
+	}
+}
+
+// convert stores the row-major w (rows x cols) as the kernels read it for
+// quant: float32 in panels, or quantised (w may be kept as m.f).
+func (m *matrix) convert(w []float32, quant string) {
+	if quant == "q8" {
 		m.quantize(w)
 	} else {
 		m.setF(w)
 	}
-	return m
 }
 
 // transpose writes src [r][c] into dst [c][r], in cache-friendly blocks.

@@ -9,6 +9,7 @@ import (
 	"math/bits"
 	"os"
 	"sort"
+	"unsafe"
 )
 
 // maxHeaderLen bounds the JSON header of a safetensors file (the format's
@@ -167,6 +168,13 @@ func (s *safetensorsFile) Close() error { return s.f.Close() }
 // F32, F16 and BF16; buf is scratch space that may be reused.
 func (s *safetensorsFile) readFloat32(t *tensorInfo, dst []float32, buf []byte) ([]byte, error) {
 	span := int(t.End - t.Begin)
+	if t.DType == "F32" && littleEndian && span == 4*len(dst) {
+		// the file's bytes are the values: read them in place
+		if _, err := s.f.ReadAt(asBytes(dst), t.Begin); err != nil {
+			return buf, fmt.Errorf("gpt2: %s: read tensor %q: %w", s.path, t.Name, err)
+		}
+		return buf, s.checkFinite(t, dst)
+	}
 	if cap(buf) < span {
 		buf = make([]byte, span)
 	}
@@ -190,16 +198,26 @@ func (s *safetensorsFile) readFloat32(t *tensorInfo, dst []float32, buf []byte) 
 	default:
 		return buf, fmt.Errorf("gpt2: %s: tensor %q has dtype %s; want F32, F16 or BF16", s.path, t.Name, t.DType)
 	}
+	return buf, s.checkFinite(t, dst)
+}
+
+// littleEndian: float32 values in memory are laid out as in a safetensors
+// file.
+var littleEndian = func() bool { x := uint16(1); return *(*byte)(unsafe.Pointer(&x)) == 1 }()
+
+// checkFinite refuses NaN and infinite values of tensor t (when
+// checkFinite is on).
+func (s *safetensorsFile) checkFinite(t *tensorInfo, dst []float32) error {
 	if checkFinite {
 		if i := firstNonFinite(dst); i >= 0 {
 			what := "NaN"
 			if !math.IsNaN(float64(dst[i])) {
 				what = "an infinite value"
 			}
-			return buf, fmt.Errorf("gpt2: %s: tensor %q holds %s at index %d (shape %v): %w", s.path, t.Name, what, i, t.Shape, ErrBrokenWeights)
+			return fmt.Errorf("gpt2: %s: tensor %q holds %s at index %d (shape %v): %w", s.path, t.Name, what, i, t.Shape, ErrBrokenWeights)
 		}
 	}
-	return buf, nil
+	return nil
 }
 
 // checkFinite makes the loader refuse NaN and infinite weights; off only
