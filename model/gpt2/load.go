@@ -448,7 +448,7 @@ func (m *Model) writeCache(st *safetensorsFile, opts Options, total int64, key *
 	}
 	tmp := f.Name()
 	defer os.Remove(tmp) // a no-op once renamed
-	w := &cacheWriter{f: f, bw: bufio.NewWriterSize(f, 1<<20), hdr: cacheHeader{Version: cacheVersion, Checkpoint: key.hash,
+	w := &cacheWriter{f: f, bw: bufio.NewWriterSize(f, 8<<20), hdr: cacheHeader{Version: cacheVersion, Checkpoint: key.hash,
 		Size: key.size, Quant: key.quant, Layout: key.layout, Config: key.cfg, Source: st.path}}
 	l := newLoader(st, opts)
 	l.total, l.out = total, w
