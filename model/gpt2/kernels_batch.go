@@ -106,11 +106,34 @@ func matVecPanelB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi
 		}
 		pf0 := pf
 		var out [4]float32
+		var out16 [16]float32
+		var xq4 [4]*int16
+		var xs4 [4]*float32
+		x4 := useAVX512() && len(xs) >= 3
 		for g := lo / 4; 4*g < hi; g++ {
 			pf = pf0
 			o := pb0*groups + g*nbp + (b0 - pb0)
-			for v, x := range xs {
-				qx := qxs[v]
+			v := 0
+			// four vectors at a time (three and a repeated one)
+			for ; x4 && v < len(xs)-2; v += 4 {
+				for j := range 4 {
+					qx := qxs[min(v+j, len(xs)-1)]
+					xq4[j], xs4[j] = &qx.q[b0*qblock], &qx.s[b0]
+				}
+				dot4q8x4AVX512(&m.q[o*4*qblock], &m.s[o*4], &xq4, &xs4, full-b0, pf, &out16)
+				pf = 0
+				for j := 0; j < 4 && v+j < len(xs); j++ {
+					for i := 0; i < 4 && 4*g+i < hi; i++ {
+						s := out16[4*j+i] * m.smul
+						if full < b1 {
+							s += dotQ8Go(m, 4*g+i, full, b1, xs[v+j])
+						}
+						set(ys[v+j], 4*g+i, s)
+					}
+				}
+			}
+			for ; v < len(xs); v++ {
+				x, qx := xs[v], qxs[v]
 				// the first vector brings the weights; prefetching
 				// ahead again for the others would only cost time
 				kern(&m.q[o*4*qblock], &m.s[o*4], &qx.q[b0*qblock], &qx.s[b0], full-b0, pf, &out[0])

@@ -1,0 +1,10 @@
+//go:build amd64 && !purego
+
+package gpt2
+
+// dot4q8x4AVX512 sets out[4v:4v+4] to what dot4q8AVX512(q, s, xq[v],
+// xs[v], nblk, pf, out[4v:]) sets, bit for bit, for v < 4: the four rows'
+// blocks are read and widened once for the four vectors.
+//
+//go:noescape
+func dot4q8x4AVX512(q *int8, s *uint16, xq *[4]*int16, xs *[4]*float32, nblk, pf int, out *[16]float32)
