@@ -624,3 +624,54 @@ func BenchmarkGenerateBatch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMatVecB runs the lm_head-shaped product (50257 x 768, larger
+// than the caches) for 8 vectors on one goroutine: "batch" with
+// matVecColsB (the weights read once), "each" with matVecCols per vector
+// (the baseline), alternating in each iteration. It reports the products
+// per second of each and their ratio.
+func BenchmarkMatVecB(b *testing.B) {
+	const rows, K, B = 50257, 768, 8
+	r := rand.New(rand.NewPCG(7, 8))
+	w := randVec(r, rows*K)
+	xs, ys := make([][]float32, B), make([][]float32, B)
+	for v := range xs {
+		xs[v], ys[v] = randVec(r, K), make([]float32, rows)
+	}
+	for _, quant := range []string{"f32", "q8"} {
+		m := matrix{rows: rows, cols: K}
+		if quant == "q8" {
+			m.quantize(w)
+		} else {
+			m.f = w
+		}
+		qxs := make([]*qvec, B)
+		for v := range qxs {
+			qxs[v] = quantizeX(xs[v], m.nblk)
+		}
+		for _, variant := range kernelVariants() {
+			if variant == "portable" {
+				continue
+			}
+			b.Run(quant+"/"+variant, func(b *testing.B) {
+				useVariant(b, variant)
+				var each, batch time.Duration
+				n := 0
+				for b.Loop() {
+					t0 := time.Now()
+					matVecColsB(&m, xs, qxs, ys, 0, rows, 0, K)
+					t1 := time.Now()
+					for v := range xs {
+						matVecCols(&m, xs[v], qxs[v], ys[v], 0, rows, 0, K)
+					}
+					batch += t1.Sub(t0)
+					each += time.Since(t1)
+					n++
+				}
+				b.ReportMetric(float64(B*n)/batch.Seconds(), "products/s-batch")
+				b.ReportMetric(float64(B*n)/each.Seconds(), "products/s-each")
+				b.ReportMetric(each.Seconds()/batch.Seconds(), "speedup")
+			})
+		}
+	}
+}

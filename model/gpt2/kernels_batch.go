@@ -40,6 +40,9 @@ func matVecColsB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi,
 	}
 }
 
+// useBatch512 says to use the four-vector AVX-512 kernels.
+func useBatch512() bool { return haveBatch512 && useAVX512() }
+
 func hasNil(qxs []*qvec) bool {
 	for _, q := range qxs {
 		if q == nil {
@@ -68,8 +71,31 @@ func matVecPanelB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi
 		if useAsm() && n >= 8 {
 			n8 := n &^ 7
 			var out [4]float32
+			var out16 [16]float32
+			var x4 [4]*float32
+			four := useBatch512() && len(xs) >= 3
 			for ; r+4 <= hi; r += 4 {
-				for v, x := range xs {
+				v := 0
+				// four vectors at a time (three and a repeated one)
+				for ; four && v < len(xs)-2; v += 4 {
+					for j := range 4 {
+						x4[j] = &xs[min(v+j, len(xs)-1)][c0]
+					}
+					dot4x4AVX512(&m.f[base+r*w], w, &x4, n8, &out16)
+					for j := 0; j < 4 && v+j < len(xs); j++ {
+						x := xs[v+j]
+						for i := 0; i < 4; i++ {
+							s := out16[4*j+i]
+							row := m.f[base+(r+i)*w : base+(r+i)*w+n]
+							for k := n8; k < n; k++ {
+								s += row[k] * x[c0+k]
+							}
+							set(ys[v+j], r+i, s)
+						}
+					}
+				}
+				for ; v < len(xs); v++ {
+					x := xs[v]
 					dot4AVX(&m.f[base+r*w], w, &x[c0], n8, &out[0])
 					for i := 0; i < 4; i++ {
 						s := out[i]
@@ -109,7 +135,7 @@ func matVecPanelB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi
 		var out16 [16]float32
 		var xq4 [4]*int16
 		var xs4 [4]*float32
-		x4 := useAVX512() && len(xs) >= 3
+		x4 := useBatch512() && len(xs) >= 3
 		for g := lo / 4; 4*g < hi; g++ {
 			pf = pf0
 			o := pb0*groups + g*nbp + (b0 - pb0)
