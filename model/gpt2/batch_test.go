@@ -40,7 +40,7 @@ func TestMatVecColsBMatches(t *testing.T) {
 				if c.pw > 0 && c.pw < K {
 					cols = append(cols, [2]int{c.pw, min(2*c.pw, K)})
 				}
-				for _, B := range []int{1, 2, 3, 5, 8} {
+				for _, B := range []int{1, 2, 3, 5, 8, 11} {
 					xs := make([][]float32, B)
 					qxs := make([]*qvec, B)
 					for v := range xs {
