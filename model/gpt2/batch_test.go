@@ -204,6 +204,9 @@ func TestGenerateBatchMatchesOneByOne(t *testing.T) {
 				if big && threads == 3 && v != "avx512" {
 					continue // the same paths as threads=2
 				}
+				if big && raceOn && (v == "portable" || threads != 2) {
+					continue // too slow under -race; run without it
+				}
 				t.Run(fmt.Sprintf("%s/%s/threads=%d", s.name, v, threads), func(t *testing.T) {
 					useVariant(t, v)
 					s.m.pool.threads = threads
