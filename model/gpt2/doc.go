@@ -29,7 +29,10 @@
 // then one token at a time, sampling with temperature (0 = greedy), top-k,
 // top-p, repetition penalty and a seed; it stops at MaxTokens, the context
 // end, "<|endoftext|>", a stop string, ctx cancellation or an error from
-// emit. MaxTokens 0 only tokenizes.
+// emit. MaxTokens 0 only tokenizes. GenerateBatch (model.BatchGenerator)
+// does the same for many requests at once: every step decodes one token
+// for all live sequences, reading the weights once for all of them, with
+// results identical to Generate's, bit for bit.
 //
 // Kernels use AVX2/FMA assembly on amd64 CPUs that have it (the q8
 // matrix-vector kernel AVX-512 F+BW where present), portable Go elsewhere

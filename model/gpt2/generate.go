@@ -41,6 +41,50 @@ func (m *Model) Generate(ctx context.Context, req model.Request, emit func(model
 	if m.layers == nil {
 		return nil, errClosed
 	}
+	sq, err := m.newSeq(req, emit, start)
+	if err != nil {
+		return nil, err
+	}
+	if sq.done {
+		return sq.res, nil
+	}
+	sq.st = m.newState(sq.ctxN)
+	logits, err := sq.st.forward(ctx, sq.ids, false)
+	if err != nil {
+		return sq.cancel(err)
+	}
+	for {
+		if done, err := sq.take(ctx, logits); done {
+			return sq.res, err
+		}
+		if logits, err = sq.st.forward(ctx, []int{sq.next}, false); err != nil {
+			return sq.cancel(err)
+		}
+	}
+}
+
+// seq is one request being generated: Generate runs one, GenerateBatch
+// several side by side. newSeq checks the request; take handles the
+// logits of each step (sampling, streaming, the end).
+type seq struct {
+	m       *Model
+	req     model.Request
+	start   time.Time
+	res     *model.Result
+	ids     []int // the prompt as run (the end-of-text token for an empty one)
+	ctxN    int   // positions the cache needs
+	kv      int64 // bytes of that cache
+	done    bool  // res is final
+	st      *state
+	smp     *sampler
+	out     *streamer
+	history []int
+	next    int // the token the next step runs
+}
+
+// newSeq checks req and prepares its generation (without its cache). A
+// request for 0 tokens is done at once.
+func (m *Model) newSeq(req model.Request, emit func(model.Token) error, start time.Time) (*seq, error) {
 	cfg := m.cfg
 	res := &model.Result{}
 	ids := req.PromptIDs
@@ -57,10 +101,12 @@ func (m *Model) Generate(ctx context.Context, req model.Request, emit func(model
 	if req.MaxTokens < 0 {
 		return nil, fmt.Errorf("gpt2: max tokens %d is negative", req.MaxTokens)
 	}
+	sq := &seq{m: m, req: req, start: start, res: res}
 	if req.MaxTokens == 0 {
 		res.FinishReason = "length"
 		res.Total = time.Since(start)
-		return res, nil
+		sq.done = true
+		return sq, nil
 	}
 	if len(ids) == 0 {
 		// GPT-2 starts unconditional text after <|endoftext|>.
@@ -74,75 +120,81 @@ func (m *Model) Generate(ctx context.Context, req model.Request, emit func(model
 	}
 	ctxN := min(cfg.NPositions, len(ids)+req.MaxTokens)
 	// The KV cache: keys and values of every layer for every position.
-	if kv, limit := 8*int64(cfg.NLayer)*int64(ctxN)*int64(cfg.NEmbd), memoryLimit(); limit > 0 && kv > limit {
+	kv := 8 * int64(cfg.NLayer) * int64(ctxN) * int64(cfg.NEmbd)
+	if limit := memoryLimit(); limit > 0 && kv > limit {
 		return nil, fmt.Errorf("gpt2: %s: %d tokens of context need %s of memory for the attention cache (%d layers, n_embd %d) but this computer has %s: ask for fewer tokens",
 			m.name, ctxN, humanSize(kv), cfg.NLayer, cfg.NEmbd, humanSize(limit))
 	}
-	st := m.newState(ctxN)
-	smp := newSampler(req, cfg.VocabSize)
+	sq.ids, sq.ctxN, sq.kv = ids, ctxN, kv
+	sq.smp = newSampler(req, cfg.VocabSize)
 	if req.IgnoreEOS {
-		smp.ban = cfg.EOSTokenID
+		sq.smp.ban = cfg.EOSTokenID
 	}
-	out := &streamer{tok: m.tok, stops: req.Stop, emit: emit}
+	sq.out = &streamer{tok: m.tok, stops: req.Stop, emit: emit}
+	sq.history = append([]int(nil), ids...)
+	return sq, nil
+}
 
-	cancelled := func(err error) (*model.Result, error) {
-		res.FinishReason = "cancelled"
-		res.Text = out.text()
-		res.OutputTokens = len(res.IDs)
-		res.Total = time.Since(start)
-		return res, err
+// finish completes res (FinishReason set by the caller).
+func (sq *seq) finish() {
+	sq.done = true
+	sq.res.Text = sq.out.text()
+	sq.res.OutputTokens = len(sq.res.IDs)
+	sq.res.Total = time.Since(sq.start)
+}
+
+// cancel ends the generation with err and the partial result.
+func (sq *seq) cancel(err error) (*model.Result, error) {
+	sq.res.FinishReason = "cancelled"
+	sq.finish()
+	return sq.res, err
+}
+
+// take samples the next token from logits and streams it. When the
+// generation ends, done is set and res is final, err being the request's
+// error; otherwise sq.next is the token to run next.
+func (sq *seq) take(ctx context.Context, logits []float32) (done bool, err error) {
+	res, cfg := sq.res, sq.m.cfg
+	if err := ctx.Err(); err != nil {
+		_, err = sq.cancel(context.Cause(ctx))
+		return true, err
 	}
-	logits, err := st.forward(ctx, ids, false)
+	if err := checkLogits(logits, len(res.IDs)+1); err != nil {
+		res.FinishReason = "error"
+		sq.finish()
+		return true, fmt.Errorf("gpt2: %s: %w", sq.m.name, err)
+	}
+	id := sq.smp.sample(logits, sq.history)
+	if len(res.IDs) == 0 {
+		res.FirstToken = time.Since(sq.start)
+	}
+	if id == cfg.EOSTokenID {
+		res.FinishReason = "eos"
+		if err := sq.out.flush(); err != nil {
+			_, err = sq.cancel(err)
+			return true, err
+		}
+		sq.finish()
+		return true, nil
+	}
+	res.IDs = append(res.IDs, id)
+	sq.history = append(sq.history, id)
+	last := len(res.IDs) == sq.req.MaxTokens || len(sq.ids)+len(res.IDs) >= sq.ctxN
+	stopped, err := sq.out.add(id, last)
 	if err != nil {
-		return cancelled(err)
+		_, err = sq.cancel(err)
+		return true, err
 	}
-	history := append([]int(nil), ids...)
-	for {
-		if err := ctx.Err(); err != nil {
-			return cancelled(context.Cause(ctx))
-		}
-		if err := checkLogits(logits, len(res.IDs)+1); err != nil {
-			res.FinishReason = "error"
-			res.Text = out.text()
-			res.OutputTokens = len(res.IDs)
-			res.Total = time.Since(start)
-			return res, fmt.Errorf("gpt2: %s: %w", m.name, err)
-		}
-		id := smp.sample(logits, history)
-		if len(res.IDs) == 0 {
-			res.FirstToken = time.Since(start)
-		}
-		if id == cfg.EOSTokenID {
-			res.FinishReason = "eos"
-			if err := out.flush(); err != nil {
-				return cancelled(err)
-			}
-			break
-		}
-		res.IDs = append(res.IDs, id)
-		history = append(history, id)
-		last := len(res.IDs) == req.MaxTokens || len(ids)+len(res.IDs) >= ctxN
-		stopped, err := out.add(id, last)
-		if err != nil {
-			return cancelled(err)
-		}
+	if stopped || last {
+		res.FinishReason = "length"
 		if stopped {
 			res.FinishReason = "stop"
-			break
 		}
-		if last {
-			res.FinishReason = "length"
-			break
-		}
-		logits, err = st.forward(ctx, []int{id}, false)
-		if err != nil {
-			return cancelled(err)
-		}
+		sq.finish()
+		return true, nil
 	}
-	res.Text = out.text()
-	res.OutputTokens = len(res.IDs)
-	res.Total = time.Since(start)
-	return res, nil
+	sq.next = id
+	return false, nil
 }
 
 // streamer turns ids into emitted text, holding back incomplete UTF-8 and

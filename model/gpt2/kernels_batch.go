@@ -1,0 +1,183 @@
+package gpt2
+
+// Multi-vector products for batched generation (GenerateBatch). They
+// mirror matVecCols and matVecPanel (kernels.go) line for line: every
+// vector gets exactly the single-vector result, bit for bit (same kernel,
+// same rows grouped by four from lo, same column tails, same panels and
+// order of adding them), while each group of weight rows is brought from
+// memory once and then run against every vector from the L1 cache.
+// Change the two side by side; TestMatVecColsBMatches and
+// TestGenerateBatchMatchesOneByOne catch a difference.
+
+// matVecColsB sets ys[v] as matVecCols(m, xs[v], qxs[v], ys[v], lo, hi,
+// c0, c1) would, for every v. qxs[v] may be nil (quantised here, as
+// matVecCols does); qxs itself is not changed.
+func matVecColsB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi, c0, c1 int) {
+	if len(xs) == 1 || m.f == nil && m.qbits != 8 {
+		// one vector, or a quantisation without a multi-vector kernel
+		// (q4): one product per vector.
+		for v := range xs {
+			matVecCols(m, xs[v], qxs[v], ys[v], lo, hi, c0, c1)
+		}
+		return
+	}
+	if m.q != nil && useAsm() && hasNil(qxs) {
+		qxs = append([]*qvec(nil), qxs...)
+		for v, qx := range qxs {
+			if qx == nil {
+				qxs[v] = quantizeX(xs[v], m.nblk)
+			}
+		}
+	}
+	for c, add := c0, false; c < c1 || !add; add = true {
+		p0, w := m.panel(c)
+		e := min(c1, p0+w)
+		matVecPanelB(m, xs, qxs, ys, lo, hi, c, e, add)
+		c = e
+		if c >= c1 {
+			break
+		}
+	}
+}
+
+// useBatch512 says to use the four-vector AVX-512 kernels.
+func useBatch512() bool { return haveBatch512 && useAVX512() }
+
+func hasNil(qxs []*qvec) bool {
+	for _, q := range qxs {
+		if q == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// matVecPanelB is matVecPanel for every vector: the loops over rows are
+// the same, the loop over vectors is inside them.
+func matVecPanelB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi, c0, c1 int, add bool) {
+	K := m.cols
+	p0, w := m.panel(c0)
+	n := c1 - c0
+	set := func(y []float32, r int, v float32) {
+		if add {
+			y[r] += v
+		} else {
+			y[r] = v
+		}
+	}
+	if m.f != nil {
+		base := p0*m.rows + (c0 - p0) // row r of this range: f[base+r*w:][:n]
+		r := lo
+		if useAsm() && n >= 8 {
+			n8 := n &^ 7
+			var out [4]float32
+			var out16 [16]float32
+			var x4 [4]*float32
+			four := useBatch512() && len(xs) >= 3
+			for ; r+4 <= hi; r += 4 {
+				v := 0
+				// four vectors at a time (three and a repeated one)
+				for ; four && v < len(xs)-2; v += 4 {
+					for j := range 4 {
+						x4[j] = &xs[min(v+j, len(xs)-1)][c0]
+					}
+					dot4x4AVX512(&m.f[base+r*w], w, &x4, n8, &out16)
+					for j := 0; j < 4 && v+j < len(xs); j++ {
+						x := xs[v+j]
+						for i := 0; i < 4; i++ {
+							s := out16[4*j+i]
+							row := m.f[base+(r+i)*w : base+(r+i)*w+n]
+							for k := n8; k < n; k++ {
+								s += row[k] * x[c0+k]
+							}
+							set(ys[v+j], r+i, s)
+						}
+					}
+				}
+				for ; v < len(xs); v++ {
+					x := xs[v]
+					dot4AVX(&m.f[base+r*w], w, &x[c0], n8, &out[0])
+					for i := 0; i < 4; i++ {
+						s := out[i]
+						row := m.f[base+(r+i)*w : base+(r+i)*w+n]
+						for k := n8; k < n; k++ {
+							s += row[k] * x[c0+k]
+						}
+						set(ys[v], r+i, s)
+					}
+				}
+			}
+		}
+		for ; r < hi; r++ {
+			row := m.f[base+r*w : base+r*w+n]
+			for v, x := range xs {
+				set(ys[v], r, dot(row, x[c0:c1]))
+			}
+		}
+		return
+	}
+	b0, b1 := c0/qblock, (c1+qblock-1)/qblock
+	full := min(b1, K/qblock) // blocks [b0, full) have all qblock columns
+	if useAsm() && full > b0 && lo%4 == 0 {
+		kern := dot4q8AVX
+		if useAVX512() {
+			kern = dot4q8AVX512
+		}
+		pb0 := p0 / qblock               // the panel's first block
+		nbp := (w + qblock - 1) / qblock // its blocks per row
+		groups := (m.rows + 3) / 4
+		pf := 0
+		if b0 == pb0 && b1 == pb0+nbp {
+			pf = 4096
+		}
+		pf0 := pf
+		var out [4]float32
+		var out16 [16]float32
+		var xq4 [4]*int16
+		var xs4 [4]*float32
+		x4 := useBatch512() && len(xs) >= 3
+		for g := lo / 4; 4*g < hi; g++ {
+			pf = pf0
+			o := pb0*groups + g*nbp + (b0 - pb0)
+			v := 0
+			// four vectors at a time (three and a repeated one)
+			for ; x4 && v < len(xs)-2; v += 4 {
+				for j := range 4 {
+					qx := qxs[min(v+j, len(xs)-1)]
+					xq4[j], xs4[j] = &qx.q[b0*qblock], &qx.s[b0]
+				}
+				dot4q8x4AVX512(&m.q[o*4*qblock], &m.s[o*4], &xq4, &xs4, full-b0, pf, &out16)
+				pf = 0
+				for j := 0; j < 4 && v+j < len(xs); j++ {
+					for i := 0; i < 4 && 4*g+i < hi; i++ {
+						s := out16[4*j+i] * m.smul
+						if full < b1 {
+							s += dotQ8Go(m, 4*g+i, full, b1, xs[v+j])
+						}
+						set(ys[v+j], 4*g+i, s)
+					}
+				}
+			}
+			for ; v < len(xs); v++ {
+				x, qx := xs[v], qxs[v]
+				// the first vector brings the weights; prefetching
+				// ahead again for the others would only cost time
+				kern(&m.q[o*4*qblock], &m.s[o*4], &qx.q[b0*qblock], &qx.s[b0], full-b0, pf, &out[0])
+				pf = 0
+				for i := 0; i < 4 && 4*g+i < hi; i++ {
+					s := out[i] * m.smul
+					if full < b1 {
+						s += dotQ8Go(m, 4*g+i, full, b1, x)
+					}
+					set(ys[v], 4*g+i, s)
+				}
+			}
+		}
+		return
+	}
+	for r := lo; r < hi; r++ {
+		for v, x := range xs {
+			set(ys[v], r, dotQ8Go(m, r, b0, b1, x))
+		}
+	}
+}

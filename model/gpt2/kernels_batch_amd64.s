@@ -1,0 +1,279 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// Sums each of four Y registers and stores the four sums at dst, exactly
+// as HSUM4 in kernels_amd64.s (keep the two the same). Clobbers A, C and
+// X15.
+#define HSUM4B(A, B, C, D, XA, dst) \
+	VHADDPS B, A, A; \
+	VHADDPS D, C, C; \
+	VHADDPS C, A, A; \
+	VEXTRACTF128 $1, A, X15; \
+	VADDPS X15, XA, XA; \
+	VMOVUPS XA, dst
+
+// One vector against the four rows in Z4-Z7 (int16) for one block: xq at
+// XQ, its block scale at XS, row scales (float32, X9) times it stored at
+// SLOT(SP), accumulated into A0-A3 as dot4q8AVX512 does for one vector.
+#define Q8VEC(XQ, XS, SLOT, A0, A1, A2, A3) \
+	VMOVDQU64 (XQ), Z8; \
+	VBROADCASTSS (XS), X10; \
+	VMULPS X10, X9, X12; \
+	VMOVUPS X12, SLOT(SP); \
+	VPMADDWD Z8, Z4, Z0; \
+	VPMADDWD Z8, Z5, Z1; \
+	VPMADDWD Z8, Z6, Z2; \
+	VPMADDWD Z8, Z7, Z3; \
+	VCVTDQ2PS Z0, Z0; \
+	VCVTDQ2PS Z1, Z1; \
+	VCVTDQ2PS Z2, Z2; \
+	VCVTDQ2PS Z3, Z3; \
+	VFMADD231PS.BCST SLOT(SP), Z0, A0; \
+	VFMADD231PS.BCST SLOT+4(SP), Z1, A1; \
+	VFMADD231PS.BCST SLOT+8(SP), Z2, A2; \
+	VFMADD231PS.BCST SLOT+12(SP), Z3, A3
+
+// Adds the halves of four 512-bit accumulators as dot4q8AVX512 does and
+// stores the four row sums at dst.
+#define Q8OUT(A0, A1, A2, A3, Y0L, Y1L, Y2L, Y3L, dst) \
+	VEXTRACTF64X4 $1, A0, Y4; \
+	VADDPS Y4, Y0L, Y0; \
+	VEXTRACTF64X4 $1, A1, Y5; \
+	VADDPS Y5, Y1L, Y1; \
+	VEXTRACTF64X4 $1, A2, Y6; \
+	VADDPS Y6, Y2L, Y2; \
+	VEXTRACTF64X4 $1, A3, Y7; \
+	VADDPS Y7, Y3L, Y3; \
+	HSUM4B(Y0, Y1, Y2, Y3, X0, dst)
+
+// func dot4q8x4AVX512(q *int8, s *uint16, xq *[4]*int16, xs *[4]*float32, nblk, pf int, out *[16]float32)
+//
+// dot4q8AVX512 for four vectors at once: each block of the four rows is
+// loaded and widened once and applied to every vector, with one set of
+// accumulators per vector (Z16-Z31), in the single kernel's order.
+TEXT ·dot4q8x4AVX512(SB), NOSPLIT, $64-56
+	MOVL $0x38000000, DX
+	VMOVD DX, X11
+	VPBROADCASTD X11, X11
+	MOVQ q+0(FP), AX
+	MOVQ s+8(FP), BX
+	MOVQ xq+16(FP), R10
+	MOVQ 0(R10), CX
+	MOVQ 8(R10), SI
+	MOVQ 16(R10), DI
+	MOVQ 24(R10), R11
+	MOVQ xs+24(FP), R10
+	MOVQ 0(R10), R8
+	MOVQ 8(R10), R12
+	MOVQ 16(R10), R13
+	MOVQ 24(R10), R10
+	MOVQ nblk+32(FP), DX
+	MOVQ pf+40(FP), R9
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	VXORPS Z26, Z26, Z26
+	VXORPS Z27, Z27, Z27
+	VXORPS Z28, Z28, Z28
+	VXORPS Z29, Z29, Z29
+	VXORPS Z30, Z30, Z30
+	VXORPS Z31, Z31, Z31
+
+q8x4_loop:
+	TESTQ DX, DX
+	JEQ   q8x4_done
+	PREFETCHT0 (AX)(R9*1)
+	PREFETCHT0 64(AX)(R9*1)
+	// the four rows' float16 scales as float32 (see SCALES4)
+	VPMOVZXWD (BX), X9
+	VPSLLD $13, X9, X9
+	VPADDD X11, X9, X9
+	VPMOVSXBW 0(AX), Z4
+	VPMOVSXBW 32(AX), Z5
+	VPMOVSXBW 64(AX), Z6
+	VPMOVSXBW 96(AX), Z7
+	Q8VEC(CX, R8, 0, Z16, Z17, Z18, Z19)
+	Q8VEC(SI, R12, 16, Z20, Z21, Z22, Z23)
+	Q8VEC(DI, R13, 32, Z24, Z25, Z26, Z27)
+	Q8VEC(R11, R10, 48, Z28, Z29, Z30, Z31)
+	ADDQ $128, AX
+	ADDQ $8, BX
+	ADDQ $64, CX
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, R11
+	ADDQ $4, R8
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $4, R10
+	DECQ DX
+	JMP  q8x4_loop
+
+q8x4_done:
+	MOVQ out+48(FP), DI
+	Q8OUT(Z16, Z17, Z18, Z19, Y16, Y17, Y18, Y19, (DI))
+	Q8OUT(Z20, Z21, Z22, Z23, Y20, Y21, Y22, Y23, 16(DI))
+	Q8OUT(Z24, Z25, Z26, Z27, Y24, Y25, Y26, Y27, 32(DI))
+	Q8OUT(Z28, Z29, Z30, Z31, Y28, Y29, Y30, Y31, 48(DI))
+	VZEROUPPER
+	RET
+
+// The last step of dot4x4AVX512 for one vector: the halves of its four
+// accumulators added as dot4AVX adds its two (low, then high) and the
+// four sums stored at dst. With TAIL, the last 8 columns (weights in
+// Y0-Y3, the vector's at (X)(SI*4)) go into the low halves first, as in
+// dot4AVX's d4_loop8.
+#define F32OUT(A0, A1, A2, A3, L0, L1, L2, L3, dst) \
+	VEXTRACTF64X4 $1, A0, Y8; \
+	VEXTRACTF64X4 $1, A1, Y9; \
+	VEXTRACTF64X4 $1, A2, Y10; \
+	VEXTRACTF64X4 $1, A3, Y11; \
+	VADDPS Y8, L0, Y12; \
+	VADDPS Y9, L1, Y13; \
+	VADDPS Y10, L2, Y14; \
+	VADDPS Y11, L3, Y15; \
+	HSUM4B(Y12, Y13, Y14, Y15, X12, dst)
+
+#define F32TAIL(X, L0, L1, L2, L3) \
+	VMOVUPS (X)(SI*4), Y4; \
+	VFMADD231PS Y0, Y4, L0; \
+	VFMADD231PS Y1, Y4, L1; \
+	VFMADD231PS Y2, Y4, L2; \
+	VFMADD231PS Y3, Y4, L3
+
+// func dot4x4AVX512(w *float32, ldw int, x *[4]*float32, n int, out *[16]float32)
+//
+// dot4AVX for four vectors at once: out[4v+i] is what dot4AVX(w, ldw,
+// x[v], n, out[4v:]) sets, bit for bit. Each 512-bit accumulator holds
+// dot4AVX's two 256-bit ones (columns 16k..16k+7 low, 16k+8..16k+15
+// high); the weights are loaded once for the four vectors.
+TEXT ·dot4x4AVX512(SB), NOSPLIT, $0-40
+	MOVQ w+0(FP), AX
+	MOVQ ldw+8(FP), BX
+	SHLQ $2, BX
+	LEAQ (AX)(BX*1), R8
+	LEAQ (R8)(BX*1), R9
+	LEAQ (R9)(BX*1), R10
+	MOVQ x+16(FP), BX
+	MOVQ 0(BX), R11
+	MOVQ 8(BX), R12
+	MOVQ 16(BX), R13
+	MOVQ 24(BX), BX
+	MOVQ n+24(FP), DX
+	MOVQ DX, DI
+	ANDQ $-16, DI
+	XORQ SI, SI
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	VXORPS Z26, Z26, Z26
+	VXORPS Z27, Z27, Z27
+	VXORPS Z28, Z28, Z28
+	VXORPS Z29, Z29, Z29
+	VXORPS Z30, Z30, Z30
+	VXORPS Z31, Z31, Z31
+
+f4x4_loop16:
+	CMPQ SI, DI
+	JGE  f4x4_end
+	VMOVUPS (AX)(SI*4), Z0
+	VMOVUPS (R8)(SI*4), Z1
+	VMOVUPS (R9)(SI*4), Z2
+	VMOVUPS (R10)(SI*4), Z3
+	VMOVUPS (R11)(SI*4), Z4
+	VMOVUPS (R12)(SI*4), Z5
+	VMOVUPS (R13)(SI*4), Z6
+	VMOVUPS (BX)(SI*4), Z7
+	VFMADD231PS Z0, Z4, Z16
+	VFMADD231PS Z1, Z4, Z17
+	VFMADD231PS Z2, Z4, Z18
+	VFMADD231PS Z3, Z4, Z19
+	VFMADD231PS Z0, Z5, Z20
+	VFMADD231PS Z1, Z5, Z21
+	VFMADD231PS Z2, Z5, Z22
+	VFMADD231PS Z3, Z5, Z23
+	VFMADD231PS Z0, Z6, Z24
+	VFMADD231PS Z1, Z6, Z25
+	VFMADD231PS Z2, Z6, Z26
+	VFMADD231PS Z3, Z6, Z27
+	VFMADD231PS Z0, Z7, Z28
+	VFMADD231PS Z1, Z7, Z29
+	VFMADD231PS Z2, Z7, Z30
+	VFMADD231PS Z3, Z7, Z31
+	ADDQ $16, SI
+	JMP  f4x4_loop16
+
+f4x4_end:
+	MOVQ out+32(FP), DI
+	CMPQ SI, DX
+	JGE  f4x4_notail
+	// 8 columns left: into the low halves, after taking the high ones
+	VEXTRACTF64X4 $1, Z16, Y8
+	VEXTRACTF64X4 $1, Z17, Y9
+	VEXTRACTF64X4 $1, Z18, Y10
+	VEXTRACTF64X4 $1, Z19, Y11
+	VMOVUPS (AX)(SI*4), Y0
+	VMOVUPS (R8)(SI*4), Y1
+	VMOVUPS (R9)(SI*4), Y2
+	VMOVUPS (R10)(SI*4), Y3
+	F32TAIL(R11, Y16, Y17, Y18, Y19)
+	VADDPS Y8, Y16, Y12
+	VADDPS Y9, Y17, Y13
+	VADDPS Y10, Y18, Y14
+	VADDPS Y11, Y19, Y15
+	HSUM4B(Y12, Y13, Y14, Y15, X12, (DI))
+	VEXTRACTF64X4 $1, Z20, Y8
+	VEXTRACTF64X4 $1, Z21, Y9
+	VEXTRACTF64X4 $1, Z22, Y10
+	VEXTRACTF64X4 $1, Z23, Y11
+	F32TAIL(R12, Y20, Y21, Y22, Y23)
+	VADDPS Y8, Y20, Y12
+	VADDPS Y9, Y21, Y13
+	VADDPS Y10, Y22, Y14
+	VADDPS Y11, Y23, Y15
+	HSUM4B(Y12, Y13, Y14, Y15, X12, 16(DI))
+	VEXTRACTF64X4 $1, Z24, Y8
+	VEXTRACTF64X4 $1, Z25, Y9
+	VEXTRACTF64X4 $1, Z26, Y10
+	VEXTRACTF64X4 $1, Z27, Y11
+	F32TAIL(R13, Y24, Y25, Y26, Y27)
+	VADDPS Y8, Y24, Y12
+	VADDPS Y9, Y25, Y13
+	VADDPS Y10, Y26, Y14
+	VADDPS Y11, Y27, Y15
+	HSUM4B(Y12, Y13, Y14, Y15, X12, 32(DI))
+	VEXTRACTF64X4 $1, Z28, Y8
+	VEXTRACTF64X4 $1, Z29, Y9
+	VEXTRACTF64X4 $1, Z30, Y10
+	VEXTRACTF64X4 $1, Z31, Y11
+	F32TAIL(BX, Y28, Y29, Y30, Y31)
+	VADDPS Y8, Y28, Y12
+	VADDPS Y9, Y29, Y13
+	VADDPS Y10, Y30, Y14
+	VADDPS Y11, Y31, Y15
+	HSUM4B(Y12, Y13, Y14, Y15, X12, 48(DI))
+	VZEROUPPER
+	RET
+
+f4x4_notail:
+	F32OUT(Z16, Z17, Z18, Z19, Y16, Y17, Y18, Y19, (DI))
+	F32OUT(Z20, Z21, Z22, Z23, Y20, Y21, Y22, Y23, 16(DI))
+	F32OUT(Z24, Z25, Z26, Z27, Y24, Y25, Y26, Y27, 32(DI))
+	F32OUT(Z28, Z29, Z30, Z31, Y28, Y29, Y30, Y31, 48(DI))
+	VZEROUPPER
+	RET
