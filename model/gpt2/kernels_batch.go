@@ -57,7 +57,6 @@ func hasNil(qxs []*qvec) bool {
 func matVecPanelB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi, c0, c1 int, add bool) {
 	K := m.cols
 	p0, w := m.panel(c0)
-	n := c1 - c0
 	set := func(y []float32, r int, v float32) {
 		if add {
 			y[r] += v
@@ -66,53 +65,18 @@ func matVecPanelB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi
 		}
 	}
 	if m.f != nil {
-		base := p0*m.rows + (c0 - p0) // row r of this range: f[base+r*w:][:n]
-		r := lo
-		if useAsm() && n >= 8 {
-			n8 := n &^ 7
-			var out [4]float32
-			var out16 [16]float32
-			var x4 [4]*float32
-			four := useBatch512() && len(xs) >= 3
-			for ; r+4 <= hi; r += 4 {
-				v := 0
-				// four vectors at a time (three and a repeated one)
-				for ; four && v < len(xs)-2; v += 4 {
-					for j := range 4 {
-						x4[j] = &xs[min(v+j, len(xs)-1)][c0]
-					}
-					dot4x4AVX512(&m.f[base+r*w], w, &x4, n8, &out16)
-					for j := 0; j < 4 && v+j < len(xs); j++ {
-						x := xs[v+j]
-						for i := 0; i < 4; i++ {
-							s := out16[4*j+i]
-							row := m.f[base+(r+i)*w : base+(r+i)*w+n]
-							for k := n8; k < n; k++ {
-								s += row[k] * x[c0+k]
-							}
-							set(ys[v+j], r+i, s)
-						}
-					}
-				}
-				for ; v < len(xs); v++ {
-					x := xs[v]
-					dot4AVX(&m.f[base+r*w], w, &x[c0], n8, &out[0])
-					for i := 0; i < 4; i++ {
-						s := out[i]
-						row := m.f[base+(r+i)*w : base+(r+i)*w+n]
-						for k := n8; k < n; k++ {
-							s += row[k] * x[c0+k]
-						}
-						set(ys[v], r+i, s)
-					}
-				}
+		// Chunks of whole 4-row groups (cut at multiples of 4, as
+		// matVecF32 groups rows), each run against every vector while its
+		// rows are in the L1/L2 cache: a row's sum does not depend on the
+		// chunk, so every vector gets matVecF32's result.
+		const chunk = 32 // rows
+		for r0 := lo; r0 < hi; {
+			r1 := min(hi, (r0/chunk+1)*chunk)
+			for v := range xs {
+				y := ys[v]
+				matVecF32(m, xs[v], y, r0, r1, p0, w, c0, c1, add, func(r int, val float32) { set(y, r, val) })
 			}
-		}
-		for ; r < hi; r++ {
-			row := m.f[base+r*w : base+r*w+n]
-			for v, x := range xs {
-				set(ys[v], r, dot(row, x[c0:c1]))
-			}
+			r0 = r1
 		}
 		return
 	}

@@ -15,8 +15,3 @@ var haveBatch512 = haveAVX512 && cpu.X86.HasAVX512VL
 //go:noescape
 func dot4q8x4AVX512(q *int8, s *uint16, xq *[4]*int16, xs *[4]*float32, nblk, pf int, out *[16]float32)
 
-// dot4x4AVX512 sets out[4v:4v+4] to what dot4AVX(w, ldw, x[v], n,
-// out[4v:]) sets, bit for bit, for v < 4; n is a multiple of 8.
-//
-//go:noescape
-func dot4x4AVX512(w *float32, ldw int, x *[4]*float32, n int, out *[16]float32)

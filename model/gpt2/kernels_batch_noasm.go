@@ -8,6 +8,3 @@ func dot4q8x4AVX512(q *int8, s *uint16, xq *[4]*int16, xs *[4]*float32, nblk, pf
 	panic("gpt2: no assembly kernels")
 }
 
-func dot4x4AVX512(w *float32, ldw int, x *[4]*float32, n int, out *[16]float32) {
-	panic("gpt2: no assembly kernels")
-}
