@@ -25,6 +25,9 @@ var forceAVX2 bool
 
 func useAVX512() bool { return haveAVX512 && !ForcePortable && !forceAVX2 }
 
+// useVNNI says the q4 kernel may use AVX-512 VNNI (VPDPBUSD).
+func useVNNI() bool { return haveVNNI && !ForcePortable && !forceAVX2 }
+
 // --- portable kernels ---
 
 func dotGo(a, b []float32) float32 {
@@ -154,6 +157,10 @@ func matVecPanel(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1 i
 		}
 		return
 	}
+	if m.qbits == 4 {
+		matVecPanelQ4(m, x, qx, y, lo, hi, c0, c1, add)
+		return
+	}
 	b0, b1 := c0/qblock, (c1+qblock-1)/qblock
 	full := min(b1, K/qblock) // blocks [b0, full) have all qblock columns
 	if useAsm() && full > b0 && lo%4 == 0 {
@@ -190,22 +197,28 @@ func matVecPanel(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1 i
 }
 
 // qvec is a vector quantised to int16 with one scale per qblock, the
-// input of the q8 matrix-vector kernel.
+// input of the q8 matrix-vector kernel, and to int8 (b, bs, bc; see
+// quantize8), the input of the q4 kernels.
 type qvec struct {
-	q []int16
-	s []float32
+	q  []int16
+	s  []float32
+	b  []int8    // int8 values, q4
+	bs []float32 // their scale per block
+	bc []int32   // per block: -8 * sum of its b, then 3 zeros
 }
 
 // quantizeX quantises x (zero-padded to nblk blocks) to int16: the error,
 // under 1/65534 of each block's largest value, is far below q8's own.
 func quantizeX(x []float32, nblk int) *qvec {
-	v := &qvec{q: make([]int16, nblk*qblock), s: make([]float32, nblk)}
+	v := newQvec(nblk)
 	v.quantize(x, 0, nblk)
 	return v
 }
 
-// quantize sets blocks [b0, b1) of v from x (blocks past len(x) are zero).
+// quantize sets blocks [b0, b1) of v from x (blocks past len(x) are zero),
+// in both forms (the int8 one costs little next to a matrix product).
 func (v *qvec) quantize(x []float32, b0, b1 int) {
+	v.quantize8(x, b0, b1)
 	for b := b0; b < b1; b++ {
 		q := v.q[b*qblock : (b+1)*qblock]
 		clear(q)
@@ -231,7 +244,8 @@ func (v *qvec) quantize(x []float32, b0, b1 int) {
 }
 
 func newQvec(nblk int) *qvec {
-	return &qvec{q: make([]int16, nblk*qblock), s: make([]float32, nblk)}
+	return &qvec{q: make([]int16, nblk*qblock), s: make([]float32, nblk),
+		b: make([]int8, nblk*qblock), bs: make([]float32, nblk), bc: make([]int32, 4*nblk)}
 }
 
 // matMul sets Y[t][r] = row r of m · X[t] for t < T and r in [lo, hi).

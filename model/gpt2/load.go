@@ -136,9 +136,9 @@ type Options struct {
 	// Threads for the kernels; 0 = PhysicalCores(). Helpers wait on
 	// channels between steps: nothing spins.
 	Threads int
-	// Quant is "" (float32 weights) or "q8" (int8 weights, one float16
+	// Quant is "" (float32 weights), "q8" (int8 weights, one float16
 	// scale per block of 32 along each row, times a power of two per
-	// matrix).
+	// matrix) or "q4" (4-bit weights, the same scales: see quantize4).
 	Quant string
 	// Progress, when set, is called as the weights load with bytes read so
 	// far and the total.
@@ -159,7 +159,7 @@ type matrix struct {
 	s          []uint16  // rows*nblk scales, q8: float16 bits, times 2^e
 	smul       float32   // 2^-e: the scales' common factor, q8
 	nblk       int
-	qbits      int // quantised: 8 (q8; q4 will be 4); 0 = float32 in f
+	qbits      int // quantised: 8 (q8) or 4 (q4, see quantize4); 0 = float32 in f
 	// pw > 0 stores the columns in panels pw wide (a multiple of qblock):
 	// panel after panel, each all rows of its columns (f32: row-major;
 	// q8: groups of blocks as below). A product over one panel's columns
@@ -217,7 +217,7 @@ type Model struct {
 }
 
 // QuantModes are the quantisations Load knows besides "" (float32).
-var QuantModes = []string{"q8"}
+var QuantModes = []string{"q8", "q4"}
 
 // Threads is the number of goroutines a generation uses.
 func (m *Model) Threads() int { return m.pool.size() }
@@ -279,7 +279,7 @@ func Load(dir string, opts Options) (*Model, error) {
 	// First pass: every tensor is there with the shape config.json implies
 	// and a float dtype, and the whole model fits this computer's memory,
 	// before anything is allocated from a size the files give.
-	plan := &loader{st: st, opts: opts, q8: opts.Quant == "q8", plan: true}
+	plan := &loader{st: st, opts: opts, q8: opts.Quant != "", q4: opts.Quant == "q4", plan: true}
 	m.readWeights(plan)
 	if plan.err == nil {
 		plan.checkUnused()
@@ -291,7 +291,7 @@ func Load(dir string, opts Options) (*Model, error) {
 		return nil, plan.err
 	}
 	m.pool = newPool(opts.Threads)
-	l := &loader{st: st, opts: opts, q8: opts.Quant == "q8", total: plan.total}
+	l := &loader{st: st, opts: opts, q8: opts.Quant != "", q4: opts.Quant == "q4", total: plan.total}
 	m.readWeights(l)
 	if l.err != nil {
 		return nil, l.err
@@ -336,7 +336,8 @@ func (m *Model) readWeights(l *loader) {
 type loader struct {
 	st    *safetensorsFile
 	opts  Options
-	q8    bool
+	q8    bool // quantised: q8, or q4 when q4 is set too
+	q4    bool
 	buf   []byte
 	done  int64
 	total int64 // bytes of the tensors read
@@ -522,6 +523,9 @@ func (l *loader) matrix(name string, rows, cols int, conv1d bool, pw int) matrix
 		if l.q8 {
 			groups, nblk := int64(rows+3)/4, int64(cols+qblock-1)/qblock
 			kept = groups * nblk * 4 * (qblock + 2)
+			if l.useQ4(name) {
+				kept = groups * nblk * 4 * (q4Bytes + 2)
+			}
 		}
 		l.planned(t, n, kept, copies)
 		return matrix{}
@@ -537,7 +541,9 @@ func (l *loader) matrix(name string, rows, cols int, conv1d bool, pw int) matrix
 		transpose(w, raw, cols, rows)
 	}
 	m := matrix{rows: rows, cols: cols, pw: pw}
-	if l.q8 {
+	if l.useQ4(name) {
+		m.quantize4(w)
+	} else if l.q8 {
 		m.quantize(w)
 	} else {
 		m.setF(w)
@@ -608,14 +614,17 @@ func (m *matrix) quantize(w []float32) {
 	}
 }
 
-// qblk is block b of quantised row r (qblock values, zero-padded) and the
-// index of its scale in m.s.
+// qblk is block b of quantised row r (q8: qblock values, zero-padded; q4:
+// q4Bytes bytes of codes, see quantize4) and the index of its scale in m.s.
 func (m *matrix) qblk(r, b int) ([]int8, int) {
 	g, i := r/4, r%4
 	p0, w := m.panel(b * qblock)
 	pb0, nbp := p0/qblock, (w+qblock-1)/qblock
 	groups := (m.rows + 3) / 4
 	si := (pb0*groups+g*nbp+b-pb0)*4 + i
+	if m.qbits == 4 {
+		return m.q[si*q4Bytes : (si+1)*q4Bytes], si
+	}
 	return m.q[si*qblock : (si+1)*qblock], si
 }
 
@@ -627,6 +636,10 @@ func (m *matrix) row(r int, dst []float32) {
 			copy(dst[p0:p0+w], m.f[p0*m.rows+r*w:p0*m.rows+(r+1)*w])
 			p0 += w
 		}
+		return
+	}
+	if m.qbits == 4 {
+		m.row4(r, dst)
 		return
 	}
 	for b := 0; b < m.nblk; b++ {
