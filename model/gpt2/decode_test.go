@@ -86,7 +86,14 @@ func TestDecodeMatchesBatch(t *testing.T) {
 								t.Fatal(err)
 							}
 							// q8: the int16 activation rounding can flip
-							// where the sum order differs
+							// where the sum order differs; q4's kernels
+							// round to int8, where one flip moves a logit
+							// by about 1e-3 of the largest (a wrong share
+							// or panel gives errors of 0.1 and more)
+							tol := tol
+							if quant == "q4" && v != "portable" {
+								tol = 3e-2
+							}
 							if e := relErr(a, b); e > tol {
 								t.Fatalf("step %d: fused and batch logits differ by %.3g (relative)", step, e)
 							}
