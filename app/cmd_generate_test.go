@@ -194,6 +194,13 @@ func TestCLIGenerateLocal(t *testing.T) {
 	if len(g4.IDs) != 3 || !strings.Contains(g4.Model, "q8") {
 		t.Fatalf("q8 %+v", g4)
 	}
+	// q4 too, at 1 and 2 threads (the per-matrix and the fused one-token step).
+	for _, th := range []string{"1", "2"} {
+		g := genLocal(t, env, "--model", tinyModel, "--prompt", "Hello", "--max-tokens", "3", "--temperature", "0", "--quant", "q4", "--threads", th)
+		if len(g.IDs) != 3 || !strings.Contains(g.Model, "q4") || fmt.Sprint(g.Threads) != th {
+			t.Fatalf("q4, %s threads: %+v", th, g)
+		}
+	}
 	// The thread count defaults to the physical cores, is shown and can be
 	// changed; --ignore-eos gives exactly --max-tokens tokens.
 	if g.Threads != gpt2.PhysicalCores() || g4.Threads != 1 {

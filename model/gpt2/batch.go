@@ -171,7 +171,7 @@ func decodeBatch(ctx context.Context, m *Model, seqs []*seq, threads int) error 
 			s.parts = make([]float32, max(H, nf)*E)
 			s.logits = make([]float32, cfg.VocabSize)
 			nbE := (E + qblock - 1) / qblock
-			s.qh, s.qatt, s.qff = newQvec(nbE), newQvec(nbE), newQvec(fb)
+			s.qh, s.qatt, s.qff = newQvecFor(nbE, m), newQvecFor(nbE, m), newQvecFor(fb, m)
 		}
 		xs[b], hs[b], qkvs[b], atts[b], tmps[b], ffs[b] = s.x[:E], s.h[:E], s.qkv[:3*E], s.att[:E], s.tmp[:E], s.ff[:F]
 		outs[b] = s.logits

@@ -142,8 +142,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// benchCases: kernels "" is the best this CPU runs (AVX-512 for q8 where
-// present, else AVX2/FMA); "avx2" and "portable" are the baselines
+// benchCases: kernels "" is the best this CPU runs (AVX-512 for q8, AVX-512
+// VNNI for q4 where present, else AVX2/FMA); "avx2" and "portable" are the baselines
 // measured in the same run.
 var benchCases = []struct {
 	quant   string
@@ -152,6 +152,12 @@ var benchCases = []struct {
 }{
 	{"", 1, ""}, {"", 2, ""}, {"q8", 1, ""}, {"q8", 2, ""},
 	{"q8", 2, "avx2"}, {"", 2, "portable"}, {"q8", 2, "portable"},
+	{"q4", 1, ""}, {"q4", 2, ""}, {"q4", 2, "avx2"}, {"q4", 2, "portable"},
+}
+
+// avx2IsDefault says the AVX2 kernels are the best this CPU runs for quant.
+func avx2IsDefault(quant string) bool {
+	return !haveAsm || quant == "q8" && !haveAVX512 || quant == "q4" && !haveVNNI
 }
 
 func benchName(quant string, threads int, kernels string) string {
@@ -165,6 +171,8 @@ func benchName(quant string, threads int, kernels string) string {
 		k = "portable"
 	case k == "" && haveAVX512 && quant == "q8":
 		k = "avx512"
+	case k == "" && haveVNNI && quant == "q4":
+		k = "vnni"
 	case k == "":
 		k = "avx2"
 	}
@@ -176,7 +184,7 @@ func benchName(quant string, threads int, kernels string) string {
 func BenchmarkPrompt128(b *testing.B) {
 	for _, c := range benchCases {
 		name := benchName(c.quant, c.threads, c.kernels)
-		if c.kernels == "avx2" && (!haveAVX512 || !haveAsm) {
+		if c.kernels == "avx2" && avx2IsDefault(c.quant) {
 			continue // the same as the default case here
 		}
 		b.Run(name, func(b *testing.B) {
@@ -205,7 +213,7 @@ func BenchmarkPrompt128(b *testing.B) {
 func BenchmarkGenerate128(b *testing.B) {
 	for _, c := range benchCases {
 		name := benchName(c.quant, c.threads, c.kernels)
-		if c.kernels == "avx2" && (!haveAVX512 || !haveAsm) {
+		if c.kernels == "avx2" && avx2IsDefault(c.quant) {
 			continue // the same as the default case here
 		}
 		b.Run(name, func(b *testing.B) {
@@ -241,11 +249,13 @@ func TestF32ToF16(t *testing.T) {
 	}
 }
 
-// BenchmarkQ8Quality compares q8 with f32 on the GPT-2-124M-shaped random
-// checkpoint: teacher-forced over 64 greedy f32 steps, the share of steps
-// whose argmax agrees and the largest logit error relative to the row's
-// largest |logit|. (Random weights give flat logits, a hard case for
-// argmax agreement; see TestQ8Quality for the tiny reference models.)
+// BenchmarkQ8Quality compares q8 and q4 with f32 on the GPT-2-124M-shaped
+// random checkpoint: teacher-forced over 64 greedy f32 steps, the share of
+// steps whose argmax agrees and the largest logit error relative to the
+// row's largest |logit|. (Random weights give flat logits, a hard case for
+// argmax agreement; see TestQ8Quality for the tiny reference models.) The
+// q4 variants: wte (the tied embedding and lm_head) in q4 or q8, and the
+// scale search off (ggml's q4_0 scale).
 func BenchmarkQ8Quality(b *testing.B) {
 	benchModel(b, "") // writes the checkpoint
 	f, err := Load(benchDir, Options{Threads: 2})
@@ -253,29 +263,40 @@ func BenchmarkQ8Quality(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	q, err := Load(benchDir, Options{Threads: 2, Quant: "q8"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer q.Close()
-	for i := 0; i < b.N; i++ {
-		sf, sq := f.newState(80), q.newState(80)
-		prompt := []int{464, 2068, 7586, 21831, 18045, 625, 262, 16931}
-		lf, _ := sf.forward(context.Background(), prompt, false)
-		lq, _ := sq.forward(context.Background(), prompt, false)
-		agree, worst := 0, 0.0
-		const steps = 64
-		for j := 0; j < steps; j++ {
-			worst = max(worst, relErr(lq, lf))
-			next := argmax(lf)
-			if argmax(lq) == next {
-				agree++
+	for _, c := range []struct {
+		name, quant    string
+		embed4, search bool
+	}{{"q8", "q8", true, true}, {"q4", "q4", true, true}, {"q4-wte-q8", "q4", false, true}, {"q4-ggml-scale", "q4", true, false}} {
+		b.Run(c.name, func(b *testing.B) {
+			defer func(e, s bool) { embedQ4, q4Search = e, s }(embedQ4, q4Search)
+			embedQ4, q4Search = c.embed4, c.search
+			q, err := Load(benchDir, Options{Threads: 2, Quant: c.quant})
+			if err != nil {
+				b.Fatal(err)
 			}
-			lf, _ = sf.forward(context.Background(), []int{next}, false)
-			lq, _ = sq.forward(context.Background(), []int{next}, false)
-		}
-		b.ReportMetric(float64(agree)/steps, "argmax-agree")
-		b.ReportMetric(worst, "max-rel-logit-err")
+			defer q.Close()
+			for i := 0; i < b.N; i++ {
+				sf, sq := f.newState(80), q.newState(80)
+				prompt := []int{464, 2068, 7586, 21831, 18045, 625, 262, 16931}
+				lf, _ := sf.forward(context.Background(), prompt, false)
+				lq, _ := sq.forward(context.Background(), prompt, false)
+				agree, worst, mean := 0, 0.0, 0.0
+				const steps = 64
+				for j := 0; j < steps; j++ {
+					e := relErr(lq, lf)
+					worst, mean = max(worst, e), mean+e/steps
+					next := argmax(lf)
+					if argmax(lq) == next {
+						agree++
+					}
+					lf, _ = sf.forward(context.Background(), []int{next}, false)
+					lq, _ = sq.forward(context.Background(), []int{next}, false)
+				}
+				b.ReportMetric(float64(agree)/steps, "argmax-agree")
+				b.ReportMetric(worst, "max-rel-logit-err")
+				b.ReportMetric(mean, "mean-rel-logit-err")
+			}
+		})
 	}
 }
 

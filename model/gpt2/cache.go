@@ -257,6 +257,9 @@ func (m *matrix) storage() (nf, nq, ns int, ok bool) {
 	case 8:
 		groups := (m.rows + 3) / 4
 		return 0, groups * m.nblk * 4 * qblock, groups * m.nblk * 4, true
+	case 4:
+		groups := (m.rows + 3) / 4
+		return 0, groups * m.nblk * 4 * q4Bytes, groups * m.nblk * 4, true
 	}
 	return 0, 0, 0, false
 }

@@ -35,7 +35,8 @@
 // results identical to Generate's, bit for bit.
 //
 // Kernels use AVX2/FMA assembly on amd64 CPUs that have it (the q8
-// matrix-vector kernel AVX-512 F+BW where present), portable Go elsewhere
+// matrix-vector kernel AVX-512 F+BW where present, the q4 one AVX-512
+// VNNI, or AVX2 with F16C), portable Go elsewhere
 // (or under the purego build tag, or with ForcePortable). Each step is
 // split over Options.Threads goroutines (default PhysicalCores()) that take
 // pieces of work in turn: the caller and helper goroutines kept parked on
@@ -45,7 +46,12 @@
 // the MLP: fc, activation and its share of fc2) and one for the logits.
 // Options.Quant "q8" stores the weight matrices as int8 with one float16
 // scale per 32 weights of a row (8.25 bits a weight: about 3.9x less
-// memory and memory traffic).
+// memory and memory traffic); "q4" as 4-bit codes with one float16 scale
+// per 32 (4.5 bits a weight, ggml's q4_0 layout of a block, the scale
+// chosen by a small least-squares search; wte too), multiplied with the
+// input quantised to int8 per 32 by AVX-512 VNNI (VPDPBUSD) or AVX2
+// (VPMADDUBSW) kernels; the prompt path dequantises tiles of rows to
+// float32. README.md has the quality and speed figures.
 //
 // The first load of a checkpoint writes the weights as the kernels read
 // them (transposed, in panels, quantised) to one file in the cache folder

@@ -114,7 +114,7 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 			var qx *qvec
 			if w.q != nil && useAsm() {
 				if s.qin == nil || len(s.qin.s) < w.nblk {
-					s.qin = newQvec(max(w.nblk, (F+qblock-1)/qblock))
+					s.qin = newQvecFor(max(w.nblk, (F+qblock-1)/qblock), m)
 				}
 				qx = s.qin
 				qx.quantize(in, 0, w.nblk)
@@ -282,7 +282,7 @@ func (s *state) decode(ctx context.Context, id int) ([]float32, error) {
 		s.parts = make([]float32, max(H, nf)*E)
 		s.logits = make([]float32, cfg.VocabSize)
 		nbE := (E + qblock - 1) / qblock
-		s.qh, s.qatt, s.qff = newQvec(nbE), newQvec(nbE), newQvec(fb)
+		s.qh, s.qatt, s.qff = newQvecFor(nbE, m), newQvecFor(nbE, m), newQvecFor(fb, m)
 	}
 	q8 := m.wte.q != nil && useAsm()
 	pos := s.n

@@ -25,6 +25,9 @@ var forceAVX2 bool
 
 func useAVX512() bool { return haveAVX512 && !ForcePortable && !forceAVX2 }
 
+// useVNNI says the q4 kernel may use AVX-512 VNNI (VPDPBUSD).
+func useVNNI() bool { return haveVNNI && !ForcePortable && !forceAVX2 }
+
 // --- portable kernels ---
 
 func dotGo(a, b []float32) float32 {
@@ -132,6 +135,10 @@ func matVecPanel(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1 i
 	}
 	if m.f != nil {
 		matVecF32(m, x, y, lo, hi, p0, w, c0, c1, add, set)
+		return
+	}
+	if m.qbits == 4 {
+		matVecPanelQ4(m, x, qx, y, lo, hi, c0, c1, add)
 		return
 	}
 	b0, b1 := c0/qblock, (c1+qblock-1)/qblock
@@ -248,22 +255,36 @@ func b2i(b bool) int {
 }
 
 // qvec is a vector quantised to int16 with one scale per qblock, the
-// input of the q8 matrix-vector kernel.
+// input of the q8 matrix-vector kernel, and to int8 (b, bs, bc; see
+// quantize8), the input of the q4 kernels.
 type qvec struct {
-	q []int16
-	s []float32
+	q  []int16
+	s  []float32
+	b  []int8    // int8 values, q4
+	bs []float32 // their scale per block
+	bc []int32   // per block: -8 * sum of its b, then 3 zeros
+	// bits says which forms quantize fills: 8 the int16 one (q8), 4 the
+	// int8 one (q4), 0 both.
+	bits int
 }
 
 // quantizeX quantises x (zero-padded to nblk blocks) to int16: the error,
 // under 1/65534 of each block's largest value, is far below q8's own.
 func quantizeX(x []float32, nblk int) *qvec {
-	v := &qvec{q: make([]int16, nblk*qblock), s: make([]float32, nblk)}
+	v := newQvec(nblk)
 	v.quantize(x, 0, nblk)
 	return v
 }
 
-// quantize sets blocks [b0, b1) of v from x (blocks past len(x) are zero).
+// quantize sets blocks [b0, b1) of v from x (blocks past len(x) are zero),
+// in both forms (the int8 one costs little next to a matrix product).
 func (v *qvec) quantize(x []float32, b0, b1 int) {
+	if v.bits != 8 {
+		v.quantize8(x, b0, b1)
+	}
+	if v.bits == 4 {
+		return
+	}
 	if useAVX512() {
 		if n := min(b1, len(x)/qblock) - b0; n > 0 {
 			quantAVX512(&x[b0*qblock], &v.q[b0*qblock], &v.s[b0], n)
@@ -294,8 +315,19 @@ func (v *qvec) quantize(x []float32, b0, b1 int) {
 	}
 }
 
+// newQvecFor is newQvec for the matrices of m: the forms its matrices
+// read.
+func newQvecFor(nblk int, m *Model) *qvec {
+	v := newQvec(nblk)
+	if len(m.layers) > 0 && m.layers[0].attn.qbits == m.wte.qbits {
+		v.bits = m.wte.qbits
+	}
+	return v
+}
+
 func newQvec(nblk int) *qvec {
-	return &qvec{q: make([]int16, nblk*qblock), s: make([]float32, nblk)}
+	return &qvec{q: make([]int16, nblk*qblock), s: make([]float32, nblk),
+		b: make([]int8, nblk*qblock), bs: make([]float32, nblk), bc: make([]int32, 4*nblk)}
 }
 
 // matMul sets Y[t][r] = row r of m · X[t] for t < T and r in [lo, hi).

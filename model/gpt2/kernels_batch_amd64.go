@@ -14,4 +14,3 @@ var haveBatch512 = haveAVX512 && cpu.X86.HasAVX512VL
 //
 //go:noescape
 func dot4q8x4AVX512(q *int8, s *uint16, xq *[4]*int16, xs *[4]*float32, nblk, pf int, out *[16]float32)
-

@@ -221,17 +221,21 @@ func BenchmarkMatVec(b *testing.B) {
 	w := randVec(r, rows*K)
 	x := randVec(r, K)
 	y := make([]float32, rows)
-	for _, quant := range []string{"f32", "q8"} {
+	for _, quant := range []string{"f32", "q8", "q4"} {
 		m := matrix{rows: rows, cols: K}
 		bytes := int64(rows * K * 4)
-		if quant == "q8" {
+		switch quant {
+		case "q8":
 			m.quantize(w)
 			bytes = int64(len(m.q) + 2*len(m.s))
-		} else {
+		case "q4":
+			m.quantize4(w)
+			bytes = int64(len(m.q) + 2*len(m.s))
+		default:
 			m.setF(w)
 		}
 		for _, v := range kernelVariants() {
-			if v == "avx512" && quant == "f32" {
+			if v == "avx512" && (quant == "f32" || quant == "q4" && !haveVNNI) {
 				continue
 			}
 			b.Run(quant+"/"+v, func(b *testing.B) {

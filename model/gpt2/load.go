@@ -138,9 +138,9 @@ type Options struct {
 	// Threads for the kernels; 0 = PhysicalCores(). Helpers wait on
 	// channels between steps: nothing spins.
 	Threads int
-	// Quant is "" (float32 weights) or "q8" (int8 weights, one float16
+	// Quant is "" (float32 weights), "q8" (int8 weights, one float16
 	// scale per block of 32 along each row, times a power of two per
-	// matrix).
+	// matrix) or "q4" (4-bit weights, the same scales: see quantize4).
 	Quant string
 	// Progress, when set, is called as the weights load with bytes read so
 	// far and the total.
@@ -165,7 +165,7 @@ type matrix struct {
 	s          []uint16  // rows*nblk scales, q8: float16 bits, times 2^e
 	smul       float32   // 2^-e: the scales' common factor, q8
 	nblk       int
-	qbits      int    // quantised: 8 (q8; q4 will be 4); 0 = float32 in f
+	qbits      int    // quantised: 8 (q8) or 4 (q4, see quantize4); 0 = float32 in f
 	mem        *arena // where the weights are allocated (nil: the Go heap)
 	// pw > 0 stores the columns in panels pw wide (a multiple of qblock):
 	// panel after panel, each all rows of its columns (f32: row-major;
@@ -261,7 +261,7 @@ type Model struct {
 }
 
 // QuantModes are the quantisations Load knows besides "" (float32).
-var QuantModes = []string{"q8"}
+var QuantModes = []string{"q8", "q4"}
 
 // Threads is the number of goroutines a generation uses.
 func (m *Model) Threads() int { return m.pool.size() }
@@ -513,7 +513,8 @@ type loader struct {
 	mem   *arena
 	st    *safetensorsFile
 	opts  Options
-	q8    bool
+	q8    bool // quantised: q8, or q4 when q4 is set too
+	q4    bool
 	buf   []byte
 	out   *cacheWriter // convert into this file (the model keeps nothing)
 	cache *cacheReader // take the weights from this file instead
@@ -536,7 +537,7 @@ type loader struct {
 // memory, converting into a cache file or reading one, all lay the
 // matrices out alike.
 func newLoader(st *safetensorsFile, opts Options) *loader {
-	return &loader{st: st, opts: opts, q8: opts.Quant == "q8"}
+	return &loader{st: st, opts: opts, q8: opts.Quant != "", q4: opts.Quant == "q4"}
 }
 
 // memoryLimit is the memory this process may use (the machine's RAM, or a
@@ -735,6 +736,9 @@ func (l *loader) matrix(name string, rows, cols int, conv1d bool, pw int) matrix
 		if l.q8 {
 			groups, nblk := int64(rows+3)/4, int64(cols+qblock-1)/qblock
 			kept = groups * nblk * 4 * (qblock + 2)
+			if l.useQ4(name) {
+				kept = groups * nblk * 4 * (q4Bytes + 2)
+			}
 		}
 		l.planned(t, n, kept, copies)
 		return matrix{}
@@ -753,7 +757,11 @@ func (l *loader) matrix(name string, rows, cols int, conv1d bool, pw int) matrix
 		transpose(w, raw, cols, rows)
 	}
 	m := matrix{rows: rows, cols: cols, pw: pw, mem: l.mem}
-	m.convert(w, l.opts.Quant)
+	quant := l.opts.Quant
+	if quant == "q4" && !l.useQ4(name) {
+		quant = "q8" // the embedding, when embedQ4 is off
+	}
+	m.convert(w, quant)
 	if l.out != nil {
 		l.out.matrix(name, &m)
 		if l.out.err != nil {
@@ -787,7 +795,9 @@ func (l *loader) shrink() {
 // convert stores the row-major w (rows x cols) as the kernels read it for
 // quant: float32 in panels, or quantised (w may be kept as m.f).
 func (m *matrix) convert(w []float32, quant string) {
-	if quant == "q8" {
+	if quant == "q4" {
+		m.quantize4(w)
+	} else if quant == "q8" {
 		m.quantize(w)
 	} else {
 		m.setF(w)
@@ -857,14 +867,17 @@ func (m *matrix) quantize(w []float32) {
 	}
 }
 
-// qblk is block b of quantised row r (qblock values, zero-padded) and the
-// index of its scale in m.s.
+// qblk is block b of quantised row r (q8: qblock values, zero-padded; q4:
+// q4Bytes bytes of codes, see quantize4) and the index of its scale in m.s.
 func (m *matrix) qblk(r, b int) ([]int8, int) {
 	g, i := r/4, r%4
 	p0, w := m.panel(b * qblock)
 	pb0, nbp := p0/qblock, (w+qblock-1)/qblock
 	groups := (m.rows + 3) / 4
 	si := (pb0*groups+g*nbp+b-pb0)*4 + i
+	if m.qbits == 4 {
+		return m.q[si*q4Bytes : (si+1)*q4Bytes], si
+	}
 	return m.q[si*qblock : (si+1)*qblock], si
 }
 
@@ -882,6 +895,10 @@ func (m *matrix) row(r int, dst []float32) {
 			}
 			p0 += pw
 		}
+		return
+	}
+	if m.qbits == 4 {
+		m.row4(r, dst)
 		return
 	}
 	for b := 0; b < m.nblk; b++ {
