@@ -86,6 +86,7 @@ func cmdGenerate(args []string) int {
 	asJSON := fs.Bool("json", false, "print one JSON object at the end instead of streaming")
 	quant := fs.String("quant", "", "local models: "+strings.Join(gpt2.QuantModes, " or ")+" quantises the weights at load (cached on disk)")
 	threads := fs.Int("threads", 0, fmt.Sprintf("local models: kernel threads (0 = the physical cores: %d here)", gpt2.PhysicalCores()))
+	mapWeights := fs.Bool("map-weights", false, "local models: keep the weights mapped from the cache file (shared between processes) instead of copying them into huge pages")
 	ignoreEOS := fs.Bool("ignore-eos", false, "local models: never end at the end-of-text token (exactly --max-tokens tokens)")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: deskbot generate --model gpt2|DIR|api:PROFILE --prompt TEXT [flags]")
@@ -147,7 +148,7 @@ func cmdGenerate(args []string) int {
 	defer stop()
 	trimExecutable() // before the weights come in: the peak is theirs, not start-up's
 	t0 := time.Now()
-	gen, err := providers.Open(ctx, *modelName, providers.OpenOptions{Threads: *threads, Quant: *quant,
+	gen, err := providers.Open(ctx, *modelName, providers.OpenOptions{Threads: *threads, Quant: *quant, MapWeights: *mapWeights,
 		Progress: func(p string, done, total int64) { loadReport(p, done, total) },
 		Retry: func(p string, attempt int, wait time.Duration, why string) {
 			fmt.Fprintf(os.Stderr, "deskbot: %s answered %s; retry %d in %s\n", p, redact.String(why), attempt, wait.Round(time.Millisecond))

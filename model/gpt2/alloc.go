@@ -8,10 +8,17 @@ import "unsafe"
 // stopped at every 4 KiB page; the garbage collector never sees them and
 // Close gives them back at once.
 
-// arena hands out weight memory; its blocks are freed together.
+// arena hands out weight memory, carved from large blocks (a block per
+// allocation would round each up to a whole huge page, resident once
+// touched); its blocks are freed together.
 type arena struct {
 	blocks [][]byte
+	cur    []byte // the unused rest of the last block
 }
+
+// arenaBlock is the size of the blocks the arena maps (bigger requests
+// get their own).
+const arenaBlock = 32 << 20
 
 // bytes returns n zeroed bytes, 64-byte aligned. A nil arena takes them
 // from the Go heap.
@@ -19,17 +26,23 @@ func (a *arena) bytes(n int) []byte {
 	if n == 0 {
 		return nil
 	}
-	var b []byte
+	n64 := (n + 63) &^ 63
 	if a != nil {
-		b = sysAlloc(n)
+		if len(a.cur) < n64 {
+			if b := sysAlloc(max(n64, arenaBlock)); b != nil {
+				a.blocks = append(a.blocks, b)
+				a.cur = b
+			}
+		}
+		if len(a.cur) >= n64 {
+			b := a.cur[:n:n]
+			a.cur = a.cur[n64:]
+			return b
+		}
 	}
-	if b == nil {
-		b = make([]byte, n+64)
-		off := (64 - int(uintptr(unsafe.Pointer(&b[0]))&63)) & 63
-		return b[off : off+n : off+n]
-	}
-	a.blocks = append(a.blocks, b)
-	return b[:n:n]
+	b := make([]byte, n+64)
+	off := (64 - int(uintptr(unsafe.Pointer(&b[0]))&63)) & 63
+	return b[off : off+n : off+n]
 }
 
 func (a *arena) f32(n int) []float32 {
@@ -64,5 +77,5 @@ func (a *arena) free() {
 	for _, b := range a.blocks {
 		sysFree(b)
 	}
-	a.blocks = nil
+	a.blocks, a.cur = nil, nil
 }

@@ -38,3 +38,19 @@ func sysFree(b []byte) { unix.MunmapPtr(unsafe.Pointer(&b[:1][0]), uintptr(cap(b
 // adviseHuge asks for transparent huge pages over a mapping of the weights
 // (file-backed ones get them where the file system keeps large folios).
 func adviseHuge(b []byte) { unix.Madvise(b, unix.MADV_HUGEPAGE) }
+
+// dropPages gives back this process's pages of a shared file mapping that
+// was just copied (the page cache keeps them): the copy's peak is one
+// matrix, not the whole file.
+func dropPages(b []byte) {
+	const page = 4096
+	if len(b) < page {
+		return
+	}
+	p := uintptr(unsafe.Pointer(&b[0]))
+	lo := int((page - p%page) % page)
+	hi := len(b) - int((p+uintptr(len(b)))%page)
+	if hi > lo {
+		unix.Madvise(b[lo:hi], unix.MADV_DONTNEED)
+	}
+}

@@ -8,3 +8,5 @@ func sysAlloc(n int) []byte { return nil }
 func sysFree([]byte) {}
 
 func adviseHuge([]byte) {}
+
+func dropPages([]byte) {}

@@ -102,8 +102,18 @@ func TestCacheHitIdentical(t *testing.T) {
 					t.Fatalf("cache folder holds %v", files)
 				}
 				hit := loadState(t, dir, opts, "hit")
-				if hit.cache == nil || miss.cache == nil || fresh.cache != nil {
-					t.Fatal("hit and miss must map the file, off must not")
+				if hit.cache != nil || miss.cache != nil || fresh.cache != nil {
+					t.Fatal("by default the weights are copied out of the mapped file")
+				}
+				mopts := opts
+				mopts.MapWeights = true
+				mapped := loadState(t, dir, mopts, "hit")
+				if mapped.cache == nil {
+					t.Fatal("MapWeights: the weights must stay mapped")
+				}
+				sameWeights(t, "mapped", fresh, mapped)
+				if got, want := greedy(t, mapped), greedy(t, fresh); !slices.Equal(got, want) {
+					t.Errorf("mapped generates %v, fresh %v", got, want)
 				}
 				sameWeights(t, "miss", fresh, miss)
 				sameWeights(t, "hit", fresh, hit)

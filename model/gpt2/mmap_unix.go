@@ -20,6 +20,5 @@ func mapFile(f *os.File, size int64) (data []byte, unmap func() error, err error
 	if err != nil {
 		return nil, nil, fmt.Errorf("mmap %s: %w", f.Name(), err)
 	}
-	adviseHuge(b)
 	return b, func() error { return unix.Munmap(b) }, nil
 }

@@ -19,8 +19,9 @@ import (
 
 // OpenOptions configure how providers are opened.
 type OpenOptions struct {
-	Threads int    // local models: kernel threads; 0 = the idle cores
-	Quant   string // local models: "" or "q8"
+	Threads    int    // local models: kernel threads; 0 = the idle cores
+	Quant      string // local models: "" or "q8"
+	MapWeights bool   // local models: keep the weights mapped from the cache file (shared, not copied into huge pages)
 	// Progress reports loading a local model's weights.
 	Progress func(provider string, done, total int64)
 	// Retry is told about API retries (for the run log or stderr).
@@ -50,7 +51,7 @@ func Open(ctx context.Context, provider string, o OpenOptions) (model.Generator,
 	if err != nil {
 		return nil, err
 	}
-	lo := gpt2.Options{Threads: o.Threads, Quant: o.Quant}
+	lo := gpt2.Options{Threads: o.Threads, Quant: o.Quant, MapWeights: o.MapWeights}
 	if !strings.ContainsAny(provider, `/\`) {
 		lo.Name = provider
 	}
