@@ -70,6 +70,41 @@ func matVecPanelB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi
 		// rows are in the L1/L2 cache: a row's sum does not depend on the
 		// chunk, so every vector gets matVecF32's result.
 		const chunk = 32 // rows
+		if useBatch512() && len(xs) >= 2 && (c0-p0)%fchunk == 0 && ((c1-p0)%fchunk == 0 || c1 == p0+w) {
+			// Whole groups four vectors at a time (dotNilv4AVX512); the
+			// rows before the first whole group and after the last, and
+			// the vectors left over, through matVecF32 as below.
+			nc := (w + fchunk - 1) / fchunk
+			k0, k1 := (c0-p0)/fchunk, (c1-p0+fchunk-1)/fchunk
+			g0, g1 := (lo+3)/4, hi/4
+			if g1 > g0 && enoughX(xs, c0+(k1-k0)*fchunk) {
+				base := m.fpanel(p0)
+				var xp, yp [4]*float32
+				for v := 0; v+4 <= len(xs); v += 4 {
+					for j := range 4 {
+						xp[j] = &xs[v+j][c0]
+					}
+					for r0 := 4 * g0; r0 < 4*g1; r0 += chunk {
+						n := min(4*g1-r0, chunk) / 4
+						for j := range 4 {
+							yp[j] = &ys[v+j][r0]
+						}
+						dotNilv4AVX512(&m.f[base+(r0/4*nc+k0)*4*fchunk], &xp, k1-k0, nc*4*fchunk*4, &yp, n, b2i(add))
+					}
+				}
+				for v := len(xs) &^ 3; v < len(xs); v++ {
+					y := ys[v]
+					matVecF32(m, xs[v], y, 4*g0, 4*g1, p0, w, c0, c1, add, func(r int, val float32) { set(y, r, val) })
+				}
+				for v := range xs {
+					y := ys[v]
+					f := func(r int, val float32) { set(y, r, val) }
+					matVecF32(m, xs[v], y, lo, 4*g0, p0, w, c0, c1, add, f)
+					matVecF32(m, xs[v], y, 4*g1, hi, p0, w, c0, c1, add, f)
+				}
+				return
+			}
+		}
 		for r0 := lo; r0 < hi; {
 			r1 := min(hi, (r0/chunk+1)*chunk)
 			for v := range xs {
@@ -144,4 +179,14 @@ func matVecPanelB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi
 			set(ys[v], r, dotQ8Go(m, r, b0, b1, x))
 		}
 	}
+}
+
+// enoughX says every x holds n values (the kernels read whole chunks).
+func enoughX(xs [][]float32, n int) bool {
+	for _, x := range xs {
+		if len(x) < n {
+			return false
+		}
+	}
+	return true
 }

@@ -14,3 +14,10 @@ var haveBatch512 = haveAVX512 && cpu.X86.HasAVX512VL
 //
 //go:noescape
 func dot4q8x4AVX512(q *int8, s *uint16, xq *[4]*int16, xs *[4]*float32, nblk, pf int, out *[16]float32)
+
+// dotNilv4AVX512 is dotNilvAVX512 for the four vectors x[v] into y[v]
+// (each y[v] the first of its ngroups*4 outputs): every vector's sums are
+// the single kernel's, bit for bit; each weight chunk is loaded once.
+//
+//go:noescape
+func dotNilv4AVX512(w *float32, x *[4]*float32, nchunk, gstride int, y *[4]*float32, ngroups, add int)

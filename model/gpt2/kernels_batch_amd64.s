@@ -2,6 +2,16 @@
 
 #include "textflag.h"
 
+// Stores (add == 0) or adds the four sums in X0 at (DI); DI += 16 (as in
+// kernels_amd64.s).
+#define YOUT(add) \
+	CMPQ add, $0; \
+	JEQ  2(PC); \
+	VADDPS (DI), X0, X0; \
+	VMOVUPS X0, (DI); \
+	ADDQ $16, DI
+
+
 // Sums each of four Y registers and stores the four sums at dst, exactly
 // as HSUM4 in kernels_amd64.s (keep the two the same). Clobbers A, C and
 // X15.
@@ -148,3 +158,137 @@ q8x4_done:
 	VFMADD231PS Y1, Y4, L1; \
 	VFMADD231PS Y2, Y4, L2; \
 	VFMADD231PS Y3, Y4, L3
+
+// Reduces the four 512-bit accumulators A0..A3 (rows 0-3 of one vector)
+// as dotNilvAVX512 does and stores or adds the four sums at (DI).
+#define ILVOUT(A0, A1, A2, A3, Y0_, Y1_, Y2_, Y3_, X0_) \
+	VEXTRACTF64X4 $1, A0, Y4; \
+	VADDPS Y4, Y0_, Y0_; \
+	VEXTRACTF64X4 $1, A1, Y5; \
+	VADDPS Y5, Y1_, Y1_; \
+	VEXTRACTF64X4 $1, A2, Y6; \
+	VADDPS Y6, Y2_, Y2_; \
+	VEXTRACTF64X4 $1, A3, Y7; \
+	VADDPS Y7, Y3_, Y3_; \
+	VHADDPS Y1_, Y0_, Y0_; \
+	VHADDPS Y3_, Y2_, Y2_; \
+	VHADDPS Y2_, Y0_, Y0_; \
+	VEXTRACTF128 $1, Y0_, X15; \
+	VADDPS X15, X0_, X0_
+
+// func dotNilv4AVX512(w *float32, x *[4]*float32, nchunk, gstride int, y *[4]*float32, ngroups, add int)
+//
+// dotNilvAVX512 for four vectors at once: each weight chunk is loaded
+// once for the four; every vector's sums are the single kernel's, bit for
+// bit (one accumulator per row and vector, the same reduction).
+TEXT ·dotNilv4AVX512(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), R12
+	MOVQ x+8(FP), R8
+	MOVQ 0(R8), R9
+	MOVQ 8(R8), R10
+	MOVQ 16(R8), R11
+	MOVQ 24(R8), R13
+	MOVQ y+32(FP), R8
+	MOVQ ngroups+40(FP), BX
+	XORQ SI, SI
+
+nilv4_group:
+	TESTQ BX, BX
+	JEQ   nilv4_end
+	MOVQ  R12, AX
+	MOVQ  nchunk+16(FP), DX
+	XORQ  CX, CX
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+	VXORPS Z20, Z20, Z20
+	VXORPS Z21, Z21, Z21
+	VXORPS Z22, Z22, Z22
+	VXORPS Z23, Z23, Z23
+	VXORPS Z24, Z24, Z24
+	VXORPS Z25, Z25, Z25
+	VXORPS Z26, Z26, Z26
+	VXORPS Z27, Z27, Z27
+	VXORPS Z28, Z28, Z28
+	VXORPS Z29, Z29, Z29
+	VXORPS Z30, Z30, Z30
+	VXORPS Z31, Z31, Z31
+
+nilv4_loop:
+	TESTQ DX, DX
+	JEQ   nilv4_done
+	VMOVUPS 0(AX), Z8
+	VMOVUPS 64(AX), Z9
+	VMOVUPS 128(AX), Z10
+	VMOVUPS 192(AX), Z11
+	VMOVUPS (R9)(CX*1), Z12
+	VMOVUPS (R10)(CX*1), Z13
+	VMOVUPS (R11)(CX*1), Z14
+	VMOVUPS (R13)(CX*1), Z15
+	VFMADD231PS Z12, Z8, Z16
+	VFMADD231PS Z12, Z9, Z17
+	VFMADD231PS Z12, Z10, Z18
+	VFMADD231PS Z12, Z11, Z19
+	VFMADD231PS Z13, Z8, Z20
+	VFMADD231PS Z13, Z9, Z21
+	VFMADD231PS Z13, Z10, Z22
+	VFMADD231PS Z13, Z11, Z23
+	VFMADD231PS Z14, Z8, Z24
+	VFMADD231PS Z14, Z9, Z25
+	VFMADD231PS Z14, Z10, Z26
+	VFMADD231PS Z14, Z11, Z27
+	VFMADD231PS Z15, Z8, Z28
+	VFMADD231PS Z15, Z9, Z29
+	VFMADD231PS Z15, Z10, Z30
+	VFMADD231PS Z15, Z11, Z31
+	ADDQ $256, AX
+	ADDQ $64, CX
+	DECQ DX
+	JMP  nilv4_loop
+
+nilv4_done:
+	// vector 0
+	VMOVAPS Z16, Z0
+	VMOVAPS Z17, Z1
+	VMOVAPS Z18, Z2
+	VMOVAPS Z19, Z3
+	ILVOUT(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0)
+	MOVQ 0(R8), DI
+	ADDQ SI, DI
+	YOUT(add+48(FP))
+	// vector 1
+	VMOVAPS Z20, Z0
+	VMOVAPS Z21, Z1
+	VMOVAPS Z22, Z2
+	VMOVAPS Z23, Z3
+	ILVOUT(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0)
+	MOVQ 8(R8), DI
+	ADDQ SI, DI
+	YOUT(add+48(FP))
+	// vector 2
+	VMOVAPS Z24, Z0
+	VMOVAPS Z25, Z1
+	VMOVAPS Z26, Z2
+	VMOVAPS Z27, Z3
+	ILVOUT(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0)
+	MOVQ 16(R8), DI
+	ADDQ SI, DI
+	YOUT(add+48(FP))
+	// vector 3
+	VMOVAPS Z28, Z0
+	VMOVAPS Z29, Z1
+	VMOVAPS Z30, Z2
+	VMOVAPS Z31, Z3
+	ILVOUT(Z0, Z1, Z2, Z3, Y0, Y1, Y2, Y3, X0)
+	MOVQ 24(R8), DI
+	ADDQ SI, DI
+	YOUT(add+48(FP))
+	ADDQ $16, SI
+	ADDQ gstride+24(FP), R12
+	DECQ BX
+	JMP  nilv4_group
+
+nilv4_end:
+	VZEROUPPER
+	RET
