@@ -34,13 +34,16 @@
 // for all live sequences, reading the weights once for all of them, with
 // results identical to Generate's, bit for bit.
 //
-// Kernels use AVX2/FMA assembly on amd64 CPUs that have it (the q8
-// matrix-vector kernel AVX-512 F+BW where present, the q4 one AVX-512
-// VNNI, or AVX2 with F16C), portable Go elsewhere
+// Float32 matrices are stored as groups of 4 rows interleaved in chunks of
+// 16 columns, so that a product reads one sequential stream; the weights
+// live in huge-page mappings outside the Go heap. Kernels use AVX2/FMA
+// assembly on amd64 CPUs that have it (AVX-512 where present; the q4 one
+// AVX-512 VNNI, or AVX2 with F16C), portable Go elsewhere
 // (or under the purego build tag, or with ForcePortable). Each step is
 // split over Options.Threads goroutines (default PhysicalCores()) that take
 // pieces of work in turn: the caller and helper goroutines kept parked on
-// a channel between steps; the caller waits on a sync.WaitGroup: nothing
+// a channel between steps (the caller yields after waking them, so that
+// they start at once); the caller waits on a sync.WaitGroup: nothing
 // spins. A generated token takes two parallel steps per layer (per head:
 // q/k/v, attention and its share of the output projection; per slice of
 // the MLP: fc, activation and its share of fc2) and one for the logits.
@@ -58,11 +61,12 @@
 // (CacheDir: $DESKBOT_CACHE or the user cache folder; Options.CacheDir,
 // Options.NoCache), keyed by a hash of model.safetensors' bytes, the
 // quantisation, the config and the layout; it converts tensor by tensor,
-// reusing its buffers. Every load then maps that file read-only and points
-// the matrices into it: a second load only hashes the checkpoint and
-// checks the file's checksums. A damaged or stale file is rebuilt; without
-// a writable cache folder the weights are converted in memory
-// (Model.Cache says which). Close unmaps the file.
+// reusing its buffers. Every load then maps that file read-only, checks
+// it, and copies the weights into huge pages (Options.MapWeights keeps
+// them mapped instead): a second load only hashes the checkpoint, checks
+// the file's checksums and copies. A damaged or stale file is rebuilt;
+// without a writable cache folder the weights are converted in memory
+// (Model.Cache says which). Close frees them.
 //
 // A GPU backend can implement model.Generator beside this package; the
 // CPU-specific parts are the matrix type and the kernels.
