@@ -122,7 +122,11 @@ func checkDisplay() error {
 	if err != nil {
 		return fmt.Errorf("cannot reach the X display %q: %v", disp, err)
 	}
-	defer c.Close()
+	// Not closed: xgb's Close is not idempotent and its reader goroutine
+	// calls Close itself on a read error; when the X server goes away
+	// while a Close is shutting the connection down, the two panic with
+	// "close of closed channel" (seen when a test's Xvfb stopped). One idle
+	// connection for the process's life is harmless.
 	ext, err := xproto.QueryExtension(c, uint16(len("GLX")), "GLX").Reply()
 	if err != nil {
 		return fmt.Errorf("the X display %q: %v", disp, err)
