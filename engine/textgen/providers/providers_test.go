@@ -34,7 +34,7 @@ func TestOpenLocalFolderAndErrors(t *testing.T) {
 	if _, err := Open(context.Background(), "api:work/gpt-4o", OpenOptions{}); err == nil || !strings.Contains(err.Error(), `no API profile "work"`) {
 		t.Fatalf("missing profile: %v", err)
 	}
-	if _, err := Open(context.Background(), "../../../model/gpt2/testdata/hf-fake-gpt2", OpenOptions{Quant: "q4"}); err == nil || !strings.Contains(err.Error(), "q4") {
+	if _, err := Open(context.Background(), "../../../model/gpt2/testdata/hf-fake-gpt2", OpenOptions{Quant: "q3"}); err == nil || !strings.Contains(err.Error(), "q3") {
 		t.Fatalf("bad quant: %v", err)
 	}
 }
