@@ -90,7 +90,7 @@ func TestStudioWindowIcon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Not closed: see checkDisplay (xgb's Close races its reader's).
+	defer closeX(c)
 	atom, err := xproto.InternAtom(c, true, uint16(len("_NET_WM_ICON")), "_NET_WM_ICON").Reply()
 	if err != nil {
 		t.Fatal(err)
