@@ -200,11 +200,6 @@ func matVecF32(m *matrix, x []float32, y []float32, lo, hi, p0, w, c0, c1 int, a
 			xs = make([]float32, (k1-k0)*fchunk)
 			copy(xs, x[c0:c1])
 		}
-		kern := dot4ilvAVX
-		if useAVX512() {
-			kern = dot4ilvAVX512
-		}
-		var out [4]float32
 		for ; r < hi && (r%4 != 0 || r+4 > hi); r++ { // a partial group first
 			set(r, dotF32Row(m, x, r, base, nc, c0, c1, p0))
 		}
@@ -217,20 +212,11 @@ func matVecF32(m *matrix, x []float32, y []float32, lo, hi, p0, w, c0, c1 int, a
 			nk(&m.f[base+(r/4*nc+k0)*4*fchunk], &xs[0], k1-k0, nc*4*fchunk*4, &y[r], n, b2i(add))
 			r += 4 * n
 		}
-		for ; r+4 <= hi; r += 4 {
-			kern(&m.f[base+(r/4*nc+k0)*4*fchunk], &xs[0], k1-k0, fpf, &out[0])
-			for i := 0; i < 4; i++ {
-				set(r+i, out[i])
-			}
-		}
 	}
 	for ; r < hi; r++ {
 		set(r, dotF32Row(m, x, r, base, nc, c0, c1, p0))
 	}
 }
-
-// fpf is how far ahead the float32 kernel prefetches, in bytes (0: none).
-var fpf = 0
 
 // dotF32Row is row r of a float32 panel (at base, nc chunks) · x over
 // columns [c0, c1).

@@ -47,21 +47,11 @@ func dot4q8AVX(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *fl
 //go:noescape
 func dot4q8AVX512(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *float32)
 
-// dot4ilvAVX512 sets out[i] = row i · x[:16*nchunk] for four rows stored
-// interleaved in chunks of 16 floats per row (see matrix.setF); it
-// prefetches pf bytes ahead.
-//
-//go:noescape
-func dot4ilvAVX512(w *float32, x *float32, nchunk, pf int, out *float32)
-
-// dot4ilvAVX is dot4ilvAVX512 with 256-bit registers, the same sums in the
-// same order.
-//
-//go:noescape
-func dot4ilvAVX(w *float32, x *float32, nchunk, pf int, out *float32)
-
-// dotNilvAVX512 is dot4ilvAVX512 over ngroups groups of 4 rows, gstride
-// bytes apart: y[4g+i] is set (add == 0) or added to.
+// dotNilvAVX512 sets (add == 0) or adds to y[4g+i] the product of row
+// 4g+i with x[:16*nchunk], for ngroups groups of four rows stored
+// interleaved in chunks of 16 floats per row (see matrix.setF), gstride
+// bytes apart. Each row has one 512-bit accumulator whose halves are
+// dotNilvAVX's two 8-wide ones, added the same way at the end.
 //
 //go:noescape
 func dotNilvAVX512(w *float32, x *float32, nchunk, gstride int, y *float32, ngroups, add int)

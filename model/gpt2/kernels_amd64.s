@@ -329,102 +329,6 @@ q8z_done:
 	VZEROUPPER
 	RET
 
-// func dot4ilvAVX512(w *float32, x *float32, nchunk, pf int, out *float32)
-//
-// Four rows stored interleaved: chunk c holds 16 floats of row 0, then 16
-// of row 1, 2 and 3 (256 bytes). out[i] = row i · x[:16*nchunk]. Each row
-// has one 512-bit accumulator: its low and high halves are dot4AVX's two
-// 8-wide accumulators, added the same way at the end.
-TEXT ·dot4ilvAVX512(SB), NOSPLIT, $0-40
-	MOVQ w+0(FP), AX
-	MOVQ x+8(FP), CX
-	MOVQ nchunk+16(FP), DX
-	MOVQ pf+24(FP), R9
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-
-ilvz_loop:
-	TESTQ DX, DX
-	JEQ   ilvz_done
-	PREFETCHT0 (AX)(R9*1)
-	PREFETCHT0 64(AX)(R9*1)
-	PREFETCHT0 128(AX)(R9*1)
-	PREFETCHT0 192(AX)(R9*1)
-	VMOVUPS (CX), Z8
-	VFMADD231PS 0(AX), Z8, Z0
-	VFMADD231PS 64(AX), Z8, Z1
-	VFMADD231PS 128(AX), Z8, Z2
-	VFMADD231PS 192(AX), Z8, Z3
-	ADDQ $256, AX
-	ADDQ $64, CX
-	DECQ DX
-	JMP  ilvz_loop
-
-ilvz_done:
-	VEXTRACTF64X4 $1, Z0, Y4
-	VADDPS Y4, Y0, Y0
-	VEXTRACTF64X4 $1, Z1, Y5
-	VADDPS Y5, Y1, Y1
-	VEXTRACTF64X4 $1, Z2, Y6
-	VADDPS Y6, Y2, Y2
-	VEXTRACTF64X4 $1, Z3, Y7
-	VADDPS Y7, Y3, Y3
-	MOVQ out+32(FP), DI
-	HSUM4(Y0, Y1, Y2, Y3, X0, (DI))
-	VZEROUPPER
-	RET
-
-// func dot4ilvAVX(w *float32, x *float32, nchunk, pf int, out *float32)
-//
-// dot4ilvAVX512 with 256-bit registers: the same sums in the same order.
-TEXT ·dot4ilvAVX(SB), NOSPLIT, $0-40
-	MOVQ w+0(FP), AX
-	MOVQ x+8(FP), CX
-	MOVQ nchunk+16(FP), DX
-	MOVQ pf+24(FP), R9
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-
-ilv_loop:
-	TESTQ DX, DX
-	JEQ   ilv_done
-	PREFETCHT0 (AX)(R9*1)
-	PREFETCHT0 64(AX)(R9*1)
-	PREFETCHT0 128(AX)(R9*1)
-	PREFETCHT0 192(AX)(R9*1)
-	VMOVUPS (CX), Y8
-	VMOVUPS 32(CX), Y9
-	VFMADD231PS 0(AX), Y8, Y0
-	VFMADD231PS 32(AX), Y9, Y4
-	VFMADD231PS 64(AX), Y8, Y1
-	VFMADD231PS 96(AX), Y9, Y5
-	VFMADD231PS 128(AX), Y8, Y2
-	VFMADD231PS 160(AX), Y9, Y6
-	VFMADD231PS 192(AX), Y8, Y3
-	VFMADD231PS 224(AX), Y9, Y7
-	ADDQ $256, AX
-	ADDQ $64, CX
-	DECQ DX
-	JMP  ilv_loop
-
-ilv_done:
-	VADDPS Y4, Y0, Y0
-	VADDPS Y5, Y1, Y1
-	VADDPS Y6, Y2, Y2
-	VADDPS Y7, Y3, Y3
-	MOVQ out+32(FP), DI
-	HSUM4(Y0, Y1, Y2, Y3, X0, (DI))
-	VZEROUPPER
-	RET
-
 // HSUM4 without the store: XA ends holding the four sums.
 #define HSUM4R(A, B, C, D, XA) \
 	VHADDPS B, A, A; \
@@ -443,8 +347,10 @@ ilv_done:
 
 // func dotNilvAVX512(w *float32, x *float32, nchunk, gstride int, y *float32, ngroups, add int)
 //
-// dot4ilvAVX512 over ngroups groups gstride bytes apart: y[4g+i] = (or +=)
-// row 4g+i · x, the same sums in the same order.
+// y[4g+i] = (or +=) row 4g+i · x over nchunk chunks of 16, for ngroups
+// groups of four rows stored interleaved (see matrix.setF) gstride bytes
+// apart. Each row has one 512-bit accumulator whose halves are
+// dotNilvAVX's two 8-wide ones, added the same way at the end.
 TEXT ·dotNilvAVX512(SB), NOSPLIT, $0-56
 	MOVQ w+0(FP), R12
 	MOVQ y+32(FP), DI

@@ -21,12 +21,6 @@ func dot4q8AVX(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *fl
 func dot4q8AVX512(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *float32) {
 	panic("gpt2: no assembly kernels")
 }
-func dot4ilvAVX512(w *float32, x *float32, nchunk, pf int, out *float32) {
-	panic("gpt2: no assembly kernels")
-}
-func dot4ilvAVX(w *float32, x *float32, nchunk, pf int, out *float32) {
-	panic("gpt2: no assembly kernels")
-}
 func dotNilvAVX512(w *float32, x *float32, nchunk, gstride int, y *float32, ngroups, add int) {
 	panic("gpt2: no assembly kernels")
 }
