@@ -144,10 +144,6 @@ func matVecPanel(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1 i
 	b0, b1 := c0/qblock, (c1+qblock-1)/qblock
 	full := min(b1, K/qblock) // blocks [b0, full) have all qblock columns
 	if useAsm() && full > b0 && lo%4 == 0 {
-		kern := dot4q8AVX
-		if useAVX512() {
-			kern = dot4q8AVX512
-		}
 		pb0 := p0 / qblock               // the panel's first block
 		nbp := (w + qblock - 1) / qblock // its blocks per row
 		groups := (m.rows + 3) / 4
@@ -171,7 +167,7 @@ func matVecPanel(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1 i
 		}
 		for ; 4*g < hi; g++ {
 			o := pb0*groups + g*nbp + (b0 - pb0)
-			kern(&m.q[o*4*qblock], &m.s[o*4], &qx.q[b0*qblock], &qx.s[b0], full-b0, pf, &out[0])
+			dot4q8(&m.q[o*4*qblock], &m.s[o*4], &qx.q[b0*qblock], &qx.s[b0], full-b0, pf, &out[0])
 			for i := 0; i < 4 && 4*g+i < hi; i++ {
 				s := out[i] * m.smul
 				if full < b1 {
@@ -231,6 +227,17 @@ func dotF32Row(m *matrix, x []float32, r, base, nc, c0, c1, p0 int) float32 {
 		c += n
 	}
 	return s
+}
+
+// dot4q8 sets out[i] to row i · x (before the matrix's smul) for one group
+// of four q8 rows: dotNq8's arithmetic for one group, so that a group done
+// alone sums as one done in a range.
+func dot4q8(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *float32) {
+	if useAVX512() {
+		dotNq8AVX512(q, s, xq, xs, nblk, pf, out, 1, 0, 1, 0)
+	} else {
+		dotNq8AVX(q, s, xq, xs, nblk, pf, out, 1, 0, 1, 0)
+	}
 }
 
 func b2i(b bool) int {

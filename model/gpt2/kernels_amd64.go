@@ -31,22 +31,6 @@ func dot4AVX(w *float32, ldw int, x *float32, n int, out *float32)
 //go:noescape
 func dot3x4AVX(w *float32, ldw int, x *float32, ldx int, n int, out *float32)
 
-// dot4q8AVX computes four rows of a q8 matrix group (see
-// matrix.quantize) against x quantised to int16 (see quantizeX):
-// out[i] = sum over nblk blocks b of f16(s[4b+i]) * xs[b] *
-// (q[128b+32i:][:32] · xq[32b:][:32]) for i < 4. It prefetches the
-// weights pf bytes ahead (0: none beyond the current line). The scales
-// are positive normal float16 values or 0 (their blocks are all zero):
-// they are widened with integer shifts, which needs no F16C.
-//
-//go:noescape
-func dot4q8AVX(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *float32)
-
-// dot4q8AVX512 is dot4q8AVX with AVX-512 (F, BW) instructions.
-//
-//go:noescape
-func dot4q8AVX512(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *float32)
-
 // dotNilvAVX512 sets (add == 0) or adds to y[4g+i] the product of row
 // 4g+i with x[:16*nchunk], for ngroups groups of four rows stored
 // interleaved in chunks of 16 floats per row (see matrix.setF), gstride
@@ -61,8 +45,14 @@ func dotNilvAVX512(w *float32, x *float32, nchunk, gstride int, y *float32, ngro
 //go:noescape
 func dotNilvAVX(w *float32, x *float32, nchunk, gstride int, y *float32, ngroups, add int)
 
-// dotNq8AVX512 is dot4q8AVX512 over ngroups groups gblk blocks apart, the
-// sums times smul: y[4g+i] is set (add == 0) or added to.
+// dotNq8AVX512 computes ngroups groups of four q8 rows (see
+// matrix.quantize), gblk blocks apart, against x quantised to int16 (see
+// quantizeX) over nblk blocks: y[4g+i] is set (add == 0) or added to
+// smul * sum over blocks b of f16(s[4b+i]) * xs[b] * (q[128b+32i:][:32] ·
+// xq[32b:][:32]). It prefetches the weights pf bytes ahead (0: none beyond
+// the current line). The scales are positive normal float16 values or 0
+// (their blocks are all zero): they are widened with integer shifts, which
+// needs no F16C.
 //
 //go:noescape
 func dotNq8AVX512(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, y *float32, ngroups, gblk int, smul float32, add int)

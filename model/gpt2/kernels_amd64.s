@@ -222,112 +222,6 @@ d34_done:
 	VMULPS X10, X4, X4; \
 	VMOVUPS X4, 0(SP)
 
-// func dot4q8AVX(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *float32)
-TEXT ·dot4q8AVX(SB), NOSPLIT, $16-56
-	MOVQ q+0(FP), AX
-	MOVQ s+8(FP), BX
-	MOVQ xq+16(FP), CX
-	MOVQ xs+24(FP), R8
-	MOVQ nblk+32(FP), DX
-	MOVQ pf+40(FP), R9
-	MOVL $0x38000000, R10
-	VMOVD R10, X11
-	VPBROADCASTD X11, X11
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-
-q8_loop:
-	TESTQ DX, DX
-	JEQ   q8_done
-	PREFETCHT0 (AX)(R9*1)
-	PREFETCHT0 64(AX)(R9*1)
-	VMOVDQU (CX), Y8
-	VMOVDQU 32(CX), Y9
-	VBROADCASTSS (R8), X10
-	SCALES4
-	Q8ROW(0(AX), 16(AX), Y12, Y13, Y0, 0(SP))
-	Q8ROW(32(AX), 48(AX), Y14, Y15, Y1, 4(SP))
-	Q8ROW(64(AX), 80(AX), Y12, Y13, Y2, 8(SP))
-	Q8ROW(96(AX), 112(AX), Y14, Y15, Y3, 12(SP))
-	ADDQ $128, AX
-	ADDQ $8, BX
-	ADDQ $64, CX
-	ADDQ $4, R8
-	DECQ DX
-	JMP  q8_loop
-
-q8_done:
-	MOVQ out+48(FP), DI
-	HSUM4(Y0, Y1, Y2, Y3, X0, (DI))
-	VZEROUPPER
-	RET
-
-// func dot4q8AVX512(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *float32)
-//
-// The same as dot4q8AVX with 512-bit registers: one VPMOVSXBW + VPMADDWD
-// per row and block, and the block's scale applied with an embedded
-// broadcast from the stack slot.
-TEXT ·dot4q8AVX512(SB), NOSPLIT, $16-56
-	MOVQ q+0(FP), AX
-	MOVQ s+8(FP), BX
-	MOVQ xq+16(FP), CX
-	MOVQ xs+24(FP), R8
-	MOVQ nblk+32(FP), DX
-	MOVQ pf+40(FP), R9
-	MOVL $0x38000000, R10
-	VMOVD R10, X11
-	VPBROADCASTD X11, X11
-	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-
-q8z_loop:
-	TESTQ DX, DX
-	JEQ   q8z_done
-	PREFETCHT0 (AX)(R9*1)
-	PREFETCHT0 64(AX)(R9*1)
-	VMOVDQU64 (CX), Z8
-	VBROADCASTSS (R8), X10
-	SCALES4
-	VPMOVSXBW 0(AX), Z4
-	VPMOVSXBW 32(AX), Z5
-	VPMOVSXBW 64(AX), Z6
-	VPMOVSXBW 96(AX), Z7
-	VPMADDWD Z8, Z4, Z4
-	VPMADDWD Z8, Z5, Z5
-	VPMADDWD Z8, Z6, Z6
-	VPMADDWD Z8, Z7, Z7
-	VCVTDQ2PS Z4, Z4
-	VCVTDQ2PS Z5, Z5
-	VCVTDQ2PS Z6, Z6
-	VCVTDQ2PS Z7, Z7
-	VFMADD231PS.BCST 0(SP), Z4, Z0
-	VFMADD231PS.BCST 4(SP), Z5, Z1
-	VFMADD231PS.BCST 8(SP), Z6, Z2
-	VFMADD231PS.BCST 12(SP), Z7, Z3
-	ADDQ $128, AX
-	ADDQ $8, BX
-	ADDQ $64, CX
-	ADDQ $4, R8
-	DECQ DX
-	JMP  q8z_loop
-
-q8z_done:
-	VEXTRACTF64X4 $1, Z0, Y4
-	VADDPS Y4, Y0, Y0
-	VEXTRACTF64X4 $1, Z1, Y5
-	VADDPS Y5, Y1, Y1
-	VEXTRACTF64X4 $1, Z2, Y6
-	VADDPS Y6, Y2, Y2
-	VEXTRACTF64X4 $1, Z3, Y7
-	VADDPS Y7, Y3, Y3
-	MOVQ out+48(FP), DI
-	HSUM4(Y0, Y1, Y2, Y3, X0, (DI))
-	VZEROUPPER
-	RET
 
 // HSUM4 without the store: XA ends holding the four sums.
 #define HSUM4R(A, B, C, D, XA) \
@@ -465,8 +359,9 @@ nilv_end:
 
 // func dotNq8AVX512(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, y *float32, ngroups, gblk int, smul float32, add int)
 //
-// dot4q8AVX512 over ngroups groups gblk blocks apart: y[4g+i] = (or +=)
-// smul * (row 4g+i · x), the same sums in the same order.
+// y[4g+i] = (or +=) smul * (row 4g+i · x) for ngroups groups of four q8
+// rows gblk blocks apart: one VPMOVSXBW + VPMADDWD per row and block, the
+// block's scale applied with an embedded broadcast from the stack slot.
 TEXT ·dotNq8AVX512(SB), NOSPLIT, $16-88
 	MOVQ q+0(FP), R12
 	MOVQ s+8(FP), R13
@@ -548,7 +443,7 @@ nq8z_end:
 
 // func dotNq8AVX(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, y *float32, ngroups, gblk int, smul float32, add int)
 //
-// dotNq8AVX512 with 256-bit registers (dot4q8AVX's sums).
+// dotNq8AVX512 with 256-bit registers.
 TEXT ·dotNq8AVX(SB), NOSPLIT, $16-88
 	MOVQ q+0(FP), R12
 	MOVQ s+8(FP), R13

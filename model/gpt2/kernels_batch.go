@@ -118,10 +118,6 @@ func matVecPanelB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi
 	b0, b1 := c0/qblock, (c1+qblock-1)/qblock
 	full := min(b1, K/qblock) // blocks [b0, full) have all qblock columns
 	if useAsm() && full > b0 && lo%4 == 0 {
-		kern := dot4q8AVX
-		if useAVX512() {
-			kern = dot4q8AVX512
-		}
 		pb0 := p0 / qblock               // the panel's first block
 		nbp := (w + qblock - 1) / qblock // its blocks per row
 		groups := (m.rows + 3) / 4
@@ -161,7 +157,7 @@ func matVecPanelB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi
 				x, qx := xs[v], qxs[v]
 				// the first vector brings the weights; prefetching
 				// ahead again for the others would only cost time
-				kern(&m.q[o*4*qblock], &m.s[o*4], &qx.q[b0*qblock], &qx.s[b0], full-b0, pf, &out[0])
+				dot4q8(&m.q[o*4*qblock], &m.s[o*4], &qx.q[b0*qblock], &qx.s[b0], full-b0, pf, &out[0])
 				pf = 0
 				for i := 0; i < 4 && 4*g+i < hi; i++ {
 					s := out[i] * m.smul

@@ -8,7 +8,7 @@ import "golang.org/x/sys/cpu"
 // registers 16-31 at 256 bits too: AVX-512 VL).
 var haveBatch512 = haveAVX512 && cpu.X86.HasAVX512VL
 
-// dot4q8x4AVX512 sets out[4v:4v+4] to what dot4q8AVX512(q, s, xq[v],
+// dot4q8x4AVX512 sets out[4v:4v+4] to what dot4q8(q, s, xq[v],
 // xs[v], nblk, pf, out[4v:]) sets, bit for bit, for v < 4: the four rows'
 // blocks are read and widened once for the four vectors.
 //

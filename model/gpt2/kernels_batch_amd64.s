@@ -25,7 +25,7 @@
 
 // One vector against the four rows in Z4-Z7 (int16) for one block: xq at
 // XQ, its block scale at XS, row scales (float32, X9) times it stored at
-// SLOT(SP), accumulated into A0-A3 as dot4q8AVX512 does for one vector.
+// SLOT(SP), accumulated into A0-A3 as dotNq8AVX512 does for one vector.
 #define Q8VEC(XQ, XS, SLOT, A0, A1, A2, A3) \
 	VMOVDQU64 (XQ), Z8; \
 	VBROADCASTSS (XS), X10; \
@@ -44,7 +44,7 @@
 	VFMADD231PS.BCST SLOT+8(SP), Z2, A2; \
 	VFMADD231PS.BCST SLOT+12(SP), Z3, A3
 
-// Adds the halves of four 512-bit accumulators as dot4q8AVX512 does and
+// Adds the halves of four 512-bit accumulators as dotNq8AVX512 does and
 // stores the four row sums at dst.
 #define Q8OUT(A0, A1, A2, A3, Y0L, Y1L, Y2L, Y3L, dst) \
 	VEXTRACTF64X4 $1, A0, Y4; \
@@ -59,7 +59,7 @@
 
 // func dot4q8x4AVX512(q *int8, s *uint16, xq *[4]*int16, xs *[4]*float32, nblk, pf int, out *[16]float32)
 //
-// dot4q8AVX512 for four vectors at once: each block of the four rows is
+// dotNq8AVX512 for four vectors at once: each block of the four rows is
 // loaded and widened once and applied to every vector, with one set of
 // accumulators per vector (Z16-Z31), in the single kernel's order.
 TEXT ·dot4q8x4AVX512(SB), NOSPLIT, $64-56

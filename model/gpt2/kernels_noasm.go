@@ -15,12 +15,6 @@ func dot4AVX(w *float32, ldw int, x *float32, n int, out *float32) {
 func dot3x4AVX(w *float32, ldw int, x *float32, ldx int, n int, out *float32) {
 	panic("gpt2: no assembly kernels")
 }
-func dot4q8AVX(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *float32) {
-	panic("gpt2: no assembly kernels")
-}
-func dot4q8AVX512(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *float32) {
-	panic("gpt2: no assembly kernels")
-}
 func dotNilvAVX512(w *float32, x *float32, nchunk, gstride int, y *float32, ngroups, add int) {
 	panic("gpt2: no assembly kernels")
 }
