@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -15,6 +14,7 @@ import (
 	"github.com/robotn/xgb/xproto"
 
 	"deskbot/assets/icon"
+	"deskbot/engine/desktop/robot"
 	"deskbot/model/gpt2"
 	"deskbot/store"
 	"deskbot/ui"
@@ -108,28 +108,6 @@ const appID = "io.deskbot.studio"
 // toolkit finds out by panicking: no X display set, one that does not
 // answer, or one without OpenGL (GLX). Where a Debian package is missing,
 // the error names it.
-// closeX closes an xgb connection and waits (at most 2 s) until its reader
-// goroutine has stopped: xgb's Close only starts the shutdown, and a reader
-// still running when the X server goes away calls Close again on each read
-// error: "close of closed channel", a panic (seen when a test's Xvfb
-// stopped right after checkDisplay returned).
-func closeX(c *xgb.Conn) {
-	c.Close()
-	done := make(chan struct{})
-	go func() {
-		for {
-			if ev, err := c.WaitForEvent(); ev == nil && err == nil {
-				close(done) // the reader closed its event channel: it has returned
-				return
-			}
-		}
-	}()
-	select {
-	case <-done:
-	case <-time.After(2 * time.Second):
-	}
-}
-
 func checkDisplay() error {
 	if runtime.GOOS != "linux" {
 		return nil
@@ -145,7 +123,7 @@ func checkDisplay() error {
 	if err != nil {
 		return fmt.Errorf("cannot reach the X display %q: %v", disp, err)
 	}
-	defer closeX(c)
+	defer robot.CloseX(c)
 	ext, err := xproto.QueryExtension(c, uint16(len("GLX")), "GLX").Reply()
 	if err != nil {
 		return fmt.Errorf("the X display %q: %v", disp, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/robotn/xgb/xproto"
 
 	"deskbot/assets/icon"
+	"deskbot/engine/desktop/robot"
 	"deskbot/engine/desktop/xvfbtest"
 )
 
@@ -90,7 +91,7 @@ func TestStudioWindowIcon(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer closeX(c)
+	defer robot.CloseX(c)
 	atom, err := xproto.InternAtom(c, true, uint16(len("_NET_WM_ICON")), "_NET_WM_ICON").Reply()
 	if err != nil {
 		t.Fatal(err)

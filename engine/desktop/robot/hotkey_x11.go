@@ -68,17 +68,17 @@ func (r *Robot) WatchHotkey(combo string, fn func()) (stop func(), err error) {
 	keybind.Initialize(xu)
 	mods, codes, err := keybind.ParseString(xu, str)
 	if err != nil {
-		xu.Conn().Close()
+		CloseX(xu.Conn())
 		return nil, fmt.Errorf("hotkey %q: %w", combo, err)
 	}
 	if len(codes) == 0 {
-		xu.Conn().Close()
+		CloseX(xu.Conn())
 		return nil, fmt.Errorf("hotkey %q: the keyboard has no such key", combo)
 	}
 	root := xu.RootWin()
 	for _, c := range codes {
 		if err := keybind.GrabChecked(xu, root, mods, c); err != nil {
-			xu.Conn().Close()
+			CloseX(xu.Conn())
 			if _, ok := err.(xproto.AccessError); ok {
 				return nil, fmt.Errorf("hotkey %q is already taken by another program", combo)
 			}

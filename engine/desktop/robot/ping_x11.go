@@ -62,7 +62,7 @@ func (r *Robot) pingOnce(ctx context.Context, limit time.Duration) bool {
 	if err != nil {
 		return false
 	}
-	defer c.Close()
+	defer CloseX(c)
 	a := atoms(c, "WM_PROTOCOLS", "_NET_WM_PING")
 	if a == nil {
 		return false

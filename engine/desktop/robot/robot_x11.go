@@ -62,7 +62,7 @@ func Open() (*Robot, error) {
 		return nil, fmt.Errorf("desktop: cannot connect to X display %q: %w", disp, err)
 	}
 	if err := xtest.Init(xu.Conn()); err != nil {
-		xu.Conn().Close()
+		CloseX(xu.Conn())
 		return nil, fmt.Errorf("desktop: X display %q has no XTEST extension: %w", disp, err)
 	}
 	r := newRobot()
@@ -80,7 +80,7 @@ func (r *Robot) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	robotgo.CloseMainDisplay()
-	r.conn.Close()
+	CloseX(r.conn)
 	return nil
 }
 
