@@ -12,9 +12,11 @@ import (
 // TestNoSpinWait: a bot and the programs it drives share the machine, so
 // the kernels' helper goroutines wait without spinning.
 //   - Between generations the model uses no CPU: helpers are parked.
-//   - During one, two threads use about the CPU time of one: a helper that
-//     spun at every step's barrier (two per layer, per token) would add
-//     its waiting to the CPU time.
+//   - During one, two threads use less than twice the CPU time of one
+//     (about 1.2x on a quiet machine, up to 1.9x in CI under the race
+//     detector): a helper that spun through its waits would add them.
+//   - TestNoSpinWaitBarrier: the goroutine waiting for a slow piece of a
+//     step (a helper, or the caller) uses no CPU.
 //
 // Both are CPU-time measures (getrusage), not wall-clock speed.
 func TestNoSpinWait(t *testing.T) {
@@ -45,14 +47,19 @@ func TestNoSpinWait(t *testing.T) {
 		return processCPU() - c0
 	}
 	cpuOf(2) // warm up: helpers started, memory touched
-	var one, two time.Duration
-	for i := 0; i < 3; i++ { // interleaved, so that a busy machine hurts both alike
-		one += cpuOf(1)
-		two += cpuOf(2)
+	// Interleaved rounds; the best one counts: other programs (in CI,
+	// other test binaries) and the race detector slow one round or
+	// another, but a helper that spun through its waits would raise every
+	// round towards 2x. TestNoSpinWaitBarrier checks the waits exactly.
+	best := 10.0
+	for i := 0; i < 4; i++ {
+		one, two := cpuOf(1), cpuOf(2)
+		r := float64(two) / float64(one)
+		t.Logf("round %d: CPU time for 120 tokens: 1 thread %v, 2 threads %v (ratio %.2f)", i, one, two, r)
+		best = min(best, r)
 	}
-	t.Logf("CPU time for 3 x 120 tokens: 1 thread %v, 2 threads %v (ratio %.2f)", one, two, float64(two)/float64(one))
-	if float64(two) > 1.6*float64(one) {
-		t.Errorf("2 threads used %v of CPU against %v for 1: helpers spin while they wait", two, one)
+	if best > 1.9 {
+		t.Errorf("2 threads used %.2fx the CPU time of 1 in the best round: helpers spin while they wait", best)
 	}
 	// Idle: the parked helpers use nothing (the runtime's own background
 	// work is a few milliseconds at most).
@@ -60,5 +67,32 @@ func TestNoSpinWait(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	if d := processCPU() - c0; d > 30*time.Millisecond {
 		t.Errorf("idle model used %v of CPU in 300 ms", d)
+	}
+}
+
+// TestNoSpinWaitBarrier: while one piece of a step takes long, the
+// goroutine that waits for it (a helper parked for its next piece, or the
+// caller at the step's end) uses no CPU. Spinning there would show as CPU
+// time close to the waiting time, whatever else runs on the machine.
+func TestNoSpinWaitBarrier(t *testing.T) {
+	if runtime.GOOS == "windows" || processCPU() == 0 {
+		t.Skip("process CPU time is not measured here")
+	}
+	const rounds, wait = 6, 80 * time.Millisecond
+	runN(2, 2, func(int, int) {}) // a helper started
+	c0 := processCPU()
+	for i := 0; i < rounds; i++ {
+		// Whichever goroutine takes piece 0 sleeps; the other one
+		// waits for it.
+		runN(2, 2, func(part, i int) {
+			if i == 0 {
+				time.Sleep(wait)
+			}
+		})
+	}
+	used := processCPU() - c0
+	t.Logf("CPU time while waiting %v in all: %v", rounds*wait, used)
+	if used > rounds*wait/4 {
+		t.Errorf("waiting %v for a piece of work used %v of CPU: the waiting goroutine spins", rounds*wait, used)
 	}
 }
