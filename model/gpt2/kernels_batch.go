@@ -80,21 +80,22 @@ func matVecPanelB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi
 			if g1 > g0 && enoughX(xs, c0+(k1-k0)*fchunk) {
 				base := m.fpanel(p0)
 				var xp, yp [4]*float32
-				for v := 0; v+4 <= len(xs); v += 4 {
-					for j := range 4 {
-						xp[j] = &xs[v+j][c0]
-					}
-					for r0 := 4 * g0; r0 < 4*g1; r0 += chunk {
-						n := min(4*g1-r0, chunk) / 4
+				// Chunk after chunk, every vector: the chunk is read
+				// from memory once, the passes after the first find it
+				// in the cache (a range larger than the cache read once
+				// per four vectors went to memory again each time).
+				for r0 := 4 * g0; r0 < 4*g1; r0 += chunk {
+					n := min(4*g1-r0, chunk) / 4
+					for v := 0; v+4 <= len(xs); v += 4 {
 						for j := range 4 {
-							yp[j] = &ys[v+j][r0]
+							xp[j], yp[j] = &xs[v+j][c0], &ys[v+j][r0]
 						}
 						dotNilv4AVX512(&m.f[base+(r0/4*nc+k0)*4*fchunk], &xp, k1-k0, nc*4*fchunk*4, &yp, n, b2i(add))
 					}
-				}
-				for v := len(xs) &^ 3; v < len(xs); v++ {
-					y := ys[v]
-					matVecF32(m, xs[v], y, 4*g0, 4*g1, p0, w, c0, c1, add, func(r int, val float32) { set(y, r, val) })
+					for v := len(xs) &^ 3; v < len(xs); v++ {
+						y := ys[v]
+						matVecF32(m, xs[v], y, r0, r0+4*n, p0, w, c0, c1, add, func(r int, val float32) { set(y, r, val) })
+					}
 				}
 				for v := range xs {
 					y := ys[v]
