@@ -3,6 +3,7 @@ package gpt2
 import (
 	"context"
 	"math"
+	"slices"
 	"time"
 
 	"deskbot/model"
@@ -62,6 +63,7 @@ func (m *Model) GenerateBatch(ctx context.Context, reqs []model.Request, emit fu
 	}
 	next := 0 // the first request not started
 	var pending *seq
+	var starting []*seq // started in this round, prompts not run yet
 	for {
 		// Start requests while there is room.
 		for len(live) < batchLimit && (pending != nil || next < len(reqs)) {
@@ -95,19 +97,57 @@ func (m *Model) GenerateBatch(ctx context.Context, reqs []model.Request, emit fu
 			liveKV += sq.kv
 			sq.st = m.newState(sq.ctxN)
 			sq.st.threads = threads
-			logits, err := sq.st.forward(ctx, sq.ids, false)
-			if err != nil {
-				_, err = sq.cancel(err)
-				end(sq, err)
-				continue
-			}
-			if done, err := sq.take(ctx, logits); done {
-				end(sq, err)
-				continue
-			}
+			starting = append(starting, sq)
 			live = append(live, sq)
 		}
+		// The prompts of the sequences starting now, together (see
+		// forwardMany); a one-token prompt as forward runs it.
+		var many []*seq
+		for _, sq := range starting {
+			if len(sq.ids) >= 2 {
+				many = append(many, sq)
+				continue
+			}
+			logits, err := sq.st.forward(ctx, sq.ids, false)
+			if err == nil {
+				copy(sq.st.logitsFor(m), logits)
+			}
+			sq.err = err
+		}
+		if len(many) > 0 {
+			sts, ids := make([]*state, len(many)), make([][]int, len(many))
+			for i, sq := range many {
+				sts[i], ids[i] = sq.st, sq.ids
+			}
+			err := forwardMany(ctx, m, sts, ids)
+			for _, sq := range many {
+				sq.err = err
+			}
+		}
+		kept := live[:0]
+		for _, sq := range live {
+			if !slices.Contains(starting, sq) {
+				kept = append(kept, sq)
+				continue
+			}
+			if sq.err != nil {
+				_, err := sq.cancel(sq.err)
+				end(sq, err)
+				continue
+			}
+			if done, err := sq.take(ctx, sq.st.logits); done {
+				end(sq, err)
+				continue
+			}
+			kept = append(kept, sq)
+		}
+		clear(live[len(kept):])
+		live = kept
+		starting = starting[:0]
 		if len(live) == 0 {
+			if ctx.Err() == nil && (pending != nil || next < len(reqs)) {
+				continue // every sequence started ended at once
+			}
 			break
 		}
 		if batchStep != nil {
@@ -121,7 +161,7 @@ func (m *Model) GenerateBatch(ctx context.Context, reqs []model.Request, emit fu
 			live = live[:0]
 			break
 		}
-		kept := live[:0]
+		kept = live[:0]
 		for _, sq := range live {
 			if done, err := sq.take(ctx, sq.st.logits); done {
 				end(sq, err)

@@ -646,7 +646,7 @@ func BenchmarkMatVecB(b *testing.B) {
 		if quant == "q8" {
 			m.quantize(w)
 		} else {
-			m.f = w
+			m.setF(w) // the run layout (groups of four rows)
 		}
 		qxs := make([]*qvec, B)
 		for v := range qxs {
@@ -675,6 +675,63 @@ func BenchmarkMatVecB(b *testing.B) {
 				b.ReportMetric(float64(B*n)/each.Seconds(), "products/s-each")
 				b.ReportMetric(each.Seconds()/batch.Seconds(), "speedup")
 			})
+		}
+	}
+}
+
+// TestForwardManyBitIdentical runs several prompts through forwardMany
+// and each through state.forward alone, and compares the logits of the
+// last token and the attention caches bit for bit: f32 and q8, shapes
+// with more rows than a block of promptRows and fewer, prompt lengths
+// that do and do not fill groups of four tokens, 1 to 3 threads, every
+// kernel set.
+func TestForwardManyBitIdentical(t *testing.T) {
+	for _, shape := range []struct{ E, H, F int }{{64, 2, 256}, {128, 2, 200}, {40, 4, 160}} {
+		cfg := Config{NLayer: 2, NHead: shape.H, NEmbd: shape.E, NInner: shape.F, NPositions: 32, VocabSize: 301,
+			LayerNormEpsilon: 1e-5, Activation: "gelu_new", EOSTokenID: 300}
+		for _, quant := range []string{"", "q8"} {
+			m := randomModel(cfg, quant, uint64(shape.E*shape.H))
+			for _, v := range kernelVariants() {
+				for _, threads := range []int{1, 2, 3} {
+					t.Run(fmt.Sprintf("E=%d/H=%d/%s/%s/threads=%d", shape.E, shape.H, quant, v, threads), func(t *testing.T) {
+						useVariant(t, v)
+						m.pool.threads = threads
+						prompts := [][]int{{3, 14}, {1, 2, 3, 4, 5, 6, 7}, {9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 11, 12, 13}, {7, 7, 7, 7}}
+						many := make([]*state, len(prompts))
+						for i := range prompts {
+							many[i] = m.newState(cfg.NPositions)
+							many[i].threads = threads
+						}
+						if err := forwardMany(context.Background(), m, many, prompts); err != nil {
+							t.Fatal(err)
+						}
+						for i, p := range prompts {
+							alone := m.newState(cfg.NPositions)
+							alone.threads = threads
+							want, err := alone.forward(context.Background(), p, false)
+							if err != nil {
+								t.Fatal(err)
+							}
+							if many[i].n != alone.n {
+								t.Fatalf("prompt %d: position %d, alone %d", i, many[i].n, alone.n)
+							}
+							same := func(what string, g, w []float32) {
+								for j := range w {
+									if math.Float32bits(g[j]) != math.Float32bits(w[j]) {
+										t.Fatalf("prompt %d: %s[%d] is %v together, %v alone", i, what, j, g[j], w[j])
+									}
+								}
+							}
+							same("logit", many[i].logits, want)
+							for li := range m.layers {
+								n := len(p) * cfg.NEmbd
+								same(fmt.Sprintf("layer %d key", li), many[i].k[li][:n], alone.k[li][:n])
+								same(fmt.Sprintf("layer %d value", li), many[i].v[li][:n], alone.v[li][:n])
+							}
+						}
+					})
+				}
+			}
 		}
 	}
 }

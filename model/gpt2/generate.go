@@ -79,7 +79,8 @@ type seq struct {
 	smp     *sampler
 	out     *streamer
 	history []int
-	next    int // the token the next step runs
+	next    int   // the token the next step runs
+	err     error // GenerateBatch: its prompt's error
 }
 
 // newSeq checks req and prepares its generation (without its cache). A
