@@ -735,3 +735,60 @@ func TestForwardManyBitIdentical(t *testing.T) {
 		}
 	}
 }
+
+// countCtx is a context whose Err turns to Canceled at its n-th call: a
+// cancel at every point GenerateBatch looks, the prompts included.
+type countCtx struct {
+	context.Context
+	calls, n int
+}
+
+func (c *countCtx) Err() error {
+	if c.calls++; c.calls >= c.n {
+		return context.Canceled
+	}
+	return nil
+}
+
+// TestGenerateBatchCancelEverywhere cancels GenerateBatch at each point
+// where it checks its context in turn, the joint prompts (forwardMany)
+// included: every request ends with the cancel error, and what a request
+// generated before is what it generates alone.
+func TestGenerateBatchCancelEverywhere(t *testing.T) {
+	dir := filepath.Join("testdata", "tiny-f32")
+	e := readExpected(t, dir)
+	m := load(t, dir, Options{Threads: 2})
+	reqs := []model.Request{
+		{PromptIDs: e.PromptIDs, MaxTokens: 5, IgnoreEOS: true},
+		{PromptIDs: e.PromptIDs[1:], MaxTokens: 5, IgnoreEOS: true},
+		{PromptIDs: e.PromptIDs[:1], MaxTokens: 5, IgnoreEOS: true},
+	}
+	want := oneByOne(m, reqs)
+	for n := 1; ; n++ {
+		ctx := &countCtx{Context: context.Background(), n: n}
+		res, errs := m.GenerateBatch(ctx, reqs, nil)
+		done := true
+		for i := range reqs {
+			if errs[i] == nil {
+				if !slices.Equal(res[i].IDs, want[i].res.IDs) {
+					t.Fatalf("cancel at check %d: request %d: %v, alone %v", n, i, res[i].IDs, want[i].res.IDs)
+				}
+				continue
+			}
+			done = false
+			if !errors.Is(errs[i], context.Canceled) {
+				t.Fatalf("cancel at check %d: request %d: error %v", n, i, errs[i])
+			}
+			if res[i] != nil && (res[i].FinishReason != "cancelled" || !slices.Equal(res[i].IDs, want[i].res.IDs[:len(res[i].IDs)])) {
+				t.Fatalf("cancel at check %d: request %d: %+v, alone %v", n, i, res[i], want[i].res.IDs)
+			}
+		}
+		if done {
+			t.Logf("every request done before check %d", n)
+			return
+		}
+		if n > 1000 {
+			t.Fatal("still cancelled after 1000 checks")
+		}
+	}
+}
