@@ -13,10 +13,10 @@ import (
 	"sort"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"deskbot/engine"
 	"deskbot/engine/cred"
+	"deskbot/model"
 )
 
 func init() {
@@ -280,7 +280,7 @@ func parseBody(ctype string, b []byte) (any, error) {
 	if !isJSON && (mt == "" || mt == "text/plain") && len(t) > 0 && (t[0] == '{' || t[0] == '[') {
 		isJSON = json.Valid(t)
 	}
-	text := validText(b)
+	text := model.ValidText(b)
 	if !isJSON || len(t) == 0 {
 		return text, nil
 	}
@@ -296,25 +296,4 @@ func parseBody(ctype string, b []byte) (any, error) {
 		return text, fmt.Errorf("the JSON answer is too deep or large: %v", err)
 	}
 	return v, nil
-}
-
-// validText is b as text with each byte that is not UTF-8 replaced by
-// U+FFFD: a run of such bytes keeps its length in characters (where
-// strings.ToValidUTF8 would make one character of the whole run).
-func validText(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
-	}
-	var sb strings.Builder
-	sb.Grow(len(b) + len(b)/2)
-	for len(b) > 0 {
-		r, n := utf8.DecodeRune(b)
-		if r == utf8.RuneError && n == 1 {
-			sb.WriteString("\uFFFD")
-		} else {
-			sb.Write(b[:n])
-		}
-		b = b[n:]
-	}
-	return sb.String()
 }

@@ -212,24 +212,6 @@ type streamer struct {
 // text is exactly the text emitted so far.
 func (s *streamer) text() string { return s.out.String() }
 
-// sanitize replaces each byte that is not part of valid UTF-8 with U+FFFD.
-func sanitize(b []byte) string {
-	if utf8.Valid(b) {
-		return string(b)
-	}
-	var sb strings.Builder
-	for len(b) > 0 {
-		r, n := utf8.DecodeRune(b)
-		if r == utf8.RuneError && n == 1 {
-			sb.WriteString("\uFFFD")
-		} else {
-			sb.Write(b[:n])
-		}
-		b = b[n:]
-	}
-	return sb.String()
-}
-
 // add appends a token; it reports whether a stop string ended the text.
 func (s *streamer) add(id int, last bool) (bool, error) {
 	s.buf = append(s.buf, s.tok.TokenBytes(id)...)
@@ -274,7 +256,7 @@ func (s *streamer) release(id, upto int) error {
 	if upto < s.emitted {
 		upto = s.emitted
 	}
-	t := model.Token{ID: id, Text: sanitize(s.buf[s.emitted:upto])}
+	t := model.Token{ID: id, Text: model.ValidText(s.buf[s.emitted:upto])}
 	s.emitted = upto
 	s.out.WriteString(t.Text)
 	if s.emit == nil {

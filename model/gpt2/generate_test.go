@@ -58,7 +58,7 @@ func TestGenerateStreamsText(t *testing.T) {
 	if joined(toks) != res.Text {
 		t.Fatalf("stream %q != result %q", joined(toks), res.Text)
 	}
-	if res.FinishReason != "eos" && res.Text != sanitize([]byte(m.Tokenizer().Decode(res.IDs))) {
+	if res.FinishReason != "eos" && res.Text != model.ValidText([]byte(m.Tokenizer().Decode(res.IDs))) {
 		t.Fatalf("text %q != decode(ids)", res.Text)
 	}
 	if res.FirstToken <= 0 || res.Total < res.FirstToken || res.OutputTokens != len(res.IDs) {
@@ -80,7 +80,7 @@ func TestGenerateStop(t *testing.T) {
 	// (its ids are mostly single bytes: the text is not valid UTF-8).
 	raw := m.Tokenizer().Decode(full.IDs)
 	stop := string(m.Tokenizer().TokenBytes(full.IDs[6]))
-	want := sanitize([]byte(raw[:strings.Index(raw, stop)]))
+	want := model.ValidText([]byte(raw[:strings.Index(raw, stop)]))
 	var toks []model.Token
 	res, err := m.Generate(context.Background(), model.Request{PromptIDs: e.PromptIDs, MaxTokens: 12, Stop: []string{"never appears", stop}}, collect(&toks))
 	if err != nil {
@@ -89,7 +89,7 @@ func TestGenerateStop(t *testing.T) {
 	if res.FinishReason != "stop" || res.Text != want || joined(toks) != want {
 		t.Fatalf("stop %q: finish %s text %q stream %q want %q", stop, res.FinishReason, res.Text, joined(toks), want)
 	}
-	if full.Text != sanitize([]byte(raw)) || !utf8.ValidString(full.Text) {
+	if full.Text != model.ValidText([]byte(raw)) || !utf8.ValidString(full.Text) {
 		t.Fatalf("full text %q, raw %q", full.Text, raw)
 	}
 	for _, tk := range toks {
