@@ -87,7 +87,9 @@ func (c *Control) shouldStop(id string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.pause || c.breakpoints[id] {
-		c.pause = true
+		// Paused from now: the EventPaused the run emits next may
+		// reach an observer that edits a variable before wait starts.
+		c.pause, c.waiting = true, true
 		return true
 	}
 	return false

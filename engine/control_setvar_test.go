@@ -68,3 +68,33 @@ func TestSetVarWhilePaused(t *testing.T) {
 		t.Fatalf("SetVar after the run: %v", err)
 	}
 }
+
+// An observer may edit a variable as soon as it hears that the run paused
+// (the event comes before the run starts waiting): the edit is taken.
+func TestSetVarFromPausedEvent(t *testing.T) {
+	f := mustParse(t, counting)
+	ctl := engine.NewControl()
+	ctl.SetBreakpoint("more", true)
+	errs := make(chan error, 1)
+	obs := engine.ObserverFunc(func(e engine.Event) {
+		if e.Kind == engine.EventPaused {
+			errs <- ctl.SetVar("note", "set at the pause")
+			ctl.SetBreakpoint("more", false)
+			ctl.Resume()
+		}
+	})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		engine.Run(context.Background(), f, engine.Options{Observer: obs, Control: ctl})
+	}()
+	select {
+	case err := <-errs:
+		if err != nil {
+			t.Fatalf("SetVar from the paused event: %v", err)
+		}
+	case <-time.After(patience):
+		t.Fatal("no pause")
+	}
+	<-done
+}
