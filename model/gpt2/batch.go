@@ -108,11 +108,7 @@ func (m *Model) GenerateBatch(ctx context.Context, reqs []model.Request, emit fu
 				many = append(many, sq)
 				continue
 			}
-			logits, err := sq.st.forward(ctx, sq.ids, false)
-			if err == nil {
-				copy(sq.st.logitsFor(m), logits)
-			}
-			sq.err = err
+			_, sq.err = sq.st.forward(ctx, sq.ids, false) // the logits in sq.st.logits
 		}
 		if len(many) > 0 {
 			sts, ids := make([]*state, len(many)), make([][]int, len(many))
@@ -209,7 +205,7 @@ func decodeBatch(ctx context.Context, m *Model, seqs []*seq, threads int) error 
 		s.grow(1, threads)
 		if s.parts == nil {
 			s.parts = make([]float32, max(H, nf)*E)
-			s.logits = make([]float32, cfg.VocabSize)
+			s.logitsFor(m)
 			nbE := (E + qblock - 1) / qblock
 			s.qh, s.qatt, s.qff = newQvecFor(nbE, m), newQvecFor(nbE, m), newQvecFor(fb, m)
 		}

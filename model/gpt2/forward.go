@@ -288,7 +288,7 @@ func (s *state) decode(ctx context.Context, id int) ([]float32, error) {
 	perF, nf := cfg.mlpSlice()
 	if s.parts == nil {
 		s.parts = make([]float32, max(H, nf)*E)
-		s.logits = make([]float32, cfg.VocabSize)
+		s.logitsFor(m)
 		nbE := (E + qblock - 1) / qblock
 		s.qh, s.qatt, s.qff = newQvecFor(nbE, m), newQvecFor(nbE, m), newQvecFor(fb, m)
 	}
