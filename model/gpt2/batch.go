@@ -60,6 +60,8 @@ func (m *Model) GenerateBatch(ctx context.Context, reqs []model.Request, emit fu
 		res[i], errs[i] = sq.res, err
 		liveKV -= sq.kv
 		delete(idx, sq)
+		m.putState(sq.st)
+		sq.st = nil
 	}
 	next := 0 // the first request not started
 	var pending *seq

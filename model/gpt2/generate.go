@@ -49,6 +49,7 @@ func (m *Model) Generate(ctx context.Context, req model.Request, emit func(model
 		return sq.res, nil
 	}
 	sq.st = m.newState(sq.ctxN)
+	defer m.putState(sq.st) // before the unlock
 	logits, err := sq.st.forward(ctx, sq.ids, false)
 	if err != nil {
 		return sq.cancel(err)

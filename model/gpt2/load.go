@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Config is a GPT-2 architecture, as in a Hugging Face config.json.
@@ -263,6 +264,11 @@ type Model struct {
 	cacheNote  string       // why the cache was off or rebuilt
 
 	mu sync.Mutex
+
+	// States of ended generations, for the next ones (see newState); mu
+	// guards them. Dropped when no generation started for spareIdle.
+	spare      []*state
+	spareTimer *time.Timer
 }
 
 // QuantModes are the quantisations Load knows besides "" (float32).
@@ -292,6 +298,7 @@ func (m *Model) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.layers, m.wte, m.wpe, m.lnfg, m.lnfb = nil, matrix{}, nil, nil, nil
+	m.spare = nil
 	m.mem.free()
 	m.mem = nil
 	if m.cache != nil {

@@ -151,6 +151,7 @@ func forwardMany(ctx context.Context, m *Model, sts []*state, ids [][]int) error
 func (s *state) logitsFor(m *Model) []float32 {
 	if len(s.logits) < m.cfg.VocabSize {
 		s.logits = make([]float32, m.cfg.VocabSize)
+		populate(s.logits)
 	}
 	return s.logits[:m.cfg.VocabSize]
 }
