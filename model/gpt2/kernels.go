@@ -58,11 +58,22 @@ func axpyGo(y []float32, a float32, x []float32) {
 func dotQ8Go(m *matrix, r, b0, b1 int, x []float32) float32 {
 	var sum float32
 	for b := b0; b < b1; b++ {
-		q, si := m.qblk(r, b)
+		_, si := m.qblk(r, b)
 		xb := x[b*qblock : min((b+1)*qblock, m.cols)]
 		var acc float32
-		for j, v := range xb {
-			acc += float32(q[j]) * v
+		for k := 0; 8*k < len(xb); k++ { // chunks of 8 columns (see q8at)
+			o := q8at(si, 8*k)
+			q := m.q[o : o+8 : o+8]
+			if xk := xb[8*k:]; len(xk) >= 8 {
+				xk = xk[:8:8]
+				for c := range 8 {
+					acc += float32(q[c]) * xk[c]
+				}
+			} else {
+				for c, v := range xk {
+					acc += float32(q[c]) * v
+				}
+			}
 		}
 		sum += acc * f16ToF32(m.s[si])
 	}
@@ -158,7 +169,7 @@ func matVecPanel(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1 i
 		if n := hi/4 - g; n > 0 && full == b1 {
 			// whole groups in one call, into y directly
 			nk := dotNq8AVX
-			if useAVX512() {
+			if useVNNI() {
 				nk = dotNq8AVX512
 			}
 			o := pb0*groups + g*nbp + (b0 - pb0)
@@ -233,7 +244,7 @@ func dotF32Row(m *matrix, x []float32, r, base, nc, c0, c1, p0 int) float32 {
 // of four q8 rows: dotNq8's arithmetic for one group, so that a group done
 // alone sums as one done in a range.
 func dot4q8(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, out *float32) {
-	if useAVX512() {
+	if useVNNI() {
 		dotNq8AVX512(q, s, xq, xs, nblk, pf, out, 1, 0, 1, 0)
 	} else {
 		dotNq8AVX(q, s, xq, xs, nblk, pf, out, 1, 0, 1, 0)

@@ -48,8 +48,9 @@ func dotNilvAVX(w *float32, x *float32, nchunk, gstride int, y *float32, ngroups
 // dotNq8AVX512 computes ngroups groups of four q8 rows (see
 // matrix.quantize), gblk blocks apart, against x quantised to int16 (see
 // quantizeX) over nblk blocks: y[4g+i] is set (add == 0) or added to
-// smul * sum over blocks b of f16(s[4b+i]) * xs[b] * (q[128b+32i:][:32] ·
-// xq[32b:][:32]). It prefetches the weights pf bytes ahead (0: none beyond
+// smul * sum over blocks b of f16(s[4b+i]) * xs[b] * (row i of the group's
+// block b · xq[32b:][:32]), the block's 128 bytes at q[128b:] in q8at's
+// order. It prefetches the weights pf bytes ahead (0: none beyond
 // the current line). The scales are positive normal float16 values or 0
 // (their blocks are all zero): they are widened with integer shifts, which
 // needs no F16C.

@@ -200,29 +200,6 @@ d34_done:
 	VZEROUPPER
 	RET
 
-// One row of a q8 block: isum = q[0:32]·xq (Y8, Y9 hold xq as int16),
-// total += scale * isum, scale being the row's float32 (scale * xs).
-#define Q8ROW(QLO, QHI, TA, TB, TOT, SCALE) \
-	VPMOVSXBW QLO, TA; \
-	VPMADDWD Y8, TA, TA; \
-	VPMOVSXBW QHI, TB; \
-	VPMADDWD Y9, TB, TB; \
-	VPADDD TB, TA, TA; \
-	VCVTDQ2PS TA, TA; \
-	VBROADCASTSS SCALE, TB; \
-	VFMADD231PS TB, TA, TOT
-
-// The four float16 scales at (BX) (positive normal, or 0) widened to
-// float32 (X11 holds 112<<23 in each lane: the exponent bias difference),
-// times xs (X10), stored at 0(SP).
-#define SCALES4 \
-	VPMOVZXWD (BX), X4; \
-	VPSLLD $13, X4, X4; \
-	VPADDD X11, X4, X4; \
-	VMULPS X10, X4, X4; \
-	VMOVUPS X4, 0(SP)
-
-
 // HSUM4 without the store: XA ends holding the four sums.
 #define HSUM4R(A, B, C, D, XA) \
 	VHADDPS B, A, A; \
@@ -357,12 +334,57 @@ nilv_end:
 	VZEROUPPER
 	RET
 
+// Index vectors for the q8 kernels (here and in kernels_batch_amd64.s):
+// q8perm spreads four row scales over the row's 128-bit lane (its first
+// and second 8 entries do it for rows 0-1 and 2-3 at 256 bits); q8pick
+// takes element 0 of each 128-bit lane.
+DATA ·q8perm+0(SB)/4, $0
+DATA ·q8perm+4(SB)/4, $0
+DATA ·q8perm+8(SB)/4, $0
+DATA ·q8perm+12(SB)/4, $0
+DATA ·q8perm+16(SB)/4, $1
+DATA ·q8perm+20(SB)/4, $1
+DATA ·q8perm+24(SB)/4, $1
+DATA ·q8perm+28(SB)/4, $1
+DATA ·q8perm+32(SB)/4, $2
+DATA ·q8perm+36(SB)/4, $2
+DATA ·q8perm+40(SB)/4, $2
+DATA ·q8perm+44(SB)/4, $2
+DATA ·q8perm+48(SB)/4, $3
+DATA ·q8perm+52(SB)/4, $3
+DATA ·q8perm+56(SB)/4, $3
+DATA ·q8perm+60(SB)/4, $3
+GLOBL ·q8perm(SB), RODATA|NOPTR, $64
+DATA ·q8pick+0(SB)/4, $0
+DATA ·q8pick+4(SB)/4, $4
+DATA ·q8pick+8(SB)/4, $8
+DATA ·q8pick+12(SB)/4, $12
+DATA ·q8pick+16(SB)/4, $0
+DATA ·q8pick+20(SB)/4, $0
+DATA ·q8pick+24(SB)/4, $0
+DATA ·q8pick+28(SB)/4, $0
+DATA ·q8pick+32(SB)/4, $0
+DATA ·q8pick+36(SB)/4, $0
+DATA ·q8pick+40(SB)/4, $0
+DATA ·q8pick+44(SB)/4, $0
+DATA ·q8pick+48(SB)/4, $0
+DATA ·q8pick+52(SB)/4, $0
+DATA ·q8pick+56(SB)/4, $0
+DATA ·q8pick+60(SB)/4, $0
+GLOBL ·q8pick(SB), RODATA|NOPTR, $64
+
 // func dotNq8AVX512(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, y *float32, ngroups, gblk int, smul float32, add int)
 //
 // y[4g+i] = (or +=) smul * (row 4g+i · x) for ngroups groups of four q8
-// rows gblk blocks apart: one VPMOVSXBW + VPMADDWD per row and block, the
-// block's scale applied with an embedded broadcast from the stack slot.
-TEXT ·dotNq8AVX512(SB), NOSPLIT, $16-88
+// rows gblk blocks apart (layout: see q8at). Per block, each of its four
+// 32-byte chunks (the rows' columns 8k..8k+7) is widened to a register
+// holding one row per 128-bit lane and multiplied with those columns of
+// x, broadcast to the four lanes; the products are summed exactly in
+// int32 (VPMADDWD, then VPDPWSSD), converted once and accumulated with
+// the block's scales (each row's times x's) spread over the row's lane.
+// The four lanes of a row are summed at the end, (l0+l2)+(l1+l3).
+// Needs AVX-512 VNNI. dot4q8x4AVX512 does the same arithmetic.
+TEXT ·dotNq8AVX512(SB), NOSPLIT, $0-88
 	MOVQ q+0(FP), R12
 	MOVQ s+8(FP), R13
 	MOVQ pf+40(FP), R9
@@ -370,6 +392,8 @@ TEXT ·dotNq8AVX512(SB), NOSPLIT, $16-88
 	MOVL $0x38000000, R10
 	VMOVD R10, X11
 	VPBROADCASTD X11, X11
+	VMOVDQU32 ·q8perm(SB), Z14
+	VMOVDQU32 ·q8pick(SB), Z3
 
 nq8z_group:
 	CMPQ ngroups+56(FP), $0
@@ -380,34 +404,31 @@ nq8z_group:
 	MOVQ xs+24(FP), R8
 	MOVQ nblk+32(FP), DX
 	VXORPS Z0, Z0, Z0
-	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
 
 nq8z_loop:
 	TESTQ DX, DX
 	JEQ   nq8z_done
 	PREFETCHT0 (AX)(R9*1)
 	PREFETCHT0 64(AX)(R9*1)
-	VMOVDQU64 (CX), Z8
-	VBROADCASTSS (R8), X10
-	SCALES4
+	VPMOVZXWD (BX), X9
+	VPSLLD $13, X9, X9
+	VPADDD X11, X9, X9
+	VPERMPS Z9, Z14, Z9
 	VPMOVSXBW 0(AX), Z4
 	VPMOVSXBW 32(AX), Z5
 	VPMOVSXBW 64(AX), Z6
 	VPMOVSXBW 96(AX), Z7
-	VPMADDWD Z8, Z4, Z4
-	VPMADDWD Z8, Z5, Z5
-	VPMADDWD Z8, Z6, Z6
-	VPMADDWD Z8, Z7, Z7
-	VCVTDQ2PS Z4, Z4
-	VCVTDQ2PS Z5, Z5
-	VCVTDQ2PS Z6, Z6
-	VCVTDQ2PS Z7, Z7
-	VFMADD231PS.BCST 0(SP), Z4, Z0
-	VFMADD231PS.BCST 4(SP), Z5, Z1
-	VFMADD231PS.BCST 8(SP), Z6, Z2
-	VFMADD231PS.BCST 12(SP), Z7, Z3
+	VBROADCASTI32X4 0(CX), Z8
+	VBROADCASTI32X4 16(CX), Z12
+	VBROADCASTI32X4 32(CX), Z13
+	VBROADCASTI32X4 48(CX), Z15
+	VPMADDWD Z8, Z4, Z1
+	VPDPWSSD Z12, Z5, Z1
+	VPDPWSSD Z13, Z6, Z1
+	VPDPWSSD Z15, Z7, Z1
+	VCVTDQ2PS Z1, Z1
+	VMULPS.BCST (R8), Z9, Z2
+	VFMADD231PS Z2, Z1, Z0
 	ADDQ $128, AX
 	ADDQ $8, BX
 	ADDQ $64, CX
@@ -416,17 +437,13 @@ nq8z_loop:
 	JMP  nq8z_loop
 
 nq8z_done:
-	VEXTRACTF64X4 $1, Z0, Y4
-	VADDPS Y4, Y0, Y0
-	VEXTRACTF64X4 $1, Z1, Y5
-	VADDPS Y5, Y1, Y1
-	VEXTRACTF64X4 $1, Z2, Y6
-	VADDPS Y6, Y2, Y2
-	VEXTRACTF64X4 $1, Z3, Y7
-	VADDPS Y7, Y3, Y3
-	HSUM4R(Y0, Y1, Y2, Y3, X0)
-	VBROADCASTSS smul+72(FP), X1
-	VMULPS X1, X0, X0
+	VPERMILPS $0x4E, Z0, Z1
+	VADDPS Z1, Z0, Z0
+	VPERMILPS $0xB1, Z0, Z1
+	VADDPS Z1, Z0, Z0
+	VPERMPS Z0, Z3, Z1
+	VBROADCASTSS smul+72(FP), X2
+	VMULPS X2, X1, X0
 	YOUT(add+80(FP))
 	MOVQ gblk+64(FP), R10
 	SHLQ $7, R10
@@ -441,10 +458,23 @@ nq8z_end:
 	VZEROUPPER
 	RET
 
+// One 32-byte chunk of a q8 block at 256 bits: rows 0-1 (at QA) and 2-3
+// (at QB) widened, times x's eight columns in both 128-bit halves of XV,
+// summed into the int32 accumulators I01 and I23.
+#define Q8CHUNK(QA, QB, XOFF, I01, I23) \
+	VBROADCASTI128 XOFF(CX), Y8; \
+	VPMOVSXBW QA, Y4; \
+	VPMADDWD Y8, Y4, Y4; \
+	VPADDD Y4, I01, I01; \
+	VPMOVSXBW QB, Y5; \
+	VPMADDWD Y8, Y5, Y5; \
+	VPADDD Y5, I23, I23
+
 // func dotNq8AVX(q *int8, s *uint16, xq *int16, xs *float32, nblk, pf int, y *float32, ngroups, gblk int, smul float32, add int)
 //
-// dotNq8AVX512 with 256-bit registers.
-TEXT ·dotNq8AVX(SB), NOSPLIT, $16-88
+// dotNq8AVX512's arithmetic with 256-bit registers (rows 0-1 in Y0, 2-3
+// in Y1; VPMADDWD and VPADDD sum the same int32 values), bit for bit.
+TEXT ·dotNq8AVX(SB), NOSPLIT, $0-88
 	MOVQ q+0(FP), R12
 	MOVQ s+8(FP), R13
 	MOVQ pf+40(FP), R9
@@ -452,6 +482,9 @@ TEXT ·dotNq8AVX(SB), NOSPLIT, $16-88
 	MOVL $0x38000000, R10
 	VMOVD R10, X11
 	VPBROADCASTD X11, X11
+	VMOVDQU ·q8perm(SB), Y14
+	VMOVDQU ·q8perm+32(SB), Y15
+	VMOVDQU ·q8pick(SB), Y3
 
 nq8_group:
 	CMPQ ngroups+56(FP), $0
@@ -463,22 +496,29 @@ nq8_group:
 	MOVQ nblk+32(FP), DX
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
 
 nq8_loop:
 	TESTQ DX, DX
 	JEQ   nq8_done
 	PREFETCHT0 (AX)(R9*1)
 	PREFETCHT0 64(AX)(R9*1)
-	VMOVDQU (CX), Y8
-	VMOVDQU 32(CX), Y9
+	VPXOR Y12, Y12, Y12
+	VPXOR Y13, Y13, Y13
+	Q8CHUNK(0(AX), 16(AX), 0, Y12, Y13)
+	Q8CHUNK(32(AX), 48(AX), 16, Y12, Y13)
+	Q8CHUNK(64(AX), 80(AX), 32, Y12, Y13)
+	Q8CHUNK(96(AX), 112(AX), 48, Y12, Y13)
+	VCVTDQ2PS Y12, Y12
+	VCVTDQ2PS Y13, Y13
+	VPMOVZXWD (BX), X9
+	VPSLLD $13, X9, X9
+	VPADDD X11, X9, X9
 	VBROADCASTSS (R8), X10
-	SCALES4
-	Q8ROW(0(AX), 16(AX), Y12, Y13, Y0, 0(SP))
-	Q8ROW(32(AX), 48(AX), Y14, Y15, Y1, 4(SP))
-	Q8ROW(64(AX), 80(AX), Y12, Y13, Y2, 8(SP))
-	Q8ROW(96(AX), 112(AX), Y14, Y15, Y3, 12(SP))
+	VMULPS X10, X9, X9
+	VPERMPS Y9, Y14, Y10
+	VPERMPS Y9, Y15, Y2
+	VFMADD231PS Y10, Y12, Y0
+	VFMADD231PS Y2, Y13, Y1
 	ADDQ $128, AX
 	ADDQ $8, BX
 	ADDQ $64, CX
@@ -487,9 +527,19 @@ nq8_loop:
 	JMP  nq8_loop
 
 nq8_done:
-	HSUM4R(Y0, Y1, Y2, Y3, X0)
-	VBROADCASTSS smul+72(FP), X1
-	VMULPS X1, X0, X0
+	VPERMILPS $0x4E, Y0, Y2
+	VADDPS Y2, Y0, Y0
+	VPERMILPS $0xB1, Y0, Y2
+	VADDPS Y2, Y0, Y0
+	VPERMILPS $0x4E, Y1, Y2
+	VADDPS Y2, Y1, Y1
+	VPERMILPS $0xB1, Y1, Y2
+	VADDPS Y2, Y1, Y1
+	VPERMPS Y0, Y3, Y0
+	VPERMPS Y1, Y3, Y1
+	VUNPCKLPD X1, X0, X0
+	VBROADCASTSS smul+72(FP), X2
+	VMULPS X2, X0, X0
 	YOUT(add+80(FP))
 	MOVQ gblk+64(FP), R10
 	SHLQ $7, R10

@@ -40,7 +40,8 @@ func matVecColsB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi,
 	}
 }
 
-// useBatch512 says to use the four-vector AVX-512 kernels.
+// useBatch512 says to use the four-vector AVX-512 kernels (q8: with
+// VNNI, as its single-vector kernel).
 func useBatch512() bool { return haveBatch512 && useAVX512() }
 
 func hasNil(qxs []*qvec) bool {
@@ -131,7 +132,7 @@ func matVecPanelB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi
 		var out16 [16]float32
 		var xq4 [4]*int16
 		var xs4 [4]*float32
-		x4 := useBatch512() && len(xs) >= 3
+		x4 := useBatch512() && useVNNI() && len(xs) >= 3
 		for g := lo / 4; 4*g < hi; g++ {
 			pf = pf0
 			o := pb0*groups + g*nbp + (b0 - pb0)

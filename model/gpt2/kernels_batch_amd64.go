@@ -8,9 +8,10 @@ import "golang.org/x/sys/cpu"
 // registers 16-31 at 256 bits too: AVX-512 VL).
 var haveBatch512 = haveAVX512 && cpu.X86.HasAVX512VL
 
-// dot4q8x4AVX512 sets out[4v:4v+4] to what dot4q8(q, s, xq[v],
-// xs[v], nblk, pf, out[4v:]) sets, bit for bit, for v < 4: the four rows'
-// blocks are read and widened once for the four vectors.
+// dot4q8x4AVX512 sets out[4v:4v+4] to what dot4q8(q, s, xq[v], xs[v],
+// nblk, pf, out[4v:]) sets, bit for bit, for v < 4: the four rows' blocks
+// are read, widened and scaled once for the four vectors. Needs AVX-512
+// VNNI.
 //
 //go:noescape
 func dot4q8x4AVX512(q *int8, s *uint16, xq *[4]*int16, xs *[4]*float32, nblk, pf int, out *[16]float32)

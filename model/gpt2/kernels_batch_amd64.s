@@ -23,119 +23,6 @@
 	VADDPS X15, XA, XA; \
 	VMOVUPS XA, dst
 
-// One vector against the four rows in Z4-Z7 (int16) for one block: xq at
-// XQ, its block scale at XS, row scales (float32, X9) times it stored at
-// SLOT(SP), accumulated into A0-A3 as dotNq8AVX512 does for one vector.
-#define Q8VEC(XQ, XS, SLOT, A0, A1, A2, A3) \
-	VMOVDQU64 (XQ), Z8; \
-	VBROADCASTSS (XS), X10; \
-	VMULPS X10, X9, X12; \
-	VMOVUPS X12, SLOT(SP); \
-	VPMADDWD Z8, Z4, Z0; \
-	VPMADDWD Z8, Z5, Z1; \
-	VPMADDWD Z8, Z6, Z2; \
-	VPMADDWD Z8, Z7, Z3; \
-	VCVTDQ2PS Z0, Z0; \
-	VCVTDQ2PS Z1, Z1; \
-	VCVTDQ2PS Z2, Z2; \
-	VCVTDQ2PS Z3, Z3; \
-	VFMADD231PS.BCST SLOT(SP), Z0, A0; \
-	VFMADD231PS.BCST SLOT+4(SP), Z1, A1; \
-	VFMADD231PS.BCST SLOT+8(SP), Z2, A2; \
-	VFMADD231PS.BCST SLOT+12(SP), Z3, A3
-
-// Adds the halves of four 512-bit accumulators as dotNq8AVX512 does and
-// stores the four row sums at dst.
-#define Q8OUT(A0, A1, A2, A3, Y0L, Y1L, Y2L, Y3L, dst) \
-	VEXTRACTF64X4 $1, A0, Y4; \
-	VADDPS Y4, Y0L, Y0; \
-	VEXTRACTF64X4 $1, A1, Y5; \
-	VADDPS Y5, Y1L, Y1; \
-	VEXTRACTF64X4 $1, A2, Y6; \
-	VADDPS Y6, Y2L, Y2; \
-	VEXTRACTF64X4 $1, A3, Y7; \
-	VADDPS Y7, Y3L, Y3; \
-	HSUM4B(Y0, Y1, Y2, Y3, X0, dst)
-
-// func dot4q8x4AVX512(q *int8, s *uint16, xq *[4]*int16, xs *[4]*float32, nblk, pf int, out *[16]float32)
-//
-// dotNq8AVX512 for four vectors at once: each block of the four rows is
-// loaded and widened once and applied to every vector, with one set of
-// accumulators per vector (Z16-Z31), in the single kernel's order.
-TEXT ·dot4q8x4AVX512(SB), NOSPLIT, $64-56
-	MOVL $0x38000000, DX
-	VMOVD DX, X11
-	VPBROADCASTD X11, X11
-	MOVQ q+0(FP), AX
-	MOVQ s+8(FP), BX
-	MOVQ xq+16(FP), R10
-	MOVQ 0(R10), CX
-	MOVQ 8(R10), SI
-	MOVQ 16(R10), DI
-	MOVQ 24(R10), R11
-	MOVQ xs+24(FP), R10
-	MOVQ 0(R10), R8
-	MOVQ 8(R10), R12
-	MOVQ 16(R10), R13
-	MOVQ 24(R10), R10
-	MOVQ nblk+32(FP), DX
-	MOVQ pf+40(FP), R9
-	VXORPS Z16, Z16, Z16
-	VXORPS Z17, Z17, Z17
-	VXORPS Z18, Z18, Z18
-	VXORPS Z19, Z19, Z19
-	VXORPS Z20, Z20, Z20
-	VXORPS Z21, Z21, Z21
-	VXORPS Z22, Z22, Z22
-	VXORPS Z23, Z23, Z23
-	VXORPS Z24, Z24, Z24
-	VXORPS Z25, Z25, Z25
-	VXORPS Z26, Z26, Z26
-	VXORPS Z27, Z27, Z27
-	VXORPS Z28, Z28, Z28
-	VXORPS Z29, Z29, Z29
-	VXORPS Z30, Z30, Z30
-	VXORPS Z31, Z31, Z31
-
-q8x4_loop:
-	TESTQ DX, DX
-	JEQ   q8x4_done
-	PREFETCHT0 (AX)(R9*1)
-	PREFETCHT0 64(AX)(R9*1)
-	// the four rows' float16 scales as float32 (see SCALES4)
-	VPMOVZXWD (BX), X9
-	VPSLLD $13, X9, X9
-	VPADDD X11, X9, X9
-	VPMOVSXBW 0(AX), Z4
-	VPMOVSXBW 32(AX), Z5
-	VPMOVSXBW 64(AX), Z6
-	VPMOVSXBW 96(AX), Z7
-	Q8VEC(CX, R8, 0, Z16, Z17, Z18, Z19)
-	Q8VEC(SI, R12, 16, Z20, Z21, Z22, Z23)
-	Q8VEC(DI, R13, 32, Z24, Z25, Z26, Z27)
-	Q8VEC(R11, R10, 48, Z28, Z29, Z30, Z31)
-	ADDQ $128, AX
-	ADDQ $8, BX
-	ADDQ $64, CX
-	ADDQ $64, SI
-	ADDQ $64, DI
-	ADDQ $64, R11
-	ADDQ $4, R8
-	ADDQ $4, R12
-	ADDQ $4, R13
-	ADDQ $4, R10
-	DECQ DX
-	JMP  q8x4_loop
-
-q8x4_done:
-	MOVQ out+48(FP), DI
-	Q8OUT(Z16, Z17, Z18, Z19, Y16, Y17, Y18, Y19, (DI))
-	Q8OUT(Z20, Z21, Z22, Z23, Y20, Y21, Y22, Y23, 16(DI))
-	Q8OUT(Z24, Z25, Z26, Z27, Y24, Y25, Y26, Y27, 32(DI))
-	Q8OUT(Z28, Z29, Z30, Z31, Y28, Y29, Y30, Y31, 48(DI))
-	VZEROUPPER
-	RET
-
 // The last step of dot4x4AVX512 for one vector: the halves of its four
 // accumulators added as dot4AVX adds its two (low, then high) and the
 // four sums stored at dst. With TAIL, the last 8 columns (weights in
@@ -290,5 +177,102 @@ nilv4_done:
 	JMP  nilv4_group
 
 nilv4_end:
+	VZEROUPPER
+	RET
+
+// One vector against one block of a group of four q8 rows (Z4-Z7: its
+// chunks widened; Z9: the rows' scales spread over their lanes), as
+// dotNq8AVX512 does it. (Reading x already repeated four times, rather
+// than broadcasting it, made GenerateBatch slower: four times the bytes
+// from the caches.)
+#define Q8W(XW, XS, ACC) \
+	VBROADCASTI32X4 0(XW), Z8; \
+	VBROADCASTI32X4 16(XW), Z12; \
+	VBROADCASTI32X4 32(XW), Z13; \
+	VBROADCASTI32X4 48(XW), Z15; \
+	VPMADDWD Z8, Z4, Z1; \
+	VPDPWSSD Z12, Z5, Z1; \
+	VPDPWSSD Z13, Z6, Z1; \
+	VPDPWSSD Z15, Z7, Z1; \
+	VCVTDQ2PS Z1, Z1; \
+	VMULPS.BCST (XS), Z9, Z2; \
+	VFMADD231PS Z2, Z1, ACC
+
+// Sums the lanes of each row in ACC as dotNq8AVX512 does and stores the
+// four row sums at dst (Z3: q8pick).
+#define Q8WOUT(ACC, dst) \
+	VPERMILPS $0x4E, ACC, Z1; \
+	VADDPS Z1, ACC, ACC; \
+	VPERMILPS $0xB1, ACC, Z1; \
+	VADDPS Z1, ACC, ACC; \
+	VPERMPS ACC, Z3, Z1; \
+	VMOVUPS X1, dst
+
+// func dot4q8x4AVX512(q *int8, s *uint16, xq *[4]*int16, xs *[4]*float32, nblk, pf int, out *[16]float32)
+//
+// dotNq8AVX512 (one group, before smul) for four vectors at once: each
+// block of the four rows is loaded, widened and scaled once for the four,
+// with one accumulator per vector (Z16-Z19). Needs AVX-512 VNNI.
+TEXT ·dot4q8x4AVX512(SB), NOSPLIT, $0-56
+	MOVL $0x38000000, DX
+	VMOVD DX, X11
+	VPBROADCASTD X11, X11
+	VMOVDQU32 ·q8perm(SB), Z14
+	MOVQ q+0(FP), AX
+	MOVQ s+8(FP), BX
+	MOVQ xq+16(FP), R10
+	MOVQ 0(R10), CX
+	MOVQ 8(R10), SI
+	MOVQ 16(R10), DI
+	MOVQ 24(R10), R11
+	MOVQ xs+24(FP), R10
+	MOVQ 0(R10), R8
+	MOVQ 8(R10), R12
+	MOVQ 16(R10), R13
+	MOVQ 24(R10), R10
+	MOVQ nblk+32(FP), DX
+	MOVQ pf+40(FP), R9
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+
+q8x4_loop:
+	TESTQ DX, DX
+	JEQ   q8x4_done
+	PREFETCHT0 (AX)(R9*1)
+	PREFETCHT0 64(AX)(R9*1)
+	VPMOVZXWD (BX), X9
+	VPSLLD $13, X9, X9
+	VPADDD X11, X9, X9
+	VPERMPS Z9, Z14, Z9
+	VPMOVSXBW 0(AX), Z4
+	VPMOVSXBW 32(AX), Z5
+	VPMOVSXBW 64(AX), Z6
+	VPMOVSXBW 96(AX), Z7
+	Q8W(CX, R8, Z16)
+	Q8W(SI, R12, Z17)
+	Q8W(DI, R13, Z18)
+	Q8W(R11, R10, Z19)
+	ADDQ $128, AX
+	ADDQ $8, BX
+	ADDQ $64, CX
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, R11
+	ADDQ $4, R8
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $4, R10
+	DECQ DX
+	JMP  q8x4_loop
+
+q8x4_done:
+	VMOVDQU32 ·q8pick(SB), Z3
+	MOVQ out+48(FP), DI
+	Q8WOUT(Z16, 0(DI))
+	Q8WOUT(Z17, 16(DI))
+	Q8WOUT(Z18, 32(DI))
+	Q8WOUT(Z19, 48(DI))
 	VZEROUPPER
 	RET

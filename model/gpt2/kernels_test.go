@@ -357,3 +357,30 @@ func TestAttendAVX512(t *testing.T) {
 		}
 	}
 }
+
+// TestQ8KernelsBitIdentical: given the same quantised vector, the AVX2 and
+// AVX-512 q8 kernels sum the same int32 values and do the same float
+// operations per lane, so their results are equal bit for bit.
+func TestQ8KernelsBitIdentical(t *testing.T) {
+	if !haveVNNI {
+		t.Skip("no AVX-512 VNNI")
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, K := range []int{32, 96, 768, 3072} {
+		const rows = 64
+		m := matrix{rows: rows, cols: K}
+		m.quantize(randVec(r, rows*K))
+		x := randVec(r, K)
+		qx := quantizeX(x, m.nblk)
+		a, b := make([]float32, rows), make([]float32, rows)
+		useVariant(t, "avx2")
+		matVec(&m, x, qx, a, 0, rows)
+		useVariant(t, "avx512")
+		matVec(&m, x, qx, b, 0, rows)
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("K=%d row %d: AVX2 %v, AVX-512 %v", K, i, a[i], b[i])
+			}
+		}
+	}
+}

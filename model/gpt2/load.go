@@ -936,18 +936,28 @@ func (m *matrix) quantize(w []float32) {
 			if h&0x7c00 == 0 || h&0x7c00 == 0x7c00 { // zero, subnormal, inf
 				continue
 			}
-			q, si := m.qblk(r, b)
+			_, si := m.qblk(r, b)
 			m.s[si] = h
 			inv := 1 / (f16ToF32(h) * m.smul)
 			for j := lo; j < hi; j++ {
-				q[j-lo] = int8(max(-127, min(127, round32(row[j]*inv))))
+				m.q[q8at(si, j-lo)] = int8(max(-127, min(127, round32(row[j]*inv))))
 			}
 		}
 	}
 }
 
-// qblk is block b of quantised row r (q8: qblock values, zero-padded; q4:
-// q4Bytes bytes of codes, see quantize4) and the index of its scale in m.s.
+// q8at is where column j of the q8 block with scale m.s[si] lies in m.q. A
+// group of four rows stores each block's 4 x 32 values as four chunks of
+// 32 bytes, chunk k holding columns 8k..8k+7 of row 0, then of rows 1, 2
+// and 3: a 512-bit register widened from one chunk holds one row per
+// 128-bit lane (see dotNq8AVX512).
+func q8at(si, j int) int {
+	return (si&^3)*qblock + (j>>3)*32 + (si&3)*8 + j&7
+}
+
+// qblk is block b of quantised row r and the index of its scale in m.s: q4,
+// q4Bytes bytes of codes (see quantize4); q8, the group's block, with row
+// r's values at q8at (zero-padded).
 func (m *matrix) qblk(r, b int) ([]int8, int) {
 	g, i := r/4, r%4
 	p0, w := m.panel(b * qblock)
@@ -957,7 +967,7 @@ func (m *matrix) qblk(r, b int) ([]int8, int) {
 	if m.qbits == 4 {
 		return m.q[si*q4Bytes : (si+1)*q4Bytes], si
 	}
-	return m.q[si*qblock : (si+1)*qblock], si
+	return m.q[(si&^3)*qblock : (si&^3+4)*qblock], si
 }
 
 // row writes row r as float32 into dst.
@@ -981,12 +991,16 @@ func (m *matrix) row(r int, dst []float32) {
 		return
 	}
 	for b := 0; b < m.nblk; b++ {
-		q, si := m.qblk(r, b)
+		_, si := m.qblk(r, b)
 		s := f16ToF32(m.s[si]) * m.smul
 		lo := b * qblock
 		d := dst[lo:min(lo+qblock, m.cols)]
-		for j := range d {
-			d[j] = float32(q[j]) * s
+		for k := 0; 8*k < len(d); k++ { // chunks of 8 columns
+			o := q8at(si, 8*k)
+			q := m.q[o : o+8 : o+8]
+			for c := range d[8*k : min(8*k+8, len(d))] {
+				d[8*k+c] = float32(q[c]) * s
+			}
 		}
 	}
 }
