@@ -133,7 +133,45 @@ func matVecPanelB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi
 		var xq4 [4]*int16
 		var xs4 [4]*float32
 		x4 := useBatch512() && useVNNI() && len(xs) >= 3
-		for g := lo / 4; 4*g < hi; g++ {
+		g := lo / 4
+		if gEnd := hi / 4; x4 && full == b1 && gEnd > g {
+			// Whole groups, whole blocks: chunks of groups (about 64 KB
+			// of weights, kept in L2 from the first pass to the next),
+			// each run through the four-vector kernel for four vectors
+			// at a time, straight into ys, then the rest one by one.
+			chunk := max(1, (64<<10)/(nbp*4*qblock))
+			var yp4 [4]*float32
+			var spare []float32 // a repeated vector's outputs
+			for c := g; c < gEnd; c += chunk {
+				n := min(chunk, gEnd-c)
+				o := pb0*groups + c*nbp + (b0 - pb0)
+				pf = pf0
+				v := 0
+				for ; v < len(xs)-2; v += 4 {
+					for j := range 4 {
+						qx := qxs[min(v+j, len(xs)-1)]
+						xq4[j], xs4[j] = &qx.q[b0*qblock], &qx.s[b0]
+						if v+j < len(xs) {
+							yp4[j] = &ys[v+j][4*c]
+						} else {
+							if len(spare) < 4*n {
+								spare = make([]float32, 4*chunk)
+							}
+							yp4[j] = &spare[0]
+						}
+					}
+					dot4q8x4NAVX512(&m.q[o*4*qblock], &m.s[o*4], &xq4, &xs4, full-b0, pf, &yp4, n, nbp, m.smul, b2i(add))
+					pf = 0
+				}
+				for ; v < len(xs); v++ {
+					qx := qxs[v]
+					dotNq8AVX512(&m.q[o*4*qblock], &m.s[o*4], &qx.q[b0*qblock], &qx.s[b0], full-b0, pf, &ys[v][4*c], n, nbp, m.smul, b2i(add))
+					pf = 0
+				}
+			}
+			g = gEnd
+		}
+		for ; 4*g < hi; g++ {
 			pf = pf0
 			o := pb0*groups + g*nbp + (b0 - pb0)
 			v := 0

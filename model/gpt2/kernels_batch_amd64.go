@@ -22,3 +22,10 @@ func dot4q8x4AVX512(q *int8, s *uint16, xq *[4]*int16, xs *[4]*float32, nblk, pf
 //
 //go:noescape
 func dotNilv4AVX512(w *float32, x *[4]*float32, nchunk, gstride int, y *[4]*float32, ngroups, add int)
+
+// dot4q8x4NAVX512 is dot4q8x4AVX512 over ngroups groups gblk blocks
+// apart, each vector's results (times smul) set (add == 0) or added into
+// y[v] as dotNq8AVX512 sets them, bit for bit.
+//
+//go:noescape
+func dot4q8x4NAVX512(q *int8, s *uint16, xq *[4]*int16, xs *[4]*float32, nblk, pf int, y *[4]*float32, ngroups, gblk int, smul float32, add int)

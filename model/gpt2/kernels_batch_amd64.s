@@ -2,6 +2,25 @@
 
 #include "textflag.h"
 
+// Sums the lanes of each row in ACC as dotNq8AVX512 does, multiplies the
+// four row sums by smul and stores (add == 0) or adds them at vector V's
+// output, y[V] + R14 (Z3: q8pick). Clobbers DX.
+#define Q8NOUT(ACC, V) \
+	VPERMILPS $0x4E, ACC, Z1; \
+	VADDPS Z1, ACC, ACC; \
+	VPERMILPS $0xB1, ACC, Z1; \
+	VADDPS Z1, ACC, ACC; \
+	VPERMPS ACC, Z3, Z1; \
+	VBROADCASTSS smul+72(FP), X2; \
+	VMULPS X2, X1, X1; \
+	MOVQ y+48(FP), DX; \
+	MOVQ V(DX), DX; \
+	ADDQ R14, DX; \
+	CMPQ add+80(FP), $0; \
+	JEQ 2(PC); \
+	VADDPS (DX), X1, X1; \
+	VMOVUPS X1, (DX)
+
 // Stores (add == 0) or adds the four sums in X0 at (DI); DI += 16 (as in
 // kernels_amd64.s).
 #define YOUT(add) \
@@ -274,5 +293,88 @@ q8x4_done:
 	Q8WOUT(Z17, 16(DI))
 	Q8WOUT(Z18, 32(DI))
 	Q8WOUT(Z19, 48(DI))
+	VZEROUPPER
+	RET
+
+// func dot4q8x4NAVX512(q *int8, s *uint16, xq *[4]*int16, xs *[4]*float32, nblk, pf int, y *[4]*float32, ngroups, gblk int, smul float32, add int)
+//
+// dot4q8x4AVX512 over ngroups groups gblk blocks apart, each vector's
+// results set or added as dotNq8AVX512 does into y[v] (4 a group).
+TEXT ·dot4q8x4NAVX512(SB), NOSPLIT, $0-88
+	MOVL $0x38000000, DX
+	VMOVD DX, X11
+	VPBROADCASTD X11, X11
+	VMOVDQU32 ·q8perm(SB), Z14
+	VMOVDQU32 ·q8pick(SB), Z3
+	XORQ R14, R14
+	MOVQ pf+40(FP), R9
+
+q8n_group:
+	CMPQ ngroups+56(FP), $0
+	JEQ  q8n_end
+	MOVQ q+0(FP), AX
+	MOVQ s+8(FP), BX
+	MOVQ xq+16(FP), R10
+	MOVQ 0(R10), CX
+	MOVQ 8(R10), SI
+	MOVQ 16(R10), DI
+	MOVQ 24(R10), R11
+	MOVQ xs+24(FP), R10
+	MOVQ 0(R10), R8
+	MOVQ 8(R10), R12
+	MOVQ 16(R10), R13
+	MOVQ 24(R10), R10
+	MOVQ nblk+32(FP), DX
+	VXORPS Z16, Z16, Z16
+	VXORPS Z17, Z17, Z17
+	VXORPS Z18, Z18, Z18
+	VXORPS Z19, Z19, Z19
+
+q8n_loop:
+	TESTQ DX, DX
+	JEQ   q8n_done
+	PREFETCHT0 (AX)(R9*1)
+	PREFETCHT0 64(AX)(R9*1)
+	VPMOVZXWD (BX), X9
+	VPSLLD $13, X9, X9
+	VPADDD X11, X9, X9
+	VPERMPS Z9, Z14, Z9
+	VPMOVSXBW 0(AX), Z4
+	VPMOVSXBW 32(AX), Z5
+	VPMOVSXBW 64(AX), Z6
+	VPMOVSXBW 96(AX), Z7
+	Q8W(CX, R8, Z16)
+	Q8W(SI, R12, Z17)
+	Q8W(DI, R13, Z18)
+	Q8W(R11, R10, Z19)
+	ADDQ $128, AX
+	ADDQ $8, BX
+	ADDQ $64, CX
+	ADDQ $64, SI
+	ADDQ $64, DI
+	ADDQ $64, R11
+	ADDQ $4, R8
+	ADDQ $4, R12
+	ADDQ $4, R13
+	ADDQ $4, R10
+	DECQ DX
+	JMP  q8n_loop
+
+q8n_done:
+	Q8NOUT(Z16, 0)
+	Q8NOUT(Z17, 8)
+	Q8NOUT(Z18, 16)
+	Q8NOUT(Z19, 24)
+	ADDQ $16, R14
+	MOVQ gblk+64(FP), DX
+	SHLQ $7, DX
+	ADDQ DX, q+0(FP)
+	MOVQ gblk+64(FP), DX
+	SHLQ $3, DX
+	ADDQ DX, s+8(FP)
+	DECQ ngroups+56(FP)
+	JMP  q8n_group
+
+q8n_end:
 	VZEROUPPER
 	RET
