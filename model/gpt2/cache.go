@@ -232,6 +232,9 @@ func layoutPrint(quant string) string {
 	h.Write(q)
 	h.Write(s)
 	fmt.Fprintf(h, "%d %d %d %d %d %g", m.rows, m.cols, m.pw, m.nblk, m.qbits, m.smul)
+	if quant == "q4" && !embedQ4 { // wte in q8 (the quality benchmark's variant)
+		fmt.Fprintf(h, " wte q8")
+	}
 	return fmt.Sprintf("%016x", h.Sum64())
 }
 
