@@ -340,10 +340,7 @@ func matMul(m *matrix, X []float32, T int, Y []float32, ldy, lo, hi int, scratch
 	K := m.cols
 	// X in chunks of about 1 MB (L2): each tile of 3 weight rows is read
 	// (and, for q8, dequantised) once per chunk.
-	tchunk := max(4, (1<<20)/(4*K)&^3)
-	asm := useAsm() && K >= 8
-	K8 := K &^ 7
-	var out [12]float32
+	tchunk := matMulChunk(K)
 	for t0 := 0; t0 < T; t0 += tchunk {
 		t1 := min(t0+tchunk, T)
 		for r := lo; r < hi; r += 3 {
@@ -352,29 +349,68 @@ func matMul(m *matrix, X []float32, T int, Y []float32, ldy, lo, hi int, scratch
 			for i := 0; i < nr; i++ {
 				m.row(r+i, w[i*K:(i+1)*K])
 			}
-			t := t0
-			if asm && nr == 3 {
-				for ; t+4 <= t1; t += 4 {
-					dot3x4AVX(&w[0], K, &X[t*K], K, K8, &out[0])
-					for i := 0; i < 3; i++ {
-						wr := w[i*K : (i+1)*K]
-						for j := 0; j < 4; j++ {
-							s := out[i*4+j]
-							xr := X[(t+j)*K : (t+j+1)*K]
-							for k := K8; k < K; k++ {
-								s += wr[k] * xr[k]
-							}
-							Y[(t+j)*ldy+r+i] = s
-						}
+			mulTile(w, nr, K, r, X, t0, t1, Y, ldy)
+		}
+	}
+}
+
+// matMulChunk is how many rows of X (K wide) matMul takes at a time.
+func matMulChunk(K int) int { return max(4, (1<<20)/(4*K)&^3) }
+
+// matMulMany is matMul for several inputs: Ys[i] = m · Xs[i] (Ts[i] rows)
+// for rows [lo, hi) of m. Each tile of weight rows is read and dequantised
+// once for all of them, not once per input; every value is matMul's, bit
+// for bit (the same tiles, and each input's tokens in the same groups of
+// four from its first).
+func matMulMany(m *matrix, Xs [][]float32, Ts []int, Ys [][]float32, ldy, lo, hi int, scratch []float32) {
+	K := m.cols
+	for _, T := range Ts {
+		if T > matMulChunk(K) { // matMul would take it in chunks
+			for i := range Xs {
+				matMul(m, Xs[i], Ts[i], Ys[i], ldy, lo, hi, scratch)
+			}
+			return
+		}
+	}
+	for r := lo; r < hi; r += 3 {
+		nr := min(3, hi-r)
+		w := scratch[:nr*K]
+		for i := 0; i < nr; i++ {
+			m.row(r+i, w[i*K:(i+1)*K])
+		}
+		for i := range Xs {
+			mulTile(w, nr, K, r, Xs[i], 0, Ts[i], Ys[i], ldy)
+		}
+	}
+}
+
+// mulTile sets Y[t][r+i] = w[i] · X[t] for the nr (at most 3) dequantised
+// rows in w and t in [t0, t1): four tokens at a time where it can.
+func mulTile(w []float32, nr, K, r int, X []float32, t0, t1 int, Y []float32, ldy int) {
+	asm := useAsm() && K >= 8
+	K8 := K &^ 7
+	var out [12]float32
+	t := t0
+	if asm && nr == 3 {
+		for ; t+4 <= t1; t += 4 {
+			dot3x4AVX(&w[0], K, &X[t*K], K, K8, &out[0])
+			for i := 0; i < 3; i++ {
+				wr := w[i*K : (i+1)*K]
+				for j := 0; j < 4; j++ {
+					s := out[i*4+j]
+					xr := X[(t+j)*K : (t+j+1)*K]
+					for k := K8; k < K; k++ {
+						s += wr[k] * xr[k]
 					}
+					Y[(t+j)*ldy+r+i] = s
 				}
 			}
-			for ; t < t1; t++ {
-				xr := X[t*K : (t+1)*K]
-				for i := 0; i < nr; i++ {
-					Y[t*ldy+r+i] = dot(w[i*K:(i+1)*K], xr)
-				}
-			}
+		}
+	}
+	for ; t < t1; t++ {
+		xr := X[t*K : (t+1)*K]
+		for i := 0; i < nr; i++ {
+			Y[t*ldy+r+i] = dot(w[i*K:(i+1)*K], xr)
 		}
 	}
 }

@@ -997,9 +997,16 @@ func (m *matrix) row(r int, dst []float32) {
 		d := dst[lo:min(lo+qblock, m.cols)]
 		for k := 0; 8*k < len(d); k++ { // chunks of 8 columns
 			o := q8at(si, 8*k)
-			q := m.q[o : o+8 : o+8]
-			for c := range d[8*k : min(8*k+8, len(d))] {
-				d[8*k+c] = float32(q[c]) * s
+			q := (*[8]int8)(m.q[o : o+8])
+			if dk := d[8*k:]; len(dk) >= 8 {
+				dk := (*[8]float32)(dk[:8])
+				for c := range dk {
+					dk[c] = float32(q[c]) * s
+				}
+			} else {
+				for c := range dk {
+					dk[c] = float32(q[c]) * s
+				}
 			}
 		}
 	}

@@ -47,13 +47,14 @@ func forwardMany(ctx context.Context, m *Model, sts []*state, ids [][]int) error
 	// them, each piece in blocks of promptRows run against every prompt.
 	mm := func(w *matrix, b []float32, in, out func(i int) []float32, act string) {
 		rows := w.rows
+		Xs, Ts, Ys := make([][]float32, n), make([]int, n), make([][]float32, n)
+		for i := range sts {
+			Xs[i], Ts[i], Ys[i] = in(i), len(ids[i]), out(i)
+		}
 		run(threads, rows, 3, func(part, lo, hi int) {
 			scr := sts[0].scr[part]
 			for r0 := lo; r0 < hi; r0 += promptRows {
-				r1 := min(hi, r0+promptRows)
-				for i := range sts {
-					matMul(w, in(i), len(ids[i]), out(i), rows, r0, r1, scr)
-				}
+				matMulMany(w, Xs, Ts, Ys, rows, r0, min(hi, r0+promptRows), scr)
 			}
 			// the bias and the activation over the whole piece, as
 			// forward applies them (the activation's vector kernel and
