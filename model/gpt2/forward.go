@@ -61,6 +61,10 @@ func (m *Model) newState(ctxN int) *state {
 		s.n, s.threads = 0, 0
 		return s
 	}
+	// None is big enough: they go, so that the memory in use stays that of
+	// the live generations (which GenerateBatch checks against the
+	// machine's).
+	m.spare = nil
 	return m.freshState(ctxN)
 }
 

@@ -3,6 +3,7 @@ package gpt2
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -54,6 +55,26 @@ func TestStateReuse(t *testing.T) {
 			used.mu.Unlock()
 		})
 	}
+
+	t.Run("bigger", func(t *testing.T) {
+		// A generation bigger than every kept state drops them: only the
+		// live generations' memory stays in use.
+		m := load(t, dir, Options{Threads: 1})
+		if _, err := m.Generate(context.Background(), model.Request{PromptIDs: e.PromptIDs[:2], MaxTokens: 2}, nil); err != nil {
+			t.Fatal(err)
+		}
+		m.mu.Lock()
+		small := m.spare[0]
+		m.mu.Unlock()
+		if _, err := m.Generate(context.Background(), model.Request{PromptIDs: e.PromptIDs, MaxTokens: 10}, nil); err != nil {
+			t.Fatal(err)
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if len(m.spare) != 1 || m.spare[0] == small || m.spare[0].ctxN <= small.ctxN {
+			t.Fatalf("after a bigger generation: %d states kept (the small one kept: %v)", len(m.spare), slices.Contains(m.spare, small))
+		}
+	})
 
 	t.Run("idle", func(t *testing.T) {
 		old := spareIdle
