@@ -164,6 +164,32 @@ func ClearCache(dir string) (files int, bytes int64, err error) {
 	return files, bytes, err
 }
 
+// removeSuperseded removes the cache files in dir for the same checkpoint
+// and quantisation as the one just written at path but another key: files
+// of an older layout or version (the q8 layout changed on 30 Nov 2026, and
+// each 124M q8 file is 135 MB), which no load would open again. A file
+// another process has open stays until it is closed (Linux) or is left in
+// place (Windows refuses); errors are ignored: the next write tries again.
+func removeSuperseded(dir, path string) {
+	base := filepath.Base(path)
+	// <hash>-<size>-<quant>-<key>.gpt2cache
+	i := strings.LastIndexByte(strings.TrimSuffix(base, cacheSuffix), '-')
+	if i < 0 || !strings.HasSuffix(base, cacheSuffix) {
+		return
+	}
+	prefix := base[:i+1]
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range ents {
+		n := e.Name()
+		if n != base && e.Type().IsRegular() && strings.HasPrefix(n, prefix) && strings.HasSuffix(n, cacheSuffix) {
+			os.Remove(filepath.Join(dir, n))
+		}
+	}
+}
+
 // hashPiece is the size of the pieces hashFile hashes in parallel.
 const hashPiece = 64 << 20
 

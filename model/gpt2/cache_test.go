@@ -429,3 +429,42 @@ func FuzzCacheHeader(f *testing.F) {
 		}
 	})
 }
+
+// TestCacheSuperseded: writing a cache file removes the files of the same
+// checkpoint and quantisation under another key (an older layout or
+// version), and no other file: other checkpoints', other quantisations',
+// one being written.
+func TestCacheSuperseded(t *testing.T) {
+	dir := filepath.Join("testdata", "tiny-f32")
+	cache := t.TempDir()
+	opts := Options{Threads: 1, Quant: "q8", CacheDir: cache}
+	loadState(t, dir, opts, "miss")
+	files, _ := filepath.Glob(filepath.Join(cache, "*"+cacheSuffix))
+	if len(files) != 1 {
+		t.Fatalf("cache folder holds %v", files)
+	}
+	name := filepath.Base(files[0])
+	i := strings.LastIndexByte(strings.TrimSuffix(name, cacheSuffix), '-')
+	prefix := name[:i+1] // <hash>-<size>-q8-
+	old := prefix + "0123456789abcdef" + cacheSuffix
+	keep := []string{
+		strings.Replace(prefix, "-q8-", "-q4-", 1) + "0123456789abcdef" + cacheSuffix, // another quantisation
+		"0000" + prefix[4:] + "0123456789abcdef" + cacheSuffix,                        // another checkpoint
+		old + ".tmp-123", // being written
+	}
+	for _, n := range append([]string{old}, keep...) {
+		if err := os.WriteFile(filepath.Join(cache, n), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.Remove(files[0]) // the next load writes it again
+	loadState(t, dir, opts, "miss")
+	if _, err := os.Stat(filepath.Join(cache, old)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the superseded file %s is still there (%v)", old, err)
+	}
+	for _, n := range append(keep, name) {
+		if _, err := os.Stat(filepath.Join(cache, n)); err != nil {
+			t.Errorf("%s: %v", n, err)
+		}
+	}
+}

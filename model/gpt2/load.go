@@ -406,6 +406,7 @@ func (m *Model) loadCached(st *safetensorsFile, opts Options, total int64) error
 	if err == nil {
 		if err = m.fromCache(r); err == nil {
 			m.cacheState = "miss"
+			removeSuperseded(dir, path)
 			return nil
 		}
 	}
