@@ -383,7 +383,7 @@ GLOBL ·q8pick(SB), RODATA|NOPTR, $64
 // int32 (VPMADDWD, then VPDPWSSD), converted once and accumulated with
 // the block's scales (each row's times x's) spread over the row's lane.
 // The four lanes of a row are summed at the end, (l0+l2)+(l1+l3).
-// Needs AVX-512 VNNI. dot4q8x4AVX512 does the same arithmetic.
+// Needs AVX-512 VNNI. dot4q8x4NAVX512 does the same arithmetic.
 TEXT ·dotNq8AVX512(SB), NOSPLIT, $0-88
 	MOVQ q+0(FP), R12
 	MOVQ s+8(FP), R13

@@ -132,6 +132,7 @@ func matVecPanelB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi
 		var out16 [16]float32
 		var xq4 [4]*int16
 		var xs4 [4]*float32
+		var yp4 [4]*float32
 		x4 := useBatch512() && useVNNI() && len(xs) >= 3
 		g := lo / 4
 		if gEnd := hi / 4; x4 && full == b1 && gEnd > g {
@@ -140,7 +141,6 @@ func matVecPanelB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi
 			// each run through the four-vector kernel for four vectors
 			// at a time, straight into ys, then the rest one by one.
 			chunk := max(1, (64<<10)/(nbp*4*qblock))
-			var yp4 [4]*float32
 			var spare []float32 // a repeated vector's outputs
 			for c := g; c < gEnd; c += chunk {
 				n := min(chunk, gEnd-c)
@@ -181,11 +181,14 @@ func matVecPanelB(m *matrix, xs [][]float32, qxs []*qvec, ys [][]float32, lo, hi
 					qx := qxs[min(v+j, len(xs)-1)]
 					xq4[j], xs4[j] = &qx.q[b0*qblock], &qx.s[b0]
 				}
-				dot4q8x4AVX512(&m.q[o*4*qblock], &m.s[o*4], &xq4, &xs4, full-b0, pf, &out16)
+				for j := range 4 {
+					yp4[j] = &out16[4*j]
+				}
+				dot4q8x4NAVX512(&m.q[o*4*qblock], &m.s[o*4], &xq4, &xs4, full-b0, pf, &yp4, 1, nbp, m.smul, 0)
 				pf = 0
 				for j := 0; j < 4 && v+j < len(xs); j++ {
 					for i := 0; i < 4 && 4*g+i < hi; i++ {
-						s := out16[4*j+i] * m.smul
+						s := out16[4*j+i] // times smul
 						if full < b1 {
 							s += dotQ8Go(m, 4*g+i, full, b1, xs[v+j])
 						}

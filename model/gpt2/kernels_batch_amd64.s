@@ -217,89 +217,12 @@ nilv4_end:
 	VMULPS.BCST (XS), Z9, Z2; \
 	VFMADD231PS Z2, Z1, ACC
 
-// Sums the lanes of each row in ACC as dotNq8AVX512 does and stores the
-// four row sums at dst (Z3: q8pick).
-#define Q8WOUT(ACC, dst) \
-	VPERMILPS $0x4E, ACC, Z1; \
-	VADDPS Z1, ACC, ACC; \
-	VPERMILPS $0xB1, ACC, Z1; \
-	VADDPS Z1, ACC, ACC; \
-	VPERMPS ACC, Z3, Z1; \
-	VMOVUPS X1, dst
-
-// func dot4q8x4AVX512(q *int8, s *uint16, xq *[4]*int16, xs *[4]*float32, nblk, pf int, out *[16]float32)
-//
-// dotNq8AVX512 (one group, before smul) for four vectors at once: each
-// block of the four rows is loaded, widened and scaled once for the four,
-// with one accumulator per vector (Z16-Z19). Needs AVX-512 VNNI.
-TEXT ·dot4q8x4AVX512(SB), NOSPLIT, $0-56
-	MOVL $0x38000000, DX
-	VMOVD DX, X11
-	VPBROADCASTD X11, X11
-	VMOVDQU32 ·q8perm(SB), Z14
-	MOVQ q+0(FP), AX
-	MOVQ s+8(FP), BX
-	MOVQ xq+16(FP), R10
-	MOVQ 0(R10), CX
-	MOVQ 8(R10), SI
-	MOVQ 16(R10), DI
-	MOVQ 24(R10), R11
-	MOVQ xs+24(FP), R10
-	MOVQ 0(R10), R8
-	MOVQ 8(R10), R12
-	MOVQ 16(R10), R13
-	MOVQ 24(R10), R10
-	MOVQ nblk+32(FP), DX
-	MOVQ pf+40(FP), R9
-	VXORPS Z16, Z16, Z16
-	VXORPS Z17, Z17, Z17
-	VXORPS Z18, Z18, Z18
-	VXORPS Z19, Z19, Z19
-
-q8x4_loop:
-	TESTQ DX, DX
-	JEQ   q8x4_done
-	PREFETCHT0 (AX)(R9*1)
-	PREFETCHT0 64(AX)(R9*1)
-	VPMOVZXWD (BX), X9
-	VPSLLD $13, X9, X9
-	VPADDD X11, X9, X9
-	VPERMPS Z9, Z14, Z9
-	VPMOVSXBW 0(AX), Z4
-	VPMOVSXBW 32(AX), Z5
-	VPMOVSXBW 64(AX), Z6
-	VPMOVSXBW 96(AX), Z7
-	Q8W(CX, R8, Z16)
-	Q8W(SI, R12, Z17)
-	Q8W(DI, R13, Z18)
-	Q8W(R11, R10, Z19)
-	ADDQ $128, AX
-	ADDQ $8, BX
-	ADDQ $64, CX
-	ADDQ $64, SI
-	ADDQ $64, DI
-	ADDQ $64, R11
-	ADDQ $4, R8
-	ADDQ $4, R12
-	ADDQ $4, R13
-	ADDQ $4, R10
-	DECQ DX
-	JMP  q8x4_loop
-
-q8x4_done:
-	VMOVDQU32 ·q8pick(SB), Z3
-	MOVQ out+48(FP), DI
-	Q8WOUT(Z16, 0(DI))
-	Q8WOUT(Z17, 16(DI))
-	Q8WOUT(Z18, 32(DI))
-	Q8WOUT(Z19, 48(DI))
-	VZEROUPPER
-	RET
-
 // func dot4q8x4NAVX512(q *int8, s *uint16, xq *[4]*int16, xs *[4]*float32, nblk, pf int, y *[4]*float32, ngroups, gblk int, smul float32, add int)
 //
-// dot4q8x4AVX512 over ngroups groups gblk blocks apart, each vector's
-// results set or added as dotNq8AVX512 does into y[v] (4 a group).
+// dotNq8AVX512 for four vectors at once, into y[v] (4 results a group):
+// each block of a group's four rows is loaded, widened and scaled once
+// for the four, with one accumulator per vector (Z16-Z19). Needs AVX-512
+// VNNI.
 TEXT ·dot4q8x4NAVX512(SB), NOSPLIT, $0-88
 	MOVL $0x38000000, DX
 	VMOVD DX, X11

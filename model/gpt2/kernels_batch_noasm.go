@@ -4,10 +4,6 @@ package gpt2
 
 const haveBatch512 = false
 
-func dot4q8x4AVX512(q *int8, s *uint16, xq *[4]*int16, xs *[4]*float32, nblk, pf int, out *[16]float32) {
-	panic("gpt2: no assembly kernels")
-}
-
 func dotNilv4AVX512(w *float32, x *[4]*float32, nchunk, gstride int, y *[4]*float32, ngroups, add int) {
 	panic("gpt2: no assembly kernels")
 }
