@@ -42,18 +42,7 @@ func adviseHuge(b []byte) { unix.Madvise(b, unix.MADV_HUGEPAGE) }
 // dropPages gives back this process's pages of a shared file mapping that
 // was just copied (the page cache keeps them): the copy's peak is one
 // matrix, not the whole file.
-func dropPages(b []byte) {
-	const page = 4096
-	if len(b) < page {
-		return
-	}
-	p := uintptr(unsafe.Pointer(&b[0]))
-	lo := int((page - p%page) % page)
-	hi := len(b) - int((p+uintptr(len(b)))%page)
-	if hi > lo {
-		unix.Madvise(b[lo:hi], unix.MADV_DONTNEED)
-	}
-}
+func dropPages(b []byte) { advisePages(b, unix.MADV_DONTNEED) }
 
 // populate maps the pages of a new buffer in one call (MADV_POPULATE_WRITE,
 // Linux 5.14; older kernels refuse it and nothing changes) instead of one
@@ -62,16 +51,22 @@ func dropPages(b []byte) {
 // against under 1 µs a page populated, and a KV cache written a position at
 // a time faults every token or two per layer.
 func populate(s []float32) {
-	if len(s) == 0 {
+	if len(s) > 0 {
+		advisePages(unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 4*len(s)), unix.MADV_POPULATE_WRITE)
+	}
+}
+
+// advisePages gives advice for the whole pages inside b (the partial pages
+// at its ends may hold other data).
+func advisePages(b []byte, advice int) {
+	const page = 4096
+	if len(b) < page {
 		return
 	}
-	// the whole pages inside s (the two partial ones fault as before)
-	const page = 4096
-	b := unsafe.Slice((*byte)(unsafe.Pointer(&s[0])), 4*len(s))
 	p := uintptr(unsafe.Pointer(&b[0]))
 	lo := int((page - p%page) % page)
 	hi := len(b) - int((p+uintptr(len(b)))%page)
 	if hi > lo {
-		unix.Madvise(b[lo:hi], unix.MADV_POPULATE_WRITE)
+		unix.Madvise(b[lo:hi], advice)
 	}
 }

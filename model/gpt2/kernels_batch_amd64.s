@@ -1,16 +1,13 @@
 //go:build amd64 && !purego
 
 #include "textflag.h"
+#include "q8_amd64.h"
 
-// Sums the lanes of each row in ACC as dotNq8AVX512 does, multiplies the
+// Sums the lanes of each row in ACC (Q8ROWS), multiplies the
 // four row sums by smul and stores (add == 0) or adds them at vector V's
 // output, y[V] + R14 (Z3: q8pick). Clobbers DX.
 #define Q8NOUT(ACC, V) \
-	VPERMILPS $0x4E, ACC, Z1; \
-	VADDPS Z1, ACC, ACC; \
-	VPERMILPS $0xB1, ACC, Z1; \
-	VADDPS Z1, ACC, ACC; \
-	VPERMPS ACC, Z3, Z1; \
+	Q8ROWS(ACC); \
 	VBROADCASTSS smul+72(FP), X2; \
 	VMULPS X2, X1, X1; \
 	MOVQ y+48(FP), DX; \
@@ -199,24 +196,6 @@ nilv4_end:
 	VZEROUPPER
 	RET
 
-// One vector against one block of a group of four q8 rows (Z4-Z7: its
-// chunks widened; Z9: the rows' scales spread over their lanes), as
-// dotNq8AVX512 does it. (Reading x already repeated four times, rather
-// than broadcasting it, made GenerateBatch slower: four times the bytes
-// from the caches.)
-#define Q8W(XW, XS, ACC) \
-	VBROADCASTI32X4 0(XW), Z8; \
-	VBROADCASTI32X4 16(XW), Z12; \
-	VBROADCASTI32X4 32(XW), Z13; \
-	VBROADCASTI32X4 48(XW), Z15; \
-	VPMADDWD Z8, Z4, Z1; \
-	VPDPWSSD Z12, Z5, Z1; \
-	VPDPWSSD Z13, Z6, Z1; \
-	VPDPWSSD Z15, Z7, Z1; \
-	VCVTDQ2PS Z1, Z1; \
-	VMULPS.BCST (XS), Z9, Z2; \
-	VFMADD231PS Z2, Z1, ACC
-
 // func dot4q8x4NAVX512(q *int8, s *uint16, xq *[4]*int16, xs *[4]*float32, nblk, pf int, y *[4]*float32, ngroups, gblk int, smul float32, add int)
 //
 // dotNq8AVX512 for four vectors at once, into y[v] (4 results a group):
@@ -258,18 +237,11 @@ q8n_loop:
 	JEQ   q8n_done
 	PREFETCHT0 (AX)(R9*1)
 	PREFETCHT0 64(AX)(R9*1)
-	VPMOVZXWD (BX), X9
-	VPSLLD $13, X9, X9
-	VPADDD X11, X9, X9
-	VPERMPS Z9, Z14, Z9
-	VPMOVSXBW 0(AX), Z4
-	VPMOVSXBW 32(AX), Z5
-	VPMOVSXBW 64(AX), Z6
-	VPMOVSXBW 96(AX), Z7
-	Q8W(CX, R8, Z16)
-	Q8W(SI, R12, Z17)
-	Q8W(DI, R13, Z18)
-	Q8W(R11, R10, Z19)
+	Q8BLOCK
+	Q8VEC(CX, R8, Z16)
+	Q8VEC(SI, R12, Z17)
+	Q8VEC(DI, R13, Z18)
+	Q8VEC(R11, R10, Z19)
 	ADDQ $128, AX
 	ADDQ $8, BX
 	ADDQ $64, CX
