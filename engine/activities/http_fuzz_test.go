@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"encoding/json"
 	"testing"
 
 	"deskbot/engine"
@@ -15,6 +16,10 @@ func FuzzParseBody(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ctype string, b []byte) {
 		v, err := parseBody(ctype, b)
 		if s, isText := v.(string); isText {
+			var js string
+			if err == nil && json.Unmarshal(b, &js) == nil && s == js {
+				return // a JSON answer that is a string: its value
+			}
 			if len(s) < len(b)/3 {
 				t.Fatalf("text of %d bytes from %d", len(s), len(b))
 			}
