@@ -289,7 +289,9 @@ func parseBody(ctype string, b []byte) (any, error) {
 	if err := d.Decode(&v); err != nil {
 		return text, fmt.Errorf("the answer is not valid JSON: %v", err)
 	}
-	if d.More() {
+	// (Decoder.More reports false before a stray "]" or "}", so the rest is
+	// looked at itself.)
+	if len(bytes.TrimSpace(t[d.InputOffset():])) > 0 {
 		return text, errors.New("the answer is not valid JSON: more after the first value")
 	}
 	if err := engine.CheckSize(v); err != nil {

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"deskbot/engine"
@@ -32,4 +33,18 @@ func FuzzParseBody(f *testing.F) {
 			t.Fatalf("a value the engine refuses: %v", err)
 		}
 	})
+}
+
+// TestParseBodyTrailing: anything after the first JSON value makes the
+// answer text with an error, a stray closing bracket too.
+func TestParseBodyTrailing(t *testing.T) {
+	for _, b := range []string{`{"x": 1} {"y": 2}`, `""}`, `[1]]`, `{"a": 1}}`, `1 2`} {
+		v, err := parseBody("application/json", []byte(b))
+		if s, ok := v.(string); !ok || s != b || err == nil || !strings.Contains(err.Error(), "more after the first value") {
+			t.Errorf("%s: %#v, %v", b, v, err)
+		}
+	}
+	if v, err := parseBody("application/json", []byte(" {\"a\": 1}\n ")); err != nil || v.(map[string]any)["a"] != 1.0 {
+		t.Errorf("surrounding space: %#v, %v", v, err)
+	}
 }
