@@ -159,6 +159,7 @@ func cmdGenerate(args []string) int {
 	}
 	defer gen.Close()
 	load := time.Since(t0)
+	trimExecutable() // and what loading used (safetensors, the cache check)
 	threadsUsed := 0
 	if lm, ok := gen.(interface{ Threads() int }); ok {
 		threadsUsed = lm.Threads()

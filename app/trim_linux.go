@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"os"
 	"strconv"
 	"strings"
@@ -9,51 +8,57 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// trimExecutable drops the pages of this program's and its libraries'
-// read-only mappings (code, constant data) from its page tables. Start-up
+// trimExecutable gives back the pages of this program's and its shared
+// libraries' file mappings (code, constant and initial data). Start-up
 // touches most of them (the init of every package: studio, spreadsheets,
-// PDF...) and the kernel maps whole 64 KB runs around each touch, 45 MB in
-// all; a command that then only generates text needs a few MB of them. The
-// pages stay in the page cache and come back on first use.
+// PDF...); a command that then only generates text needs a few MB.
 //
-// Only mappings that cannot be written and hold no private copy of a page
-// (smaps' Anonymous: 0 kB: relocated data such as the GOT is such a copy,
-// and dropping it would lose the relocation) are dropped: their pages are
-// exactly the file's.
+// Dropping them from the page tables alone (MADV_DONTNEED) is not enough
+// on current kernels: the page cache holds the program in large folios (up
+// to 2 MB on ext4 since Linux 6.16) and the next touch maps the whole
+// folio again, so 25 faults brought back 24 MB. So each mapping is first
+// told not to use huge pages (no 2 MB mappings) and not to read ahead
+// (what comes back is read a page at a time, into small folios), then its
+// pages are paged out (MADV_PAGEOUT): unmapped, and dropped from the page
+// cache where no other process maps them. Nothing is lost: a page is read
+// back from the file on its next use, and a page this process changed
+// (relocated or written data) goes to swap, or stays where there is none.
+// Measured with `deskbot generate --quant q8`: the program's resident file
+// pages at the end of a generation were 31 MB with the old drop, 5 MB now.
+//
+// Only the program and its libraries are touched, never other mapped
+// files (weights mapped with --map-weights must stay in the page cache).
+// Kernels before 5.4 refuse MADV_PAGEOUT and nothing changes.
 func trimExecutable() {
-	f, err := os.Open("/proc/self/smaps")
+	b, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		return
 	}
-	type span struct{ lo, hi uintptr }
-	var spans []span
-	var cur span
-	clean := false
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
+	exe, _ := os.Readlink("/proc/self/exe")
+	for _, line := range strings.Split(string(b), "\n") {
+		// 00406000-01477000 r-xp 00006000 fe:00 9980344   /path/to/deskbot
 		fs := strings.Fields(line)
-		if len(fs) == 0 {
+		if len(fs) < 6 {
 			continue
 		}
-		if lo, hi, ok := strings.Cut(fs[0], "-"); ok && len(fs) >= 5 {
-			// 00406000-0147f000 r-xp 00006000 fe:00 9980344   /path/to/deskbot
-			a, err1 := strconv.ParseUint(lo, 16, 64)
-			b, err2 := strconv.ParseUint(hi, 16, 64)
-			clean = err1 == nil && err2 == nil && b > a && len(fs) >= 6 && strings.HasPrefix(fs[5], "/") &&
-				!strings.Contains(fs[1], "w") && fs[4] != "0"
-			cur = span{uintptr(a), uintptr(b)}
+		path := fs[5]
+		if path != exe && !isSharedLib(path) {
 			continue
 		}
-		if fs[0] == "Anonymous:" && clean && len(fs) >= 2 && fs[1] == "0" {
-			spans = append(spans, cur)
+		span, _, _ := strings.Cut(fs[0], "-")
+		lo, err1 := strconv.ParseUint(span, 16, 64)
+		hi, err2 := strconv.ParseUint(fs[0][len(span)+1:], 16, 64)
+		if err1 != nil || err2 != nil || hi <= lo {
+			continue
+		}
+		for _, advice := range []uintptr{unix.MADV_NOHUGEPAGE, unix.MADV_RANDOM, unix.MADV_PAGEOUT} {
+			unix.Syscall(unix.SYS_MADVISE, uintptr(lo), uintptr(hi-lo), advice)
 		}
 	}
-	f.Close()
-	if sc.Err() != nil {
-		return
-	}
-	for _, s := range spans {
-		unix.Syscall(unix.SYS_MADVISE, s.lo, s.hi-s.lo, unix.MADV_DONTNEED)
-	}
+}
+
+// isSharedLib tells a shared library's path (libc.so.6, libX11.so.6.4.0).
+func isSharedLib(path string) bool {
+	base := path[strings.LastIndexByte(path, '/')+1:]
+	return strings.HasSuffix(base, ".so") || strings.Contains(base, ".so.")
 }
