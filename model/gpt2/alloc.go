@@ -45,6 +45,18 @@ func (a *arena) bytes(n int) []byte {
 	return b[off : off+n : off+n]
 }
 
+// reserve makes room for n more bytes in one block, so that requests
+// adding up to n (each rounded up to 64 bytes) take no further block:
+// every block ends in a partly used huge page, resident as a whole.
+func (a *arena) reserve(n int) {
+	if a != nil && len(a.cur) < n {
+		if b := sysAlloc(n); b != nil {
+			a.blocks = append(a.blocks, b)
+			a.cur = b
+		}
+	}
+}
+
 func (a *arena) f32(n int) []float32 {
 	b := a.bytes(4 * n)
 	if n == 0 {

@@ -459,19 +459,31 @@ func (m *Model) fromCache(r *cacheReader) error {
 	// q8's position table, biases and norms). Then every page is given
 	// back and the matrices are copied piece by piece, giving back each
 	// piece copied, so that the peak is the weights and a few MB, not the
-	// weights twice.
-	wpe := make([]float32, len(m.wpe))
-	copy(wpe, m.wpe)
-	m.wpe = wpe
+	// weights twice. All of them go into one block of the arena (see
+	// arena.reserve), out of the Go heap.
+	var small []*[]float32
+	small = append(small, &m.wpe, &m.lnfg, &m.lnfb)
 	for i := range m.layers {
 		ly := &m.layers[i]
-		for _, v := range []*[]float32{&ly.ln1g, &ly.ln1b, &ly.ln2g, &ly.ln2b, &ly.attnB, &ly.projB, &ly.fcB, &ly.fc2B} {
-			*v = append([]float32(nil), *v...)
-		}
+		small = append(small, &ly.ln1g, &ly.ln1b, &ly.ln2g, &ly.ln2b, &ly.attnB, &ly.projB, &ly.fcB, &ly.fc2B)
 	}
-	m.lnfg, m.lnfb = append([]float32(nil), m.lnfg...), append([]float32(nil), m.lnfb...)
-	dropPages(r.data)
+	size := 0
+	for _, v := range small {
+		size += (4*len(*v) + 63) &^ 63
+	}
+	m.eachMatrix(func(w *matrix) {
+		for _, n := range []int{4 * len(w.f), len(w.q), 2 * len(w.s)} {
+			size += (n + 63) &^ 63
+		}
+	})
 	m.mem = &arena{}
+	m.mem.reserve(size)
+	for _, v := range small {
+		c := m.mem.f32(len(*v))
+		copy(c, *v)
+		*v = c
+	}
+	dropPages(r.data)
 	m.eachMatrix(func(w *matrix) {
 		w.mem = m.mem
 		if w.f != nil {
