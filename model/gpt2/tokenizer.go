@@ -2,6 +2,8 @@ package gpt2
 
 import (
 	"bufio"
+	_ "embed"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -111,10 +113,17 @@ func segment(s string, text func(string), special func(), badByte func(byte)) {
 
 // --- built-in vocabulary: tiktoken's r50k_base ---
 
+// r50kTokens is every r50k_base token's bytes, for decoding without the
+// encoder's tables (2.5 MB of heap, built on first use): see gen_r50k.go.
+//
+//go:generate go run gen_r50k.go
+//go:embed r50k_tokens.bin
+var r50kTokens []byte
+
 type tiktokenTokenizer struct {
+	once  sync.Once // makes codec, on the first Encode
 	codec tokenizer.Codec
-	once  sync.Once
-	dec   [][]byte
+	err   error
 }
 
 var (
@@ -124,15 +133,15 @@ var (
 )
 
 // BuiltinTokenizer is GPT-2's own 50257-token encoding, embedded through
-// github.com/tiktoken-go/tokenizer (r50k_base).
+// github.com/tiktoken-go/tokenizer (r50k_base). Its encoding tables are
+// built on the first Encode: a generation from token ids never needs them.
 func BuiltinTokenizer() (Tokenizer, error) {
 	builtinOnce.Do(func() {
-		c, err := tokenizer.Get(tokenizer.R50kBase)
-		if err != nil {
-			builtinErr = fmt.Errorf("gpt2: built-in r50k_base tokenizer: %w", err)
+		if len(r50kTokens) < 4*50257 {
+			builtinErr = fmt.Errorf("gpt2: built-in r50k_base tokenizer: decoding table is %d bytes", len(r50kTokens))
 			return
 		}
-		builtin = &tiktokenTokenizer{codec: c}
+		builtin = &tiktokenTokenizer{}
 	})
 	if builtinErr != nil {
 		return nil, builtinErr
@@ -165,7 +174,12 @@ func (t *tiktokenTokenizer) encodeText(p string, out []int) []int {
 	if p == "" {
 		return out
 	}
-	ids, _, err := t.codec.Encode(p)
+	t.once.Do(func() { t.codec, t.err = tokenizer.Get(tokenizer.R50kBase) })
+	var ids []uint
+	err := t.err
+	if err == nil {
+		ids, _, err = t.codec.Encode(p)
+	}
 	if err != nil {
 		// r50k_base cannot fail on valid UTF-8; fall back to bytes.
 		for i := 0; i < len(p); i++ {
@@ -179,26 +193,20 @@ func (t *tiktokenTokenizer) encodeText(p string, out []int) []int {
 	return out
 }
 
-func (t *tiktokenTokenizer) table() [][]byte {
-	t.once.Do(func() {
-		t.dec = make([][]byte, 50257)
-		for id := 0; id < EndOfTextID; id++ {
-			s, err := t.codec.Decode([]uint{uint(id)})
-			if err == nil {
-				t.dec[id] = []byte(s)
-			}
-		}
-		t.dec[EndOfTextID] = []byte(EndOfText)
-	})
-	return t.dec
-}
-
 func (t *tiktokenTokenizer) TokenBytes(id int) []byte {
-	d := t.table()
-	if id < 0 || id >= len(d) {
+	switch {
+	case id == EndOfTextID:
+		return []byte(EndOfText)
+	case id < 0 || id > EndOfTextID:
 		return nil
 	}
-	return d[id]
+	const n = 4 * 50257 // the offsets, then the bytes
+	var a uint32
+	if id > 0 {
+		a = binary.LittleEndian.Uint32(r50kTokens[4*(id-1):])
+	}
+	b := binary.LittleEndian.Uint32(r50kTokens[4*id:])
+	return r50kTokens[n+a : n+b : n+b]
 }
 
 func (t *tiktokenTokenizer) Decode(ids []int) string {

@@ -2,6 +2,7 @@ package gpt2
 
 import (
 	"encoding/json"
+	"github.com/tiktoken-go/tokenizer"
 	"os"
 	"path/filepath"
 	"slices"
@@ -143,4 +144,39 @@ func FuzzTokenizerRoundTrip(f *testing.F) {
 			t.Fatalf("%q: r50k %v own %v", s, a, b)
 		}
 	})
+}
+
+// The embedded decoding table (r50k_tokens.bin, see gen_r50k.go) is the
+// tiktoken codec's: every token decodes to the same bytes, and an encoded
+// text decodes back to itself.
+func TestBuiltinTokenBytes(t *testing.T) {
+	c, err := tokenizer.Get(tokenizer.R50kBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := BuiltinTokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id := 0; id < EndOfTextID; id++ {
+		want, err := c.Decode([]uint{uint(id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tok.TokenBytes(id); string(got) != want {
+			t.Fatalf("token %d: table %q, tiktoken %q", id, got, want)
+		}
+	}
+	if got := string(tok.TokenBytes(EndOfTextID)); got != EndOfText {
+		t.Errorf("end of text decodes to %q", got)
+	}
+	for _, id := range []int{-1, 50257, 1 << 40} {
+		if got := tok.TokenBytes(id); got != nil {
+			t.Errorf("id %d decodes to %q", id, got)
+		}
+	}
+	s := "Dear Ms. Müller, your order #4411 shipped.<|endoftext|>\xff"
+	if got := tok.Decode(tok.Encode(s)); got != s {
+		t.Errorf("round trip: %q", got)
+	}
 }
