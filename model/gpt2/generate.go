@@ -128,7 +128,7 @@ func (m *Model) newSeq(req model.Request, emit func(model.Token) error, start ti
 			m.name, ctxN, humanSize(kv), cfg.NLayer, cfg.NEmbd, humanSize(limit))
 	}
 	sq.ids, sq.ctxN, sq.kv = ids, ctxN, kv
-	sq.smp = newSampler(req, cfg.VocabSize)
+	sq.smp = newSampler(req)
 	if req.IgnoreEOS {
 		sq.smp.ban = cfg.EOSTokenID
 	}
@@ -298,13 +298,13 @@ type sampler struct {
 	req  model.Request
 	ban  int // a token never picked (IgnoreEOS: end of text), or -1
 	rng  *rand.Rand
-	idx  []int
-	prob []float64
+	idx  []int     // candidates (vocab), made at the first sampled token:
+	prob []float64 // greedy generation needs neither
 }
 
-func newSampler(req model.Request, vocab int) *sampler {
+func newSampler(req model.Request) *sampler {
 	seed := uint64(req.Seed)
-	return &sampler{req: req, ban: -1, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), idx: make([]int, vocab), prob: make([]float64, vocab)}
+	return &sampler{req: req, ban: -1, rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
 }
 
 func (s *sampler) sample(logits []float32, history []int) int {
@@ -342,6 +342,9 @@ func (s *sampler) sample(logits []float32, history []int) int {
 		mx = max(mx, v)
 	}
 	cut := mx - float32(40*r.Temperature)
+	if len(s.idx) < len(logits) {
+		s.idx, s.prob = make([]int, len(logits)), make([]float64, len(logits))
+	}
 	idx := s.idx[:0]
 	for i, v := range logits {
 		if v >= cut {

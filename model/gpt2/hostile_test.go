@@ -82,7 +82,7 @@ func TestSamplerNeverPanics(t *testing.T) {
 	nan, inf := float32(math.NaN()), float32(math.Inf(1))
 	for _, logits := range [][]float32{{nan, nan, nan}, {inf, 1, -inf}, {-inf, -inf, -inf}, {nan, 2, inf}} {
 		for _, req := range []model.Request{{Temperature: 0}, {Temperature: 0.7, TopK: 2}, {Temperature: 1, TopP: 0.5, RepetitionPenalty: 1.3}} {
-			s := newSampler(req, len(logits))
+			s := newSampler(req)
 			id := s.sample(append([]float32(nil), logits...), []int{0, 1})
 			if id < 0 || id >= len(logits) {
 				t.Errorf("%v %+v: id %d", logits, req, id)

@@ -251,10 +251,7 @@ func matVecPanelQ4(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1
 		}
 	}
 	if useAsm() && haveAsmQ4 && qx != nil && lo%4 == 0 && b1 > b0 {
-		kern := dot4q4AVX
-		if useVNNI() {
-			kern = dot4q4VNNI
-		}
+		vnni := useVNNI() // (called directly: through a func value, out would escape to the heap)
 		pb0 := p0 / qblock
 		nbp := (w + qblock - 1) / qblock
 		groups := (m.rows + 3) / 4
@@ -265,7 +262,11 @@ func matVecPanelQ4(m *matrix, x []float32, qx *qvec, y []float32, lo, hi, c0, c1
 		var out [4]float32
 		for g := lo / 4; 4*g < hi; g++ {
 			o := pb0*groups + g*nbp + (b0 - pb0)
-			kern(&m.q[o*4*q4Bytes], &m.s[o*4], &qx.b[b0*qblock], &qx.bs[b0], &qx.bc[4*b0], b1-b0, pf, &out[0])
+			if vnni {
+				dot4q4VNNI(&m.q[o*4*q4Bytes], &m.s[o*4], &qx.b[b0*qblock], &qx.bs[b0], &qx.bc[4*b0], b1-b0, pf, &out[0])
+			} else {
+				dot4q4AVX(&m.q[o*4*q4Bytes], &m.s[o*4], &qx.b[b0*qblock], &qx.bs[b0], &qx.bc[4*b0], b1-b0, pf, &out[0])
+			}
 			for i := 0; i < 4 && 4*g+i < hi; i++ {
 				set(4*g+i, out[i]*m.smul)
 			}

@@ -59,7 +59,7 @@ func TestSamplerSequencesUnchanged(t *testing.T) {
 		{Temperature: 1.3, TopK: 5, TopP: 0.5, RepetitionPenalty: 1.3, Seed: 5},
 		{Temperature: 0.2, TopK: 1, Seed: 6},
 	} {
-		a, b := newSampler(req, vocab), newSampler(req, vocab)
+		a, b := newSampler(req), newSampler(req)
 		ref := &refSampler{a}
 		rng := rand.New(rand.NewPCG(uint64(req.Seed), 9))
 		var hist []int
@@ -108,7 +108,7 @@ func BenchmarkSample(b *testing.B) {
 				saved := rankFn
 				rankFn = impl.rank
 				defer func() { rankFn = saved }()
-				s := newSampler(model.Request{Temperature: 0.7, TopK: 40, Seed: 1}, len(logits))
+				s := newSampler(model.Request{Temperature: 0.7, TopK: 40, Seed: 1})
 				l := slices.Clone(logits)
 				for b.Loop() {
 					copy(l, logits)
@@ -124,7 +124,7 @@ func BenchmarkSample(b *testing.B) {
 func TestSamplerIgnoreEOS(t *testing.T) {
 	for _, temp := range []float64{0, 0.8} {
 		logits := func() []float32 { l := make([]float32, 10); l[3] = 50; l[7] = 1; return l }
-		s := newSampler(model.Request{Temperature: temp, TopK: 40, Seed: 1}, 10)
+		s := newSampler(model.Request{Temperature: temp, TopK: 40, Seed: 1})
 		if got := s.sample(logits(), nil); got != 3 {
 			t.Fatalf("temperature %g without IgnoreEOS picked %d, want 3", temp, got)
 		}
