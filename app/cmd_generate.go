@@ -207,6 +207,9 @@ func cmdGenerate(args []string) int {
 		if cacheState != "" {
 			out["cache"] = cacheState
 		}
+		if lm, ok := gen.(interface{ WeightsMapped() bool }); ok {
+			out["weights"] = map[bool]string{true: "mapped", false: "copied"}[lm.WeightsMapped()]
+		}
 		if cacheNote != "" {
 			out["cache_note"] = cacheNote
 		}

@@ -35,10 +35,6 @@ func sysAlloc(n int) []byte {
 
 func sysFree(b []byte) { unix.MunmapPtr(unsafe.Pointer(&b[:1][0]), uintptr(cap(b))) }
 
-// adviseHuge asks for transparent huge pages over a mapping of the weights
-// (file-backed ones get them where the file system keeps large folios).
-func adviseHuge(b []byte) { unix.Madvise(b, unix.MADV_HUGEPAGE) }
-
 // dropPages gives back this process's pages of a shared file mapping that
 // was just copied (the page cache keeps them): the copy's peak is one
 // matrix, not the whole file.

@@ -7,8 +7,6 @@ func sysAlloc(n int) []byte { return nil }
 
 func sysFree([]byte) {}
 
-func adviseHuge([]byte) {}
-
 func dropPages([]byte) {}
 
 // populate has nothing to do here: pages are mapped as they are written.

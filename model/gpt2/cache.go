@@ -491,6 +491,34 @@ func (r *cacheReader) check(key *cacheKey) error {
 	return errors.Join(bad...)
 }
 
+// hugeProbeName is the file in the cache folder that remembers hugeFiles'
+// answer for a kernel release.
+const hugeProbeName = "hugepages.gpt2cache.txt"
+
+// huge says whether the kernel maps at least 90 % of the file with huge
+// pages, as the weights copied into the arena are: then they can stay
+// mapped, loaded without the copy (new memory costs a fault per page; a
+// q8 cache hit of the 124M model copied for 100-330 ms here) and shared by
+// every process that maps the file. When less of it is, but the kernel
+// can (hugeFiles), its pages are read into the page cache again, in huge
+// folios (rereadHuge): a file just written, or read with read(), is held
+// in smaller ones. Files under 16 MB (a few huge pages, quick to copy)
+// are not tried.
+func (r *cacheReader) huge() bool {
+	if len(r.data) < 16<<20 {
+		return false
+	}
+	f := mappedHuge(r.data)
+	if f >= 0.9 {
+		return true
+	}
+	if f < 0 || !hugeFiles(filepath.Dir(r.path)) {
+		return false
+	}
+	rereadHuge(r.path, r.data)
+	return mappedHuge(r.data) >= 0.9
+}
+
 func (r *cacheReader) close() error {
 	if r.unmap == nil {
 		return nil

@@ -103,7 +103,7 @@ func TestCacheHitIdentical(t *testing.T) {
 				}
 				hit := loadState(t, dir, opts, "hit")
 				if hit.cache != nil || miss.cache != nil || fresh.cache != nil {
-					t.Fatal("by default the weights are copied out of the mapped file")
+					t.Fatal("weights this small (no huge page) are copied out of the mapped file")
 				}
 				mopts := opts
 				mopts.MapWeights = true
@@ -127,6 +127,74 @@ func TestCacheHitIdentical(t *testing.T) {
 			})
 		}
 	}
+}
+
+// Where the kernel maps the cache file in huge pages, q8 and q4 weights
+// stay mapped: the load that wrote the file reads it into the page cache
+// again in huge folios, the next load finds them so, and both generate
+// what the weights converted in memory do. f32 weights are copied. Skipped
+// where a file just read through a huge-page mapping is not mapped in huge
+// pages (kernels before large folios, some file systems).
+func TestCacheHugeMapped(t *testing.T) {
+	if testing.Short() {
+		t.Skip("writes 30 MB checkpoints")
+	}
+	cache := t.TempDir()
+	if !hugeFiles(cache) {
+		t.Skip("files read through a huge-page mapping are not mapped in huge pages here")
+	}
+	if b, err := os.ReadFile(filepath.Join(cache, hugeProbeName)); err != nil || !strings.HasSuffix(string(b), " yes\n") {
+		t.Errorf("the probe's answer is not kept: %q, %v", b, err)
+	}
+	dir := t.TempDir()
+	cfg := Config{NLayer: 4, NHead: 12, NEmbd: 768, NPositions: 256, VocabSize: 8192, LayerNormEpsilon: 1e-5,
+		Activation: "gelu_new", EOSTokenID: 8191}
+	if err := writeCheckpoint(dir, cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, quant := range append([]string{""}, QuantModes...) {
+		t.Run("quant="+quant, func(t *testing.T) {
+			opts := Options{Threads: 2, Quant: quant, CacheDir: cache}
+			want := greedy(t, loadState(t, dir, Options{Threads: 2, Quant: quant, NoCache: true}, "off"))
+			for _, st := range []string{"miss", "hit", "hit"} {
+				m := loadState(t, dir, opts, st)
+				if mapped := m.cache != nil; mapped != (quant != "") {
+					t.Errorf("%s: weights mapped %v (%.0f %% of the file in huge pages)", st, mapped, 100*mappedHugeOf(m))
+				}
+				if got := greedy(t, m); !slices.Equal(got, want) {
+					t.Errorf("%s generates %v, in memory %v", st, got, want)
+				}
+				m.Close()
+				if st == "miss" {
+					// the next load finds the file in the page cache in
+					// small folios, as read() leaves it
+					smallFolios(t, cache)
+				}
+			}
+		})
+	}
+}
+
+// smallFolios drops the cache files in dir from the page cache and reads
+// them back with read() a page at a time, without read-ahead.
+func smallFolios(t *testing.T, dir string) {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "*"+cacheSuffix))
+	for _, name := range files {
+		f, err := os.Open(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dropAndReadSmall(f)
+		f.Close()
+	}
+}
+
+func mappedHugeOf(m *Model) float64 {
+	if m.cache == nil {
+		return 0
+	}
+	return mappedHuge(m.cache.data)
 }
 
 // Close unmaps the file; Generate then errors instead of reading freed

@@ -62,9 +62,11 @@
 // Options.NoCache), keyed by a hash of model.safetensors' bytes, the
 // quantisation, the config and the layout; it converts tensor by tensor,
 // reusing its buffers. Every load then maps that file read-only, checks
-// it, and copies the weights into huge pages (Options.MapWeights keeps
-// them mapped instead): a second load only hashes the checkpoint, checks
-// the file's checksums and copies. A damaged or stale file is rebuilt;
+// it, and copies the weights into huge pages, unless they stay mapped:
+// with Options.MapWeights, and for q8 and q4 where the kernel maps the file
+// in huge pages (Linux with large folios; Model.WeightsMapped). A second
+// load only hashes the checkpoint, checks the file's checksums and copies
+// or maps. A damaged or stale file is rebuilt;
 // without a writable cache folder the weights are converted in memory
 // (Model.Cache says which). Close frees them.
 //
