@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -109,10 +110,10 @@ func rereadHuge(path string, b []byte) {
 	for o := 0; o < len(b); o += 4096 {
 		s += b[o]
 	}
-	sink = s
+	sink.Store(uint32(s)) // (so that the reads are not optimised away)
 }
 
-var sink byte
+var sink atomic.Uint32
 
 // hugeFiles says whether a file in dir that is read through a huge-page
 // mapping gets mapped in huge pages: the page cache must hold it in 2 MB
