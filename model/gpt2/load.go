@@ -460,7 +460,7 @@ func (m *Model) fromCache(r *cacheReader) error {
 	// Quantised weights stay mapped when the kernel maps the file in huge
 	// pages: they then stream 3-4 % slower than copied ones here (q8,
 	// medians of 6 interleaved runs) and load in 150 ms instead of
-	// 330-390. Float32 weights streamed 4-12 % slower mapped, so they are
+	// 330-580 (medians). Float32 weights streamed 4-12 % slower mapped, so they are
 	// copied (a second more to load).
 	if m.mapWeights || m.quant != "" && r.huge() {
 		m.cache = r
