@@ -176,8 +176,16 @@ func cmdGenerate(args []string) int {
 		}
 	}
 
-	wrote := false
+	wrote, trimmed := false, false
 	emit := func(t model.Token) error {
+		if !trimmed {
+			// Once more at the first token: the prompt, the first
+			// collection and the first decoding have each touched their
+			// code once; from here a token needs far fewer pages (a q4
+			// generation's peak: 3 MB less).
+			trimmed = true
+			trimExecutable()
+		}
 		if !*asJSON {
 			wrote = wrote || t.Text != ""
 			_, err := os.Stdout.WriteString(t.Text)
