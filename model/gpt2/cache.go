@@ -26,8 +26,9 @@ import (
 // the kernels use them (transposed, in panels, quantised) are written to one
 // file, and later loads map that file instead of converting again.
 //
-// File: the tensors' sections (each at a multiple of cacheAlign), then a JSON
-// header (cacheHeader), then a 32-byte trailer: the header's offset (uint64)
+// File: the position table at offset 0 and a gap up to a multiple of 2 MiB
+// (see headVector), the other tensors' sections (each at a multiple of
+// cacheAlign), then a JSON header (cacheHeader), then a 32-byte trailer: the header's offset (uint64)
 // and length (uint64), its CRC-32C (uint32), cacheVersion (uint32) and
 // cacheMagic, little-endian. Each tensor's sections have a CRC-32C in the
 // header, checked at every load. The file is written under a temporary name
@@ -45,9 +46,23 @@ import (
 
 // cacheVersion numbers the file format; bump it when the format changes.
 // Changes to how matrices are laid out in memory change layoutPrint and so
-// the key, without a bump.
-const cacheVersion = 1
+// the key, without a bump. Version 2 put the position table first, alone
+// in its 2 MiB pages.
+const cacheVersion = 2
 
+// headVector is the tensor at offset 0, followed by a gap (a hole in the
+// file where the file system has them) up to a multiple of headAlign,
+// where the other tensors start: the position table, 3 MB for GPT-2, of
+// which a generation reads a row per position. In the huge pages of a
+// mapping it would otherwise share pages with weights every token reads,
+// and all of it would stay resident; alone in its pages it is given back
+// after the load, and its rows are read from the file as generations need
+// them (Model.positions). (At the end of the file, the gap before it would
+// share the last weights' huge page: resident too.)
+const (
+	headVector = "wpe.weight"
+	headAlign  = 2 << 20
+)
 const (
 	cacheMagic   = "DBGPT2RF"
 	trailerLen   = 32
@@ -296,11 +311,25 @@ func (m *matrix) storage() (nf, nq, ns int, ok bool) {
 // cacheWriter writes a cache file: sections as tensors are converted,
 // then the header and the trailer.
 type cacheWriter struct {
-	f   *os.File
-	bw  *bufio.Writer
-	off int64
-	hdr cacheHeader
-	err error
+	f    *os.File
+	bw   *bufio.Writer
+	off  int64
+	hdr  cacheHeader
+	err  error
+	head int64 // bytes kept at the start for headVector (see reserveHead)
+}
+
+// reserveHead keeps room for headVector, n bytes, at the start of the
+// file: the other sections start at the next multiple of headAlign.
+func (w *cacheWriter) reserveHead(n int64) {
+	w.head = (n + headAlign - 1) / headAlign * headAlign
+	if w.off != 0 || w.err != nil {
+		w.err = cmp.Or(w.err, errors.New("cache writer: head reserved after the start"))
+		return
+	}
+	if _, w.err = w.f.Seek(w.head, io.SeekStart); w.err == nil {
+		w.off = w.head
+	}
 }
 
 func (w *cacheWriter) write(b []byte) {
@@ -344,6 +373,21 @@ func (w *cacheWriter) matrix(name string, m *matrix) {
 }
 
 func (w *cacheWriter) vector(name string, v []float32) {
+	if name == headVector && w.head > 0 {
+		b := asBytes(v)
+		t := cacheTensor{Name: name, Cols: len(v), F: cacheSection{Off: 0, Len: int64(len(b))}}
+		if int64(len(b)) > w.head {
+			w.err = cmp.Or(w.err, fmt.Errorf("cache writer: %s is %d bytes, %d were kept for it", name, len(b), w.head))
+			return
+		}
+		t.CRC = crc32.Update(0, castagnoli, b)
+		if w.err == nil {
+			_, w.err = w.f.WriteAt(b, 0)
+		}
+		w.head = 0
+		w.hdr.Tensors = append(w.hdr.Tensors, t)
+		return
+	}
 	t := cacheTensor{Name: name, Cols: len(v)}
 	t.F = w.section(asBytes(v), &t.CRC)
 	w.hdr.Tensors = append(w.hdr.Tensors, t)
@@ -351,6 +395,9 @@ func (w *cacheWriter) vector(name string, v []float32) {
 
 // finish writes the header and the trailer and closes the file.
 func (w *cacheWriter) finish() error {
+	if w.head > 0 && w.err == nil {
+		w.err = fmt.Errorf("cache writer: no %s", headVector)
+	}
 	hb, err := json.Marshal(&w.hdr)
 	if err != nil && w.err == nil {
 		w.err = err
@@ -376,6 +423,7 @@ func (w *cacheWriter) finish() error {
 // cacheReader is an open, checked cache file.
 type cacheReader struct {
 	path   string
+	f      *os.File // open while mapped (Model.positions reads it)
 	data   []byte
 	unmap  func() error
 	byName map[string]*cacheTensor
@@ -395,22 +443,24 @@ func openCache(path string, key *cacheKey) (*cacheReader, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
 	size := fi.Size()
 	if size < trailerLen {
+		f.Close()
 		return nil, fmt.Errorf("%s: %d bytes: truncated", path, size)
 	}
 	data, unmap, err := mapFile(f, size)
 	if err != nil {
+		f.Close()
 		return nil, err
 	}
-	r := &cacheReader{path: path, data: data, unmap: unmap}
+	r := &cacheReader{path: path, f: f, data: data, unmap: unmap}
 	if err := r.check(key); err != nil {
-		unmap()
+		r.close()
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return r, nil
@@ -524,7 +574,10 @@ func (r *cacheReader) close() error {
 		return nil
 	}
 	err := r.unmap()
-	r.unmap, r.data = nil, nil
+	if cerr := r.f.Close(); err == nil {
+		err = cerr
+	}
+	r.unmap, r.data, r.f = nil, nil, nil
 	return err
 }
 

@@ -111,10 +111,20 @@ func TestCacheHitIdentical(t *testing.T) {
 				if mapped.cache == nil {
 					t.Fatal("MapWeights: the weights must stay mapped")
 				}
-				sameWeights(t, "mapped", fresh, mapped)
+				// The position table is read from the file as generations
+				// need it (16 positions here: 64 rows, or all there are).
+				if !mapped.wpeLazy || len(mapped.wpe) != 0 {
+					t.Fatalf("mapped: the position table holds %d values before any generation", len(mapped.wpe))
+				}
 				if got, want := greedy(t, mapped), greedy(t, fresh); !slices.Equal(got, want) {
 					t.Errorf("mapped generates %v, fresh %v", got, want)
 				}
+				E := mapped.cfg.NEmbd
+				if rows := min(64, mapped.cfg.NPositions); len(mapped.wpe) != rows*E {
+					t.Errorf("mapped: %d rows of the position table read for 16 positions, want %d", len(mapped.wpe)/E, rows)
+				}
+				mapped.positions(mapped.cfg.NPositions)
+				sameWeights(t, "mapped", fresh, mapped)
 				sameWeights(t, "miss", fresh, miss)
 				sameWeights(t, "hit", fresh, hit)
 				want := greedy(t, fresh)
@@ -163,6 +173,18 @@ func TestCacheHugeMapped(t *testing.T) {
 				}
 				if got := greedy(t, m); !slices.Equal(got, want) {
 					t.Errorf("%s generates %v, in memory %v", st, got, want)
+				}
+				// The position table (the file's first 2 MB) is not mapped
+				// in: of its 256 rows, the 64 the generation needed were
+				// read from the file.
+				if m.cache != nil {
+					head := m.cache.data[:4*cfg.NPositions*cfg.NEmbd]
+					if n := residentPages(head); n != 0 {
+						t.Errorf("%s: %d pages of the position table are mapped in", st, n)
+					}
+					if len(m.wpe) != 64*cfg.NEmbd {
+						t.Errorf("%s: %d rows of the position table read", st, len(m.wpe)/cfg.NEmbd)
+					}
 				}
 				m.Close()
 				if st == "miss" {

@@ -3,6 +3,7 @@ package gpt2
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -102,6 +103,96 @@ func TestDecodeMatchesBatch(t *testing.T) {
 					})
 				}
 			}
+		}
+	}
+}
+
+// TestPromptPieces: a long prompt run in pieces of promptChunk gives the
+// cache and the logits of the prompt in one piece, bit for bit, for f32,
+// q8 and q4, every kernel set and 1 to 3 threads; lengths around the
+// piece boundaries, and past matMul's own chunk of tokens (84 for an MLP
+// 3072 wide, as in GPT-2-124M).
+func TestPromptPieces(t *testing.T) {
+	cfg := Config{NLayer: 2, NHead: 2, NEmbd: 128, NInner: 3072, NPositions: 260, VocabSize: 97,
+		LayerNormEpsilon: 1e-5, Activation: "gelu_new", EOSTokenID: 96}
+	r := rand.New(rand.NewPCG(5, 6))
+	prompt := make([]int, 210)
+	for i := range prompt {
+		prompt[i] = r.IntN(cfg.VocabSize)
+	}
+	for _, quant := range []string{"", "q8", "q4"} {
+		m := randomModel(cfg, quant, 9)
+		for _, v := range kernelVariants() {
+			for _, threads := range []int{1, 2, 3} {
+				t.Run(fmt.Sprintf("%s/%s/threads=%d", quant, v, threads), func(t *testing.T) {
+					useVariant(t, v)
+					m.pool.threads = threads
+					for _, n := range []int{2, 64, 65, 66, 67, 129, 130, 131, 210} {
+						whole, pieces := m.freshState(n+1), m.freshState(n+1)
+						a, err := whole.forwardPiece(context.Background(), prompt[:n], false, true)
+						if err != nil {
+							t.Fatal(err)
+						}
+						b, err := pieces.forward(context.Background(), prompt[:n], false)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if n > promptChunk+1 && pieces.cap > promptChunk+1 {
+							t.Fatalf("%d tokens: scratch for %d tokens: not run in pieces", n, pieces.cap)
+						}
+						if !sameBits(a, b) {
+							t.Fatalf("%d tokens: logits differ (relative %.3g)", n, relErr(a, b))
+						}
+						for li := range whole.k {
+							if !sameBits(whole.k[li][:n*cfg.NEmbd], pieces.k[li][:n*cfg.NEmbd]) ||
+								!sameBits(whole.v[li][:n*cfg.NEmbd], pieces.v[li][:n*cfg.NEmbd]) {
+								t.Fatalf("%d tokens: layer %d: cache differs", n, li)
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestStepAllocs: a one-token step on one thread allocates nothing (its
+// garbage stayed resident until the collector ran: 20 KB a token for
+// 124M), for f32, q8 and q4.
+func TestStepAllocs(t *testing.T) {
+	if raceOn {
+		t.Skip("the race detector allocates")
+	}
+	cfg := Config{NLayer: 2, NHead: 4, NEmbd: 128, NPositions: 64, VocabSize: 300,
+		LayerNormEpsilon: 1e-5, Activation: "gelu_new", EOSTokenID: 299}
+	for _, quant := range []string{"", "q8", "q4"} {
+		m := randomModel(cfg, quant, 3)
+		m.pool.threads = 1
+		s := m.newState(cfg.NPositions)
+		if _, err := s.forward(context.Background(), []int{1, 2, 3, 4, 5}, false); err != nil {
+			t.Fatal(err)
+		}
+		id := 6
+		n := testing.AllocsPerRun(20, func() {
+			if _, err := s.forward(context.Background(), []int{id}, false); err != nil {
+				t.Fatal(err)
+			}
+			id++
+		})
+		if n != 0 {
+			t.Errorf("%q: a one-token step allocates %.0f times", quant, n)
 		}
 	}
 }

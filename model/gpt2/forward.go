@@ -32,6 +32,8 @@ type state struct {
 	qatt   *qvec     // attention output, quantised (q8)
 	qff    *qvec     // MLP hidden, quantised (q8)
 	qin    *qvec     // a one-token step's matrix input, quantised (q8, one thread)
+	qlm    *qvec     // the lm_head's input, quantised
+	row    []float32 // E: a token's embedding, the final normed row
 }
 
 // unfused makes one-token steps take the batch path (one parallel step
@@ -49,6 +51,7 @@ var spareIdle = 5 * time.Second
 // positions is 24,000 pages. The cache's old contents need no clearing:
 // attention reads only the positions written since.
 func (m *Model) newState(ctxN int) *state {
+	m.positions(ctxN)
 	best := -1
 	for i, s := range m.spare {
 		if s.ctxN >= ctxN && (best < 0 || s.ctxN < m.spare[best].ctxN) {
@@ -126,10 +129,47 @@ func (s *state) grow(T, threads int) {
 	}
 }
 
+// promptChunk is the most tokens of a prompt forward runs through the
+// layers at once. The scratch space is about 34 KB a token for 124M (the
+// residual stream, q, k and v, the MLP's hidden units...): a 1000-token
+// prompt in one piece would take 34 MB more than the model and its cache.
+// In pieces of 64 every value is the same, bit for bit (matMul takes
+// tokens in groups of four from the first; the piece boundaries are
+// multiples of four), and the weights are read once more per 64 tokens.
+const promptChunk = 64
+
+// dropScratch gives back the pages of a prompt's scratch space once it has
+// run (dropPages: they read as zeros when used again): one-token steps use
+// the first row of each buffer, and the rest (1.1 MB for a 32-token prompt
+// and 124M, 2.2 MB at most) would otherwise stay resident for the whole
+// generation.
+func (s *state) dropScratch() {
+	if s.cap <= 1 {
+		return
+	}
+	for _, b := range [][]float32{s.x, s.h, s.qkv, s.att, s.tmp, s.ff} {
+		dropPages(asBytes(b))
+	}
+}
+
 // forward runs tokens at positions s.n.. through the model, extends the
 // cache and returns the logits of the last token (all tokens' logits, T x
-// vocab, when all is set).
+// vocab, when all is set). A long prompt goes through in pieces of
+// promptChunk tokens, the last piece at least two (one token alone takes
+// another path: decode).
 func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32, error) {
+	for !all && len(tokens) > promptChunk+1 {
+		if _, err := s.forwardPiece(ctx, tokens[:promptChunk], false, false); err != nil {
+			return nil, err
+		}
+		tokens = tokens[promptChunk:]
+	}
+	return s.forwardPiece(ctx, tokens, all, true)
+}
+
+// forwardPiece is forward for tokens in one piece; without logits it
+// stops after the layers.
+func (s *state) forwardPiece(ctx context.Context, tokens []int, all, logits bool) ([]float32, error) {
 	m := s.m
 	cfg := m.cfg
 	T := len(tokens)
@@ -147,7 +187,10 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 	s.grow(T, threads)
 	pos0 := s.n
 	x := s.x[:T*E]
-	row := make([]float32, E)
+	// With one thread this path is also the one-token step: it allocates
+	// nothing then (a closure handed to run is garbage, and 20 KB a token
+	// stayed resident until the collector ran).
+	row := s.rowBuf(E)
 	for t, id := range tokens {
 		m.wte.row(id, row)
 		p := m.wpe[(pos0+t)*E : (pos0+t+1)*E]
@@ -161,31 +204,18 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 	// goroutine that computed the rows.
 	mm := func(w *matrix, b []float32, in []float32, out []float32, act string) {
 		rows := w.rows
-		post := func(lo, hi int) {
-			for t := 0; t < T; t++ {
-				o := out[t*rows+lo : t*rows+hi]
-				for i := range o {
-					o[i] += b[lo+i]
-				}
-				if act != "" {
-					activate(act, o)
-				}
-			}
-		}
 		if T == 1 {
-			var qx *qvec
-			if w.q != nil && useAsm() {
-				if s.qin == nil || len(s.qin.s) < w.nblk {
-					s.qin = newQvecFor(max(w.nblk, (F+qblock-1)/qblock), m)
-				}
-				qx = s.qin
-				qx.quantize(in, 0, w.nblk)
+			qx := s.quantIn(w, in)
+			if threads == 1 { // run(1, ...) would call the function once, on all rows
+				matVec(w, in, qx, out, 0, rows)
+				biasAct(out, b, 1, rows, 0, rows, act)
+				return
 			}
-			run(threads, rows, 4, func(_, lo, hi int) { matVec(w, in, qx, out, lo, hi); post(lo, hi) })
+			run(threads, rows, 4, func(_, lo, hi int) { matVec(w, in, qx, out, lo, hi); biasAct(out, b, 1, rows, lo, hi, act) })
 		} else {
 			run(threads, rows, 3, func(part, lo, hi int) {
 				matMul(w, in, T, out, rows, lo, hi, s.scr[part])
-				post(lo, hi)
+				biasAct(out, b, T, rows, lo, hi, act)
 			})
 		}
 	}
@@ -211,12 +241,11 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 			sc /= float32(li + 1)
 		}
 		att := s.att[:T*E]
-		run(threads, H*T, 1, func(part, lo, hi int) {
-			for j := lo; j < hi; j++ {
-				hh, t := j%H, j/H
-				attend(att[t*E+hh*hd:t*E+(hh+1)*hd], qkv[t*3*E+hh*hd:t*3*E+(hh+1)*hd], kc, vc, E, hh*hd, pos0+t+1, sc, s.probs[part])
-			}
-		})
+		if threads == 1 {
+			s.attendAll(att, qkv, kc, vc, pos0, sc, 0, 0, H*T)
+		} else {
+			run(threads, H*T, 1, func(part, lo, hi int) { s.attendAll(att, qkv, kc, vc, pos0, sc, part, lo, hi) })
+		}
 		tmp := s.tmp[:T*E]
 		mm(&ly.proj, ly.projB, att, tmp, "")
 		for i := range x {
@@ -236,6 +265,9 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 	if err := ctx.Err(); err != nil {
 		return nil, context.Cause(ctx)
 	}
+	if !logits {
+		return nil, nil
+	}
 	V := cfg.VocabSize
 	first := T - 1
 	if all {
@@ -244,23 +276,84 @@ func (s *state) forward(ctx context.Context, tokens []int, all bool) ([]float32,
 	// The last token's logits go to the state's buffer (a new one each
 	// token was 200 KB of garbage per token for 124M: the heap grew 15 MB
 	// before the collector took it back); all tokens' to a new slice.
-	var logits []float32
+	var lg []float32
 	if all {
-		logits = make([]float32, (T-first)*V)
+		lg = make([]float32, (T-first)*V)
 	} else {
-		logits = s.logitsFor(m)
+		lg = s.logitsFor(m)
 	}
-	hn := make([]float32, E)
+	hn := row // the embeddings are in x
 	for t := first; t < T; t++ {
 		layerNorm(hn, x[t*E:(t+1)*E], m.lnfg, m.lnfb, float32(cfg.LayerNormEpsilon))
-		out := logits[(t-first)*V : (t-first+1)*V]
-		var qx *qvec
-		if m.wte.q != nil && useAsm() {
-			qx = quantizeX(hn, m.wte.nblk)
+		out := lg[(t-first)*V : (t-first+1)*V]
+		qx := s.quantLM(hn)
+		if threads == 1 {
+			matVec(&m.wte, hn, qx, out, 0, V)
+		} else {
+			run(threads, V, 4, func(_, lo, hi int) { matVec(&m.wte, hn, qx, out, lo, hi) })
 		}
-		run(threads, V, 4, func(_, lo, hi int) { matVec(&m.wte, hn, qx, out, lo, hi) })
 	}
-	return logits, nil
+	return lg, nil
+}
+
+// rowBuf is an E-wide scratch row of the state's.
+func (s *state) rowBuf(E int) []float32 {
+	if len(s.row) < E {
+		s.row = make([]float32, E)
+	}
+	return s.row[:E]
+}
+
+// quantIn is in quantised for a one-token product with w (the state's
+// qvec), or nil where the kernels take float32.
+func (s *state) quantIn(w *matrix, in []float32) *qvec {
+	if w.q == nil || !useAsm() {
+		return nil
+	}
+	if s.qin == nil || len(s.qin.s) < w.nblk {
+		s.qin = newQvecFor(max(w.nblk, (s.m.cfg.inner()+qblock-1)/qblock), s.m)
+	}
+	s.qin.quantize(in, 0, w.nblk)
+	return s.qin
+}
+
+// quantLM is the final normed row quantised for the lm_head (as
+// quantizeX, into the state's qvec), or nil.
+func (s *state) quantLM(hn []float32) *qvec {
+	wte := &s.m.wte
+	if wte.q == nil || !useAsm() {
+		return nil
+	}
+	if s.qlm == nil || len(s.qlm.s) != wte.nblk {
+		s.qlm = newQvec(wte.nblk)
+	}
+	s.qlm.quantize(hn, 0, wte.nblk)
+	return s.qlm
+}
+
+// attendAll is the attention of (head, token) pairs [lo, hi) of a
+// piece starting at position pos0 (j = t*H + head), with part's scratch.
+func (s *state) attendAll(att, qkv, kc, vc []float32, pos0 int, sc float32, part, lo, hi int) {
+	E, H := s.m.cfg.NEmbd, s.m.cfg.NHead
+	hd := E / H
+	for j := lo; j < hi; j++ {
+		hh, t := j%H, j/H
+		attend(att[t*E+hh*hd:t*E+(hh+1)*hd], qkv[t*3*E+hh*hd:t*3*E+(hh+1)*hd], kc, vc, E, hh*hd, pos0+t+1, sc, s.probs[part])
+	}
+}
+
+// biasAct adds b to rows [lo, hi) of each of the T outputs in out (rows
+// wide) and applies the activation act ("" = none).
+func biasAct(out, b []float32, T, rows, lo, hi int, act string) {
+	for t := 0; t < T; t++ {
+		o := out[t*rows+lo : t*rows+hi]
+		for i := range o {
+			o[i] += b[lo+i]
+		}
+		if act != "" {
+			activate(act, o)
+		}
+	}
 }
 
 // attend sets o to the attention of query q over the first n cached

@@ -54,6 +54,7 @@ func (m *Model) Generate(ctx context.Context, req model.Request, emit func(model
 	if err != nil {
 		return sq.cancel(err)
 	}
+	sq.st.dropScratch()
 	for {
 		if done, err := sq.take(ctx, logits); done {
 			return sq.res, err

@@ -1,8 +1,10 @@
 package gpt2
 
 import (
+	"encoding/binary"
 	"io"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -21,4 +23,28 @@ func dropAndReadSmall(f *os.File) {
 			return
 		}
 	}
+}
+
+// residentPages counts the pages of b mapped in this process
+// (/proc/self/pagemap's present bit), -1 when that cannot be read.
+func residentPages(b []byte) int {
+	f, err := os.Open("/proc/self/pagemap")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	const page = 4096
+	p := uintptr(unsafe.Pointer(&b[0])) / page
+	n := (len(b) + page - 1) / page
+	buf := make([]byte, 8*n)
+	if _, err := f.ReadAt(buf, int64(p)*8); err != nil {
+		return -1
+	}
+	c := 0
+	for i := 0; i < n; i++ {
+		if binary.LittleEndian.Uint64(buf[8*i:])>>63 != 0 {
+			c++
+		}
+	}
+	return c
 }
