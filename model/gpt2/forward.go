@@ -538,16 +538,12 @@ func (s *state) decode(ctx context.Context, id int) ([]float32, error) {
 }
 
 // addParts adds the bias and the first n partial sums in s.parts to x.
+// (axpy with a = 1 is the same sum, bit for bit: 1*p is exact.)
 func (s *state) addParts(x, bias []float32, n int) {
 	E := len(x)
-	for i := range x {
-		x[i] += bias[i]
-	}
+	axpy(x, 1, bias[:E])
 	for j := 0; j < n; j++ {
-		pj := s.parts[j*E : (j+1)*E]
-		for i := range x {
-			x[i] += pj[i]
-		}
+		axpy(x, 1, s.parts[j*E:(j+1)*E])
 	}
 }
 
