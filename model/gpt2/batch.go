@@ -184,12 +184,47 @@ func (m *Model) GenerateBatch(ctx context.Context, reqs []model.Request, emit fu
 	return res, errs
 }
 
+// splitBatch makes decodeBatch give each goroutine its share of the
+// sequences for the whole step (see decodeBatch); tests turn it off to
+// compare.
+var splitBatch = true
+
 // decodeBatch runs one token (sq.next) through the model for every
 // sequence, at its own position, and leaves its logits in sq.st.logits.
 // Each sequence's arithmetic is that of a one-token state.forward, with
 // the same thread count: decode (fused) with several threads, the
 // per-matrix path with one (or when unfused is set).
+//
+// With at least two sequences a thread, each goroutine takes its share of
+// the sequences through the whole step, decode's pieces one after another
+// (decode's result does not depend on how its pieces are shared out): one
+// wait a step instead of two a layer, where the helper, woken late, or
+// the other, left with the last piece, idled (two cores were 170 % busy).
+// Both read the same weights at about the same time. Quantised weights
+// only: a q8 batch is bound by the multiplies (8 at once: 2.9x one stream's
+// tokens/s shared, 3.2-3.3x split; BenchmarkGenerateBatch, interleaved),
+// an f32 one by memory, and split each goroutine read the weights from
+// memory again (3.8-4.1x shared, 2.9-3.0x split).
 func decodeBatch(ctx context.Context, m *Model, seqs []*seq, threads int) error {
+	if !splitBatch || threads < 2 || unfused || len(seqs) < 2*threads || m.wte.q == nil {
+		return decodeSeqs(ctx, m, seqs, threads, threads)
+	}
+	errs := make([]error, threads)
+	runN(threads, threads, func(_, g int) {
+		lo, hi := g*len(seqs)/threads, (g+1)*len(seqs)/threads
+		errs[g] = decodeSeqs(ctx, m, seqs[lo:hi], threads, 1)
+	})
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// decodeSeqs is decodeBatch for seqs on par goroutines, with the
+// arithmetic of threads.
+func decodeSeqs(ctx context.Context, m *Model, seqs []*seq, threads, par int) error {
 	cfg := m.cfg
 	E, F, H := cfg.NEmbd, cfg.inner(), cfg.NHead
 	hd := E / H
@@ -224,7 +259,7 @@ func decodeBatch(ctx context.Context, m *Model, seqs []*seq, threads int) error 
 	}
 	// per goroutine: attention scores, and the outputs of one piece for
 	// every sequence
-	probs := make([][]float32, max(threads, 1))
+	probs := make([][]float32, max(par, 1))
 	ysp := make([][][]float32, len(probs))
 	for i := range probs {
 		probs[i] = make([]float32, ctxN)
@@ -246,7 +281,7 @@ func decodeBatch(ctx context.Context, m *Model, seqs []*seq, threads int) error 
 				qxs[b].quantize(ins[b], 0, w.nblk)
 			}
 		}
-		run(threads, w.rows, 4, func(_, lo, hi int) {
+		run(par, w.rows, 4, func(_, lo, hi int) {
 			matVecColsB(w, ins, qxs, outs, lo, hi, 0, w.cols)
 			for _, out := range outs {
 				o := out[lo:hi]
@@ -279,7 +314,7 @@ func decodeBatch(ctx context.Context, m *Model, seqs []*seq, threads int) error 
 			// decode's first step: per head, its q, k, v rows, its
 			// attention and its share of the output projection
 			fuse := cfg.fuseProj(ly.proj.q != nil)
-			runN(threads, H, func(part, hh int) {
+			runN(par, H, func(part, hh int) {
 				lo, hi := hh*hd, (hh+1)*hd
 				for j := 0; j < 3; j++ {
 					r0, r1 := j*E+lo, j*E+hi
@@ -317,7 +352,7 @@ func decodeBatch(ctx context.Context, m *Model, seqs []*seq, threads int) error 
 						qxs[b].quantize(atts[b], 0, ly.proj.nblk)
 					}
 				}
-				run(threads, E, 4, func(_, lo, hi int) { matVecColsB(&ly.proj, atts, qxs, tmps, lo, hi, 0, ly.proj.cols) })
+				run(par, E, 4, func(_, lo, hi int) { matVecColsB(&ly.proj, atts, qxs, tmps, lo, hi, 0, ly.proj.cols) })
 				for b, x := range xs {
 					for i := range x {
 						x[i] += tmps[b][i] + ly.projB[i]
@@ -332,7 +367,7 @@ func decodeBatch(ctx context.Context, m *Model, seqs []*seq, threads int) error 
 			}
 			// decode's second step: per slice of the hidden units, its fc
 			// rows, the activation and its share of mlp.c_proj
-			runN(threads, nf, func(part, i int) {
+			runN(par, nf, func(part, i int) {
 				c0, c1 := i*perF, min((i+1)*perF, F)
 				matVecColsB(&ly.fc, hs, qhs, ffs, c0, c1, 0, ly.fc.cols)
 				for b, ff := range ffs {
@@ -360,7 +395,7 @@ func decodeBatch(ctx context.Context, m *Model, seqs []*seq, threads int) error 
 			copy(s.k[li][pos*E:(pos+1)*E], qkvs[b][E:2*E])
 			copy(s.v[li][pos*E:(pos+1)*E], qkvs[b][2*E:3*E])
 		}
-		run(threads, H*B, 1, func(part, lo, hi int) {
+		run(par, H*B, 1, func(part, lo, hi int) {
 			for j := lo; j < hi; j++ {
 				hh, b := j%H, j/H
 				s := seqs[b].st
@@ -398,7 +433,7 @@ func decodeBatch(ctx context.Context, m *Model, seqs []*seq, threads int) error 
 			qxs[b].quantize(hs[b], 0, m.wte.nblk)
 		}
 	}
-	run(threads, cfg.VocabSize, 4, func(_, lo, hi int) { matVecColsB(&m.wte, hs, qxs, outs, lo, hi, 0, m.wte.cols) })
+	run(par, cfg.VocabSize, 4, func(_, lo, hi int) { matVecColsB(&m.wte, hs, qxs, outs, lo, hi, 0, m.wte.cols) })
 	return nil
 }
 

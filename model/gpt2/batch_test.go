@@ -508,20 +508,28 @@ func TestGenerateAllBatches(t *testing.T) {
 
 // TestDecodeBatchBitIdentical compares the logits of batched steps with
 // those of one-token state.forward calls on each sequence alone, bit for
-// bit, teacher-forced: f32 and q8, head widths that do and do not fill q8
-// blocks or groups of four rows, 1 to 3 threads, every kernel set.
+// bit, teacher-forced: f32, q8 and q4, head widths that do and do not fill
+// q8 blocks or groups of four rows, 1 to 3 threads (sequences split
+// between the goroutines or not: see decodeBatch), every kernel set.
 func TestDecodeBatchBitIdentical(t *testing.T) {
 	for _, shape := range []struct{ E, H, F int }{{64, 2, 256}, {128, 2, 200}, {40, 4, 160}, {48, 4, 96}} {
 		cfg := Config{NLayer: 2, NHead: shape.H, NEmbd: shape.E, NInner: shape.F, NPositions: 32, VocabSize: 301,
 			LayerNormEpsilon: 1e-5, Activation: "gelu_new", EOSTokenID: 300}
-		for _, quant := range []string{"", "q8"} {
+		for _, quant := range []string{"", "q8", "q4"} {
 			m := randomModel(cfg, quant, uint64(shape.E+shape.H))
 			for _, v := range kernelVariants() {
-				for _, threads := range []int{1, 2, 3} {
-					t.Run(fmt.Sprintf("E=%d/H=%d/%s/%s/threads=%d", shape.E, shape.H, quant, v, threads), func(t *testing.T) {
+				for _, c := range []struct {
+					threads int
+					split   bool
+				}{{1, false}, {2, false}, {2, true}, {3, false}, {3, true}} {
+					threads := c.threads
+					t.Run(fmt.Sprintf("E=%d/H=%d/%s/%s/threads=%d/split=%v", shape.E, shape.H, quant, v, threads, c.split), func(t *testing.T) {
 						useVariant(t, v)
 						m.pool.threads = threads
-						prompts := [][]int{{3, 14, 15, 92}, {65}, {1, 2, 3, 4, 5, 6, 7, 8, 9}}
+						splitBatch = c.split
+						defer func() { splitBatch = true }()
+						// seven: each goroutine takes two or more when split
+						prompts := [][]int{{3, 14, 15, 92}, {65}, {1, 2, 3, 4, 5, 6, 7, 8, 9}, {7, 7}, {100, 200, 3}, {9}, {42, 43, 44, 45, 46}}
 						alone := make([]*state, len(prompts))
 						seqs := make([]*seq, len(prompts))
 						next := make([]int, len(prompts))
@@ -574,7 +582,7 @@ func TestDecodeBatchBitIdentical(t *testing.T) {
 // tokens/s and their ratio.
 func BenchmarkGenerateBatch(b *testing.B) {
 	const B, N = 8, 128
-	for _, quant := range []string{"", "q8"} {
+	for _, quant := range []string{"", "q8", "q4"} {
 		name := quant
 		if name == "" {
 			name = "f32"
