@@ -210,7 +210,7 @@ func decodeBatch(ctx context.Context, m *Model, seqs []*seq, threads int) error 
 		return decodeSeqs(ctx, m, seqs, threads, threads)
 	}
 	errs := make([]error, threads)
-	runN(threads, threads, func(_, g int) {
+	runEach(threads, func(g int) {
 		lo, hi := g*len(seqs)/threads, (g+1)*len(seqs)/threads
 		errs[g] = decodeSeqs(ctx, m, seqs[lo:hi], threads, 1)
 	})

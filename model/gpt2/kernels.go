@@ -541,6 +541,26 @@ func runN(k, n int, fn func(part, i int)) {
 	wg.Wait()
 }
 
+// runEach calls fn(part) once for every part in [0, k), each on its own
+// goroutine (the caller is part 0, parked helpers the others) and waits
+// for all. Unlike runN nothing is left to the caller: each part is its own
+// share of the work (decodeBatch's sequences), and a helper woken late
+// still does its part.
+func runEach(k int, fn func(part int)) {
+	if k <= 1 {
+		fn(0)
+		return
+	}
+	var wg sync.WaitGroup
+	wg.Add(k - 1)
+	for part := 1; part < k; part++ {
+		helpers.get().jobs <- job{part: part, work: fn, wg: &wg}
+	}
+	runtime.Gosched() // as in runN: the helper starts at once
+	fn(0)
+	wg.Wait()
+}
+
 // helpers are goroutines kept between steps, parked on a channel receive
 // (not spinning) until run hands them a piece of work. A fresh goroutine
 // per step starts late: the Go scheduler queues it on the creating P and
