@@ -434,6 +434,13 @@ func decodeSeqs(ctx context.Context, m *Model, seqs []*seq, threads, par int) er
 		}
 	}
 	run(par, cfg.VocabSize, 4, func(_, lo, hi int) { matVecColsB(&m.wte, hs, qxs, outs, lo, hi, 0, m.wte.cols) })
+	if par == 1 && threads > 1 { // a share of a split step: see seq.prepare
+		for _, sq := range seqs {
+			if sq.smp != nil {
+				sq.prepare(sq.st.logits)
+			}
+		}
+	}
 	return nil
 }
 
