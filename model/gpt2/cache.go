@@ -59,9 +59,12 @@ const cacheVersion = 2
 // after the load, and its rows are read from the file as generations need
 // them (Model.positions). (At the end of the file, the gap before it would
 // share the last weights' huge page: resident too.)
+// A smaller table is written in its place among the others: it is not
+// worth a 2 MiB gap (small models are copied, not mapped, anyway).
 const (
 	headVector = "wpe.weight"
 	headAlign  = 2 << 20
+	minHead    = 512 << 10
 )
 const (
 	cacheMagic   = "DBGPT2RF"

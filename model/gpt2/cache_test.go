@@ -111,20 +111,15 @@ func TestCacheHitIdentical(t *testing.T) {
 				if mapped.cache == nil {
 					t.Fatal("MapWeights: the weights must stay mapped")
 				}
-				// The position table is read from the file as generations
-				// need it (16 positions here: 64 rows, or all there are).
-				if !mapped.wpeLazy || len(mapped.wpe) != 0 {
-					t.Fatalf("mapped: the position table holds %d values before any generation", len(mapped.wpe))
+				// a position table this small stays among the others, mapped
+				// (TestCachePositionsRead: a large one)
+				if mapped.wpeLazy {
+					t.Fatal("mapped: a small position table is read from the file")
 				}
+				sameWeights(t, "mapped", fresh, mapped)
 				if got, want := greedy(t, mapped), greedy(t, fresh); !slices.Equal(got, want) {
 					t.Errorf("mapped generates %v, fresh %v", got, want)
 				}
-				E := mapped.cfg.NEmbd
-				if rows := min(64, mapped.cfg.NPositions); len(mapped.wpe) != rows*E {
-					t.Errorf("mapped: %d rows of the position table read for 16 positions, want %d", len(mapped.wpe)/E, rows)
-				}
-				mapped.positions(mapped.cfg.NPositions)
-				sameWeights(t, "mapped", fresh, mapped)
 				sameWeights(t, "miss", fresh, miss)
 				sameWeights(t, "hit", fresh, hit)
 				want := greedy(t, fresh)
@@ -234,6 +229,57 @@ func TestCacheClose(t *testing.T) {
 	}
 	if err := m.Close(); err != nil {
 		t.Fatalf("second Close: %v", err)
+	}
+}
+
+// TestCachePositionsRead: a position table of minHead or more is written
+// at the start of the cache file, and with the weights mapped it is read
+// from the file as generations need it (64 rows at a time, at least
+// doubling), giving what a conversion in memory gives.
+func TestCachePositionsRead(t *testing.T) {
+	dir := t.TempDir()
+	cfg := Config{NLayer: 1, NHead: 2, NEmbd: 64, NPositions: minHead / (4 * 64), VocabSize: 300, LayerNormEpsilon: 1e-5,
+		Activation: "gelu_new", EOSTokenID: 299}
+	if err := writeCheckpoint(dir, cfg); err != nil {
+		t.Fatal(err)
+	}
+	for _, quant := range append([]string{""}, QuantModes...) {
+		t.Run("quant="+quant, func(t *testing.T) {
+			cache := t.TempDir()
+			fresh := loadState(t, dir, Options{Threads: 2, Quant: quant, NoCache: true}, "off")
+			loadState(t, dir, Options{Threads: 2, Quant: quant, CacheDir: cache}, "miss")
+			m := loadState(t, dir, Options{Threads: 2, Quant: quant, CacheDir: cache, MapWeights: true}, "hit")
+			if t0 := m.cache.byName[headVector]; t0 == nil || t0.F.Off != 0 {
+				t.Fatalf("the position table is not at the start of the file: %+v", t0)
+			}
+			if !m.wpeLazy || len(m.wpe) != 0 {
+				t.Fatalf("the position table holds %d values before any generation", len(m.wpe))
+			}
+			E := cfg.NEmbd
+			for _, c := range []struct{ prompt, tokens, rows int }{{4, 12, 64}, {100, 30, 192}, {10, 5, 192}} {
+				ids := make([]int, c.prompt)
+				for i := range ids {
+					ids[i] = (i*37 + 5) % cfg.VocabSize
+				}
+				req := model.Request{PromptIDs: ids, MaxTokens: c.tokens, IgnoreEOS: true}
+				a, err := m.Generate(context.Background(), req, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, err := fresh.Generate(context.Background(), req, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(a.IDs, b.IDs) {
+					t.Errorf("%d+%d positions: mapped generates %v, in memory %v", c.prompt, c.tokens, a.IDs, b.IDs)
+				}
+				if len(m.wpe) != c.rows*E {
+					t.Errorf("after %d+%d positions: %d rows read, want %d", c.prompt, c.tokens, len(m.wpe)/E, c.rows)
+				}
+			}
+			m.positions(cfg.NPositions)
+			sameWeights(t, "mapped", fresh, m)
+		})
 	}
 }
 

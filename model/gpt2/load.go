@@ -581,7 +581,9 @@ func (m *Model) writeCache(st *safetensorsFile, opts Options, total int64, key *
 	defer os.Remove(tmp) // a no-op once renamed
 	w := &cacheWriter{f: f, bw: bufio.NewWriterSize(f, 8<<20), hdr: cacheHeader{Version: cacheVersion, Checkpoint: key.hash,
 		Size: key.size, Quant: key.quant, Layout: key.layout, Config: key.cfg, Source: st.path}}
-	w.reserveHead(4 * int64(key.cfg.NPositions) * int64(key.cfg.NEmbd))
+	if n := 4 * int64(key.cfg.NPositions) * int64(key.cfg.NEmbd); n >= minHead {
+		w.reserveHead(n)
+	}
 	l := newLoader(st, opts)
 	l.total, l.out = total, w
 	m.readWeights(l)
