@@ -211,8 +211,15 @@ func decodeBatch(ctx context.Context, m *Model, seqs []*seq, threads int) error 
 	}
 	errs := make([]error, threads)
 	runEach(threads, func(g int) {
-		lo, hi := g*len(seqs)/threads, (g+1)*len(seqs)/threads
-		errs[g] = decodeSeqs(ctx, m, seqs[lo:hi], threads, 1)
+		share := seqs[g*len(seqs)/threads : (g+1)*len(seqs)/threads]
+		if errs[g] = decodeSeqs(ctx, m, share, threads, 1); errs[g] != nil {
+			return
+		}
+		for _, sq := range share { // see seq.prepare
+			if sq.smp != nil {
+				sq.prepare(sq.st.logits)
+			}
+		}
 	})
 	for _, err := range errs {
 		if err != nil {
@@ -434,13 +441,6 @@ func decodeSeqs(ctx context.Context, m *Model, seqs []*seq, threads, par int) er
 		}
 	}
 	run(par, cfg.VocabSize, 4, func(_, lo, hi int) { matVecColsB(&m.wte, hs, qxs, outs, lo, hi, 0, m.wte.cols) })
-	if par == 1 && threads > 1 { // a share of a split step: see seq.prepare
-		for _, sq := range seqs {
-			if sq.smp != nil {
-				sq.prepare(sq.st.logits)
-			}
-		}
-	}
 	return nil
 }
 

@@ -28,9 +28,9 @@ import (
 //
 // File: the position table at offset 0 and a gap up to a multiple of 2 MiB
 // (see headVector), the other tensors' sections (each at a multiple of
-// cacheAlign), then a JSON header (cacheHeader), then a 32-byte trailer: the header's offset (uint64)
-// and length (uint64), its CRC-32C (uint32), cacheVersion (uint32) and
-// cacheMagic, little-endian. Each tensor's sections have a CRC-32C in the
+// cacheAlign), then a JSON header (cacheHeader), then a 32-byte trailer:
+// the header's offset (uint64) and length (uint64), its CRC-32C (uint32),
+// cacheVersion (uint32) and cacheMagic, little-endian. Each tensor's sections have a CRC-32C in the
 // header, checked at every load. The file is written under a temporary name
 // and renamed into place, so a reader sees a whole file or none; a file that
 // is short, damaged or from another version is rebuilt.

@@ -93,8 +93,8 @@ type seq struct {
 
 // prepare checks logits and samples the next token from them now, for
 // take: in a batch step each goroutine does it for its own sequences,
-// whose logits are in its cache (read on the other core, the eight
-// sequences' 1.6 MB took 60 µs each to search).
+// whose logits are in its cache (read on the other core, a greedy pick took
+// about 66 µs in a CPU profile of GenerateBatch, against 33 µs in cache).
 func (sq *seq) prepare(logits []float32) {
 	sq.picked = true
 	if sq.pickErr = checkLogits(logits, len(sq.res.IDs)+1); sq.pickErr == nil {
@@ -306,7 +306,7 @@ func checkLogits(logits []float32, n int) error {
 	// Fast path: the sum of squares (the AVX dot product) is finite when
 	// every logit is (a NaN or an infinity makes it NaN or infinite); only
 	// when it is not, because of those or of huge finite values, is every
-	// value looked at. 50,257 logits: about 4 µs against 20.
+	// value looked at. 50,257 logits: 2 µs against 18-46 (BenchmarkCheckLogits).
 	if s := dot(logits, logits); s-s == 0 {
 		return nil
 	}
@@ -356,12 +356,10 @@ func (s *sampler) sample(logits []float32, history []int) int {
 		}
 	}
 	if r.Temperature == 0 {
-		// the first of the largest (the best value kept in a register:
-		// 3-4x faster than reading logits[best] each time)
-		best, bv := 0, logits[0]
+		best := 0
 		for i, v := range logits {
-			if v > bv {
-				best, bv = i, v
+			if v > logits[best] {
+				best = i
 			}
 		}
 		return best

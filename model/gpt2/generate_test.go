@@ -3,6 +3,7 @@ package gpt2
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -256,4 +257,30 @@ func TestStreamerStopAcrossTokens(t *testing.T) {
 			t.Errorf("stop %q: got %q (stopped %v), want %q", c.stop, joined(toks), stopped, c.want)
 		}
 	}
+}
+
+// BenchmarkCheckLogits checks 50,257 finite logits (the sum of squares is
+// finite: no scan) against the scan that the fast path spares.
+func BenchmarkCheckLogits(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	l := make([]float32, 50257)
+	for i := range l {
+		l[i] = float32(r.NormFloat64() * 5)
+	}
+	b.Run("check", func(b *testing.B) {
+		for b.Loop() {
+			if checkLogits(l, 1) != nil {
+				b.Fatal("finite logits refused")
+			}
+		}
+	})
+	b.Run("scan", func(b *testing.B) {
+		for b.Loop() {
+			for _, v := range l {
+				if v-v != 0 {
+					b.Fatal("finite logits refused")
+				}
+			}
+		}
+	})
 }

@@ -527,7 +527,7 @@ func (m *Model) fromCache(r *cacheReader) error {
 
 // positions makes the position table hold rows [0, n) at least (m.mu
 // held, or the model not yet shared). With the weights mapped the table is
-// not read through the mapping (see tailVector): its first rows are read
+// not read through the mapping (see headVector): its first rows are read
 // from the file into the heap, in multiples of 64 and at least doubling
 // (576 KB for a 32-token prompt and 128 tokens, against 3 MB for all).
 func (m *Model) positions(n int) {
